@@ -1,0 +1,183 @@
+/**
+ * The deployment event (DESIGN.md §3): its TypeBox schema, served as JSON Schema at
+ * `GET /v1/schema/event.json`, and the validation that names every bad field by JSON pointer.
+ */
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { ErrorDetail } from '../errors.js';
+
+/** Bumped when the event's shape changes incompatibly; older versions stay accepted. */
+export const EVENT_SCHEMA_VERSION = '1.0.0';
+
+export const EVENT_TYPES = [
+  'deployment.requested',
+  'deployment.started',
+  'deployment.succeeded',
+  'deployment.failed',
+  'deployment.rolled_back',
+  'deployment.canceled',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const KINDS = ['release', 'hotfix', 'config', 'migration', 'rollback'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** Service, environment, region and cohort names: no path characters, no upper case. */
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
+const name = (description: string) => Type.String({ pattern: NAME_PATTERN, maxLength: 63, description });
+const text = (maxLength: number, description: string) =>
+  Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$', description });
+
+export const EventSchema = Type.Object(
+  {
+    id: Type.Optional(text(128, 'Idempotency key: the same id again is stored once')),
+    type: Type.Enum(EVENT_TYPES, { description: 'What happened' }),
+    time: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When it happened (RFC 3339); default: receipt' }),
+    ),
+    deployment: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,255}$',
+      maxLength: 256,
+      description: 'Groups the events of one deployment (a CI run id, say)',
+    }),
+    service: name('Service name'),
+    environment: name('Environment name'),
+    version: Type.Optional(text(128, 'Version deployed; required on the first event of a deployment')),
+    commit: Type.Optional(text(128, 'Commit deployed')),
+    actor: Type.Optional(text(128, 'Who deployed; default: the token name')),
+    region: Type.Optional(name('Region')),
+    instance: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$',
+        maxLength: 253,
+        description: 'Instance',
+      }),
+    ),
+    cohort: Type.Optional(name('Canary or blue-green cohort')),
+    traffic: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: 'Traffic share of the cohort, %' }),
+    ),
+    kind: Type.Optional(Type.Enum(KINDS, { description: 'Default: release' })),
+    build: Type.Optional(
+      Type.Object(
+        {
+          id: Type.Optional(text(256, 'CI build id')),
+          url: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+          provider: Type.Optional(text(64, 'CI provider')),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    ticket: Type.Optional(text(128, 'Change ticket')),
+    labels: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$' }),
+        Type.String({ maxLength: 256 }),
+        {
+          maxProperties: 64,
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, $id: 'https://shiplog.dev/schema/event.json' },
+);
+
+export type EventInput = Static<typeof EventSchema>;
+
+/** An accepted event, normalised: defaults applied, time in epoch milliseconds. */
+export interface DeploymentEvent {
+  readonly id: string;
+  readonly type: EventType;
+  readonly timeMs: number;
+  readonly deployment: string;
+  readonly service: string;
+  readonly environment: string;
+  readonly version?: string;
+  readonly commit?: string;
+  readonly actor: string;
+  readonly region?: string;
+  readonly instance?: string;
+  readonly cohort?: string;
+  readonly traffic?: number;
+  readonly kind: Kind;
+  readonly build?: { readonly id?: string; readonly url?: string; readonly provider?: string };
+  readonly ticket?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+const compiled = Compile(EventSchema);
+
+/** The JSON Schema document served to clients. */
+export function eventJsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'shiplog deployment event',
+    'x-schema-version': EVENT_SCHEMA_VERSION,
+    ...(JSON.parse(JSON.stringify(EventSchema)) as Record<string, unknown>),
+  };
+}
+
+/**
+ * Validates one event. Returns the errors (JSON pointers prefixed by `pointer`) or none.
+ * Union errors are collapsed into one line per field so the message stays readable.
+ */
+export function validateEvent(value: unknown, pointer = ''): ErrorDetail[] {
+  if (compiled.Check(value)) return extraChecks(value as EventInput, pointer);
+  const seen = new Map<string, string>();
+  for (const error of compiled.Errors(value)) {
+    if (error.keyword === 'boolean') continue; // reported by its additionalProperties error
+    const params = error.params as { additionalProperties?: string[]; requiredProperties?: string[] };
+    if (error.keyword === 'additionalProperties' && params.additionalProperties) {
+      for (const key of params.additionalProperties) {
+        seen.set(`${pointer}${error.instancePath}/${escapePointer(key)}`, 'is not a known field');
+      }
+      continue;
+    }
+    if (error.keyword === 'required' && params.requiredProperties) {
+      for (const key of params.requiredProperties) {
+        seen.set(`${pointer}${error.instancePath}/${escapePointer(key)}`, 'is required');
+      }
+      continue;
+    }
+    const path = `${pointer}${error.instancePath}`;
+    if (seen.has(path)) continue;
+    seen.set(path, describe(error.instancePath, error.message));
+  }
+  return [...seen].map(([path, message]) => ({ path, message }));
+}
+
+function extraChecks(event: EventInput, pointer: string): ErrorDetail[] {
+  if (event.time !== undefined && Number.isNaN(Date.parse(event.time))) {
+    return [{ path: `${pointer}/time`, message: 'is not a valid RFC 3339 time' }];
+  }
+  return [];
+}
+
+function describe(instancePath: string, message: string): string {
+  if (instancePath === '/type') return `must be one of ${EVENT_TYPES.join(', ')}`;
+  if (instancePath === '/kind') return `must be one of ${KINDS.join(', ')}`;
+  if (/^\/(service|environment|region|cohort)$/.test(instancePath)) {
+    return 'must be 1-63 characters of a-z 0-9 . _ - starting with a letter or digit';
+  }
+  if (message === 'must be object' && instancePath === '') return 'must be a JSON object';
+  return message;
+}
+
+function escapePointer(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** Applies defaults to a valid event input. */
+export function normalizeEvent(
+  input: EventInput,
+  ctx: { nowMs: number; actor: string; newId: () => string },
+): DeploymentEvent {
+  const { time, actor, kind, id, ...rest } = input;
+  return {
+    ...rest,
+    id: id ?? ctx.newId(),
+    timeMs: time === undefined ? ctx.nowMs : Date.parse(time),
+    actor: actor ?? ctx.actor,
+    kind: kind ?? 'release',
+  };
+}

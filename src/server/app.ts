@@ -1,0 +1,88 @@
+/**
+ * The Fastify application, separate from `listen()` so tests drive it with `inject()` or a
+ * real port. Routes are thin: they authenticate, validate, call the store, serialize.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { createAuthenticator } from './auth.js';
+import type { AppContext } from './context.js';
+import { registerErrorHandler } from './error-handler.js';
+import { createMetrics } from './metrics.js';
+import { registerDeploymentRoutes } from './routes/deployments.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+import type { Store } from '../store/database.js';
+import { createEventWriter, type EventWriter, type LedgerAppender } from '../store/event-writer.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  readonly store: Store;
+  readonly logger?: FastifyBaseLogger | undefined;
+  readonly ledger?: LedgerAppender;
+  readonly version?: string;
+}
+
+export interface App {
+  readonly server: FastifyInstance;
+  readonly writer: EventWriter;
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const server = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: BODY_LIMIT,
+    // One line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true, useDefaults: true },
+    },
+  });
+  const metrics = createMetrics(options.store.db);
+  const writer = createEventWriter(options.store, { ledger: options.ledger });
+  const ctx: AppContext = {
+    store: options.store,
+    writer,
+    auth: createAuthenticator(options.store.db),
+    metrics,
+  };
+
+  registerErrorHandler(server);
+  server.addHook('onResponse', async function observe(request, reply) {
+    const route = request.routeOptions.url ?? 'unknown';
+    metrics.requestSeconds.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'shiplog', version: options.version ?? '0.1.0', description: 'Deployment tracking API' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await server.register(swaggerUi, { routePrefix: '/docs' });
+  server.get('/v1/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+
+  registerOpsRoutes(server, ctx);
+  registerEventRoutes(server, ctx);
+  registerDeploymentRoutes(server, ctx);
+  registerTokenRoutes(server, ctx);
+  server.addHook('onClose', async () => writer.drain());
+  return { server, writer };
+}

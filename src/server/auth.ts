@@ -1,0 +1,99 @@
+/**
+ * Bearer-token authentication and role checks. Tokens are looked up by hash, with a short
+ * in-process cache (revocation through this process takes effect at once; through another
+ * process within `ttlMs`).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { ShiplogError } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { findTokenBySecret, type Role, type Token } from '../store/tokens-repository.js';
+
+export type Action = 'read' | 'events:write' | 'tokens:manage' | 'approve' | 'audit';
+
+const ALLOWED: Record<Action, readonly Role[]> = {
+  read: ['admin', 'approver', 'deployer', 'viewer', 'auditor'],
+  'events:write': ['admin', 'deployer'],
+  'tokens:manage': ['admin'],
+  approve: ['admin', 'approver'],
+  audit: ['admin', 'auditor', 'viewer', 'approver', 'deployer'],
+};
+
+export interface Authenticator {
+  authenticate(request: FastifyRequest): Promise<Token>;
+  forget(tokenId: string): void;
+}
+
+export function createAuthenticator(db: Kysely<Database>, ttlMs = 5_000): Authenticator {
+  const cache = new Map<string, { token: Token; until: number }>();
+  return {
+    async authenticate(request) {
+      const header = request.headers.authorization;
+      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      if (!match?.[1]) {
+        throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'Send a token as "Authorization: Bearer <token>"');
+      }
+      const secret = match[1];
+      const hit = cache.get(secret);
+      if (hit && hit.until > Date.now()) return hit.token;
+      const token = await findTokenBySecret(db, secret);
+      if (!token) {
+        cache.delete(secret);
+        throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'The token is unknown or revoked');
+      }
+      if (cache.size > 10_000) cache.clear();
+      cache.set(secret, { token, until: Date.now() + ttlMs });
+      return token;
+    },
+    forget(tokenId) {
+      for (const [secret, entry] of cache) if (entry.token.id === tokenId) cache.delete(secret);
+    },
+  };
+}
+
+export function requireRole(token: Token, action: Action): void {
+  if (!ALLOWED[action].includes(token.role)) {
+    throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not ${describe(action)}`);
+  }
+}
+
+/** Throws 403 when a scoped token may not write this service/environment. */
+export function requireScope(token: Token, service: string, environment: string, pointer: string): void {
+  const scopes = token.scopes;
+  if (!scopes) return;
+  if (scopes.services && !scopes.services.includes(service)) {
+    throw new ShiplogError('SHIPLOG_FORBIDDEN', `Token "${token.name}" may not write service "${service}"`, [
+      {
+        path: `${pointer}/service`,
+        message: `is outside the token's services (${scopes.services.join(', ')})`,
+      },
+    ]);
+  }
+  if (scopes.environments && !scopes.environments.includes(environment)) {
+    throw new ShiplogError(
+      'SHIPLOG_FORBIDDEN',
+      `Token "${token.name}" may not write environment "${environment}"`,
+      [
+        {
+          path: `${pointer}/environment`,
+          message: `is outside the token's environments (${scopes.environments.join(', ')})`,
+        },
+      ],
+    );
+  }
+}
+
+function describe(action: Action): string {
+  switch (action) {
+    case 'read':
+      return 'read';
+    case 'events:write':
+      return 'record deployment events';
+    case 'tokens:manage':
+      return 'manage tokens';
+    case 'approve':
+      return 'approve or reject deployments';
+    case 'audit':
+      return 'read the audit trail';
+  }
+}

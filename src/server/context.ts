@@ -1,0 +1,12 @@
+/** What the routes need, as one bundle. */
+import type { Authenticator } from './auth.js';
+import type { Metrics } from './metrics.js';
+import type { Store } from '../store/database.js';
+import type { EventWriter } from '../store/event-writer.js';
+
+export interface AppContext {
+  readonly store: Store;
+  readonly writer: EventWriter;
+  readonly auth: Authenticator;
+  readonly metrics: Metrics;
+}

@@ -1,0 +1,41 @@
+/** Prometheus metrics: events by source and outcome, request latency, deployments in progress. */
+import client from 'prom-client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+
+export interface Metrics {
+  readonly registry: client.Registry;
+  readonly events: client.Counter<'source' | 'outcome'>;
+  readonly requestSeconds: client.Histogram<'method' | 'route' | 'status'>;
+}
+
+export function createMetrics(db: Kysely<Database>): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'shiplog_process_' });
+  const events = new client.Counter({
+    name: 'shiplog_events_total',
+    help: 'Deployment events received, by source and outcome (stored, duplicate, rejected)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  const requestSeconds = new client.Histogram({
+    name: 'shiplog_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'shiplog_deployments_in_progress',
+    help: 'Deployments started and not yet finished',
+    registers: [registry],
+    async collect() {
+      const row = await db
+        .selectFrom('environments')
+        .select((eb) => eb.fn.sum<number>('progress_count').as('n'))
+        .executeTakeFirst();
+      this.set(Number(row?.n ?? 0));
+    },
+  });
+  return { registry, events, requestSeconds };
+}

@@ -1,0 +1,217 @@
+/** Deployments, their timelines, the environments summary, past state and event sources. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { KINDS } from '../../domain/event.js';
+import { STATUSES } from '../../domain/lifecycle.js';
+import { ShiplogError } from '../../errors.js';
+import {
+  getDeployment,
+  listDeployments,
+  listEnvironments,
+  listSources,
+  stateAt,
+} from '../../store/deployments-repository.js';
+import { requireRole } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const NStr = Nullable(Type.String());
+
+const Deployment = Type.Object({
+  deployment: Type.String(),
+  service: Type.String(),
+  environment: Type.String(),
+  region: NStr,
+  instance: NStr,
+  cohort: NStr,
+  traffic: Nullable(Type.Number()),
+  kind: Type.String(),
+  version: NStr,
+  commit: NStr,
+  actor: Type.String(),
+  ticket: NStr,
+  build: Nullable(
+    Type.Object({
+      id: Type.Optional(Type.String()),
+      url: Type.Optional(Type.String()),
+      provider: Type.Optional(Type.String()),
+    }),
+  ),
+  labels: Nullable(Type.Record(Type.String(), Type.String())),
+  status: Type.Enum(STATUSES),
+  requestedAt: NStr,
+  startedAt: NStr,
+  finishedAt: NStr,
+  rolledBackAt: NStr,
+  durationMs: Nullable(Type.Integer()),
+  updatedAt: Type.String(),
+});
+
+const ListQuery = Type.Object(
+  {
+    service: Type.Optional(Name),
+    environment: Type.Optional(Name),
+    region: Type.Optional(Name),
+    status: Type.Optional(Type.Enum(STATUSES)),
+    kind: Type.Optional(Type.Enum(KINDS)),
+    actor: Type.Optional(Type.String({ maxLength: 128 })),
+    since: Type.Optional(Time),
+    until: Type.Optional(Time),
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+const Summary = Type.Object({
+  deployment: Type.String(),
+  version: NStr,
+  since: NStr,
+  deployedBy: NStr,
+});
+
+const EnvironmentItem = Type.Object({
+  service: Type.String(),
+  environment: Type.String(),
+  region: NStr,
+  current: Nullable(Summary),
+  inProgress: Nullable(Type.Object({ ...Summary.properties, count: Type.Integer() })),
+});
+
+const ms = (time: string | undefined, name: string): number | undefined => {
+  if (time === undefined) return undefined;
+  const value = Date.parse(time);
+  if (Number.isNaN(value))
+    throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
+      { path: name, message: 'is not an RFC 3339 time' },
+    ]);
+  return value;
+};
+
+export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const db = ctx.store.db;
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/v1/deployments',
+    {
+      schema: {
+        summary: 'List deployments, newest first',
+        tags: ['deployments'],
+        querystring: ListQuery,
+        response: { 200: page(Deployment), '4xx': ErrorResponse },
+      },
+    },
+    async function list(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      const q = request.query;
+      return listDeployments(db, {
+        ...q,
+        limit: q.limit ?? 50,
+        sinceMs: ms(q.since, 'since'),
+        untilMs: ms(q.until, 'until'),
+      });
+    },
+  );
+
+  app.get<{ Params: { deployment: string } }>(
+    '/v1/deployments/:deployment',
+    {
+      schema: {
+        summary: 'One deployment with its event timeline',
+        tags: ['deployments'],
+        params: Type.Object({ deployment: Type.String({ maxLength: 256 }) }),
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function show(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      const found = await getDeployment(db, request.params.deployment);
+      if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
+      return found;
+    },
+  );
+
+  const EnvQuery = Type.Object(
+    {
+      service: Type.Optional(Name),
+      environment: Type.Optional(Name),
+      limit: Type.Optional(Limit),
+      cursor: Type.Optional(Cursor),
+    },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof EnvQuery> }>(
+    '/v1/environments',
+    {
+      schema: {
+        summary: 'For each service × environment × region: the version running now and what is in progress',
+        tags: ['deployments'],
+        querystring: EnvQuery,
+        response: { 200: page(EnvironmentItem), '4xx': ErrorResponse },
+      },
+    },
+    async function environments(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      return listEnvironments(db, { ...request.query, limit: request.query.limit ?? 100 });
+    },
+  );
+
+  const StateQuery = Type.Object(
+    { environment: Name, at: Time, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof StateQuery> }>(
+    '/v1/state',
+    {
+      schema: {
+        summary: 'Which version of each service ran in an environment at a past instant',
+        tags: ['deployments'],
+        querystring: StateQuery,
+        response: {
+          200: page(
+            Type.Object({
+              service: Type.String(),
+              region: NStr,
+              deployment: Type.String(),
+              version: NStr,
+              since: NStr,
+              deployedBy: Type.String(),
+            }),
+          ),
+          '4xx': ErrorResponse,
+        },
+      },
+    },
+    async function state(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      const q = request.query;
+      return stateAt(db, {
+        environment: q.environment,
+        atMs: ms(q.at, 'at') as number,
+        limit: q.limit ?? 100,
+        cursor: q.cursor,
+      });
+    },
+  );
+
+  const SourceQuery = Type.Object(
+    { limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof SourceQuery> }>(
+    '/v1/sources',
+    {
+      schema: {
+        summary: 'Event sources and their clock skew (receipt time minus event time)',
+        tags: ['events'],
+        querystring: SourceQuery,
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function sources(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      return listSources(db, { limit: request.query.limit ?? 100, cursor: request.query.cursor });
+    },
+  );
+}

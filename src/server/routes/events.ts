@@ -1,0 +1,89 @@
+/** `POST /v1/events`: one event, or `{"events": [...]}` with up to 1000, stored atomically. */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { EventSchema, normalizeEvent, validateEvent, type EventInput } from '../../domain/event.js';
+import { ShiplogError, type ErrorDetail } from '../../errors.js';
+import { requireRole, requireScope } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { ErrorResponse } from './shared.js';
+
+export const MAX_BATCH = 1000;
+
+const ResultsResponse = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      status: Type.Enum(['stored', 'duplicate']),
+      ledgerIndex: Type.Union([Type.Integer(), Type.Null()]),
+    }),
+  ),
+});
+
+/** Splits a request body into events with their JSON pointers, or throws a 400. */
+export function eventsOf(body: unknown): { items: unknown[]; pointers: string[] } {
+  if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body) {
+    const { events, ...rest } = body as { events: unknown };
+    const details: ErrorDetail[] = Object.keys(rest).map((k) => ({
+      path: `/${k}`,
+      message: 'is not a known field of a batch',
+    }));
+    if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH) {
+      details.push({ path: '/events', message: `must be an array of 1 to ${MAX_BATCH} events` });
+    }
+    if (details.length > 0)
+      throw new ShiplogError('SHIPLOG_INVALID_EVENT', 'The batch is invalid; nothing was stored', details);
+    const items = events as unknown[];
+    return { items, pointers: items.map((_, i) => `/events/${i}`) };
+  }
+  return { items: [body], pointers: [''] };
+}
+
+export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.post(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Record deployment events',
+        description: `One event, or {"events": [...]} with up to ${MAX_BATCH}. A batch is atomic; the same id is stored once.`,
+        tags: ['events'],
+        body: Type.Union([
+          EventSchema,
+          Type.Object({ events: Type.Array(EventSchema, { maxItems: MAX_BATCH }) }),
+        ]),
+        response: { 201: ResultsResponse, '4xx': ErrorResponse },
+      },
+      // The body is validated below, so every bad field is named by its pointer within the batch.
+      validatorCompiler: () => (value) => ({ value }),
+    },
+    async function recordEvents(request, reply) {
+      const token = await ctx.auth.authenticate(request);
+      requireRole(token, 'events:write');
+      const receivedMs = Date.now();
+      const { items, pointers } = eventsOf(request.body);
+      const errors = items.flatMap((item, i) => validateEvent(item, pointers[i]));
+      if (errors.length > 0) {
+        ctx.metrics.events.inc({ source: token.name, outcome: 'rejected' }, items.length);
+        throw new ShiplogError(
+          'SHIPLOG_INVALID_EVENT',
+          'The request has invalid events; nothing was stored',
+          errors,
+        );
+      }
+      const inputs = items as EventInput[];
+      inputs.forEach((input, i) => requireScope(token, input.service, input.environment, pointers[i] ?? ''));
+      const events = inputs.map((input) =>
+        normalizeEvent(input, { nowMs: receivedMs, actor: token.name, newId: randomUUID }),
+      );
+      const results = await ctx.writer.write({
+        events,
+        source: token.name,
+        receivedMs,
+        timed: inputs.map((input) => input.time !== undefined),
+        pointers,
+      });
+      for (const r of results) ctx.metrics.events.inc({ source: token.name, outcome: r.status });
+      return reply.status(201).send({ results });
+    },
+  );
+}

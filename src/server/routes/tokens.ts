@@ -1,0 +1,94 @@
+/** `POST/GET/DELETE /v1/tokens` (DESIGN.md §6): admin only; secrets are shown once. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ShiplogError } from '../../errors.js';
+import { createToken, listTokens, revokeToken, ROLES } from '../../store/tokens-repository.js';
+import { requireRole } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { ErrorResponse, Name } from './shared.js';
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+    role: Type.Enum(ROLES),
+    scopes: Type.Optional(
+      Type.Object(
+        {
+          services: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000 })),
+          environments: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const db = ctx.store.db;
+
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/v1/tokens',
+    {
+      schema: {
+        summary: 'Create a token (the secret is shown once)',
+        tags: ['tokens'],
+        body: CreateBody,
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function create(request, reply) {
+      const admin = await ctx.auth.authenticate(request);
+      requireRole(admin, 'tokens:manage');
+      const { name, role, scopes } = request.body;
+      if (scopes && role !== 'deployer' && role !== 'approver') {
+        throw new ShiplogError('SHIPLOG_INVALID_REQUEST', 'Only deployer and approver tokens take scopes', [
+          { path: '/scopes', message: `is not allowed for role ${role}` },
+        ]);
+      }
+      const { token, secret } = await createToken(db, {
+        name,
+        role,
+        scopes: scopes ?? null,
+        createdBy: admin.name,
+      });
+      return reply
+        .status(201)
+        .send({ id: token.id, name: token.name, role: token.role, scopes: token.scopes, token: secret });
+    },
+  );
+
+  app.get(
+    '/v1/tokens',
+    {
+      schema: {
+        summary: 'List tokens (never their secrets)',
+        tags: ['tokens'],
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function list(request) {
+      requireRole(await ctx.auth.authenticate(request), 'tokens:manage');
+      return { items: await listTokens(db), nextCursor: null };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/tokens/:id',
+    {
+      schema: {
+        summary: 'Revoke a token',
+        tags: ['tokens'],
+        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function revoke(request) {
+      requireRole(await ctx.auth.authenticate(request), 'tokens:manage');
+      const token = await revokeToken(db, request.params.id);
+      if (!token) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No token "${request.params.id}"`);
+      ctx.auth.forget(token.id);
+      return token;
+    },
+  );
+}

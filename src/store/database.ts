@@ -1,0 +1,103 @@
+/**
+ * Opens the database: embedded SQLite (better-sqlite3, WAL, fsync on commit) under the data
+ * folder by default, or PostgreSQL when a URL is given. Both behind one Kysely instance.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+import { migrateToLatest } from './migrations.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Where the data lives, for messages (never includes a password). */
+  readonly location: string;
+  /**
+   * Runs `fn` in one write transaction. Writers are serialized by the database (an advisory
+   * lock on PostgreSQL, the single write lock on SQLite), so several processes may share one
+   * PostgreSQL and still append to one ledger in order.
+   */
+  writeTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  readonly dataDir: string;
+  readonly databaseUrl?: string | undefined;
+  /** Apply pending migrations (default true). */
+  readonly migrate?: boolean;
+}
+
+const WRITER_LOCK = 7350_0001;
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const store = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+  if (options.migrate !== false) {
+    try {
+      await migrateToLatest(store.db, store.dialect);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}
+
+function openSqlite(dataDir: string): Store {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'shiplog.db');
+  const database = new SQLite(file);
+  database.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before we acknowledge it, also across a power loss.
+  database.pragma('synchronous = FULL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    writeTransaction: (fn) => db.transaction().execute(fn),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+      return true;
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string): Store {
+  const types = {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      // int8 (20) and numeric (1700) hold epoch milliseconds and counters: all below 2^53.
+      if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format);
+    },
+  } as pg.CustomTypesConfig;
+  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const parsed = new URL(url);
+  parsed.password = '';
+  return {
+    db,
+    dialect: 'postgres',
+    location: parsed.toString(),
+    writeTransaction: (fn) =>
+      db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
+        return fn(trx);
+      }),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+      return true;
+    },
+    close: () => db.destroy(),
+  };
+}
