@@ -51,6 +51,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   };
 
   registerErrorHandler(server);
+  // The API speaks JSON only: anything else is a 415, not a string body.
+  server.removeContentTypeParser('text/plain');
   server.addHook('onResponse', async function observe(request, reply) {
     const route = request.routeOptions.url ?? 'unknown';
     metrics.requestSeconds.observe(

@@ -1,0 +1,66 @@
+/** Builds the real app on a fresh database, with an admin token, for route tests. */
+import { buildApp, type App } from '../../src/server/app.js';
+import type { Store } from '../../src/store/database.js';
+import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
+import { freshDatabase, type TestDatabase } from './dialects.js';
+
+export const ADMIN = 'test-admin-secret';
+
+export interface TestApp {
+  readonly app: App;
+  readonly store: Store;
+  readonly database: TestDatabase;
+  /** `inject` with the admin token unless another is given. */
+  call(
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    body?: unknown,
+    token?: string | null,
+  ): Promise<{
+    status: number;
+    json: () => Record<string, unknown> & { error?: { code: string; details: { path: string }[] } };
+  }>;
+  close(): Promise<void>;
+}
+
+export async function testApp(dialect: 'sqlite' | 'postgres'): Promise<TestApp> {
+  const database = await freshDatabase(dialect);
+  const store = await database.open();
+  await ensureBootstrapToken(store.db, ADMIN);
+  const app = await buildApp({ store });
+  return {
+    app,
+    store,
+    database,
+    async call(method, url, body, token = ADMIN) {
+      const response = await app.server.inject({
+        method,
+        url,
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+        ...(body === undefined
+          ? {}
+          : {
+              headers: {
+                'content-type': 'application/json',
+                ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+              },
+            }),
+      });
+      return { status: response.statusCode, json: () => response.json() };
+    },
+    async close() {
+      await app.server.close();
+      await store.close();
+      await database.destroy();
+    },
+  };
+}
+
+export async function countEvents(store: Store): Promise<number> {
+  const row = await store.db
+    .selectFrom('events')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
