@@ -1,0 +1,265 @@
+/**
+ * The gate decision (DESIGN.md §8): may this deployment go ahead now? Pure: the caller loads
+ * the environment's policy, the approvals, the open incidents and the clock, and records the
+ * decision. Every rule is evaluated and every failing one reported, so one answer tells the
+ * deployer everything to fix. The precedence is documented in docs/governance.md.
+ */
+import type { Kind } from '../domain/event.js';
+import { formatLocal } from './local-time.js';
+import {
+  SEVERITIES,
+  kindRule,
+  parseDuration,
+  type EnvironmentPolicy,
+  type Severity,
+} from './policy-schema.js';
+import { activeFreeze, isInsideWindow, nextWindowOpening } from './windows.js';
+
+/** Why a gate denies (or, when overridden or advisory, would deny). Stable: clients match on them. */
+export const REASON_CODES = [
+  'frozen',
+  'outside_window',
+  'incident_open',
+  'ticket_missing',
+  'ticket_invalid',
+  'field_missing',
+  'approval_rejected',
+  'approval_missing',
+  'approval_expired',
+  'self_approval_ignored',
+  'override_rejected',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface GateReason {
+  readonly code: ReasonCode;
+  readonly message: string;
+}
+
+/** What is known about the deployment asking to go ahead. */
+export interface DeploymentFacts {
+  readonly service: string;
+  readonly environment: string;
+  readonly version: string;
+  readonly actor: string;
+  readonly kind: Kind;
+  readonly ticket?: string;
+  readonly commit?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly justification?: string;
+}
+
+/** One approval decision as recorded (DESIGN.md §8: `POST /v1/deployments/{id}/approvals`). */
+export interface ApprovalRecord {
+  /** The approving token's name. */
+  readonly approver: string;
+  /** The approving token's role, matched against `approvers.roles`. */
+  readonly role?: string;
+  readonly decision: 'approve' | 'reject';
+  /** When it was given, epoch ms. Decisions after the evaluated instant are not yet known. */
+  readonly at: number;
+  /** The version approved; approvals of another version do not count. */
+  readonly version: string;
+  /** Epoch ms after which it no longer counts, on top of the policy's `approvalTtl`. */
+  readonly expiresAt?: number;
+}
+
+export interface OpenIncident {
+  readonly service: string;
+  readonly severity: Severity;
+  readonly id?: string;
+}
+
+/** A break-glass decision: only an `admin` with a justification may override. */
+export interface GateOverride {
+  readonly by: string;
+  readonly role: string;
+  readonly justification: string;
+}
+
+export interface GateInput {
+  /** The environment's policy; undefined when the environment is not configured. */
+  readonly policy: EnvironmentPolicy | undefined;
+  readonly deployment: DeploymentFacts;
+  readonly approvals: readonly ApprovalRecord[];
+  readonly nowMs: number;
+  readonly openIncidents: readonly OpenIncident[];
+  readonly override?: GateOverride;
+}
+
+export interface GateDecision {
+  readonly allow: boolean;
+  /** Every rule that fails, in a stable order; empty when nothing does. */
+  readonly reasons: readonly GateReason[];
+  /** True when a valid override turned a deny into an allow. */
+  readonly overridden: boolean;
+  /** False for unconfigured or `protected: false` environments: reasons are advice only. */
+  readonly enforced: boolean;
+}
+
+/** Decides whether the deployment may go ahead at `input.nowMs`. */
+export function evaluateGate(input: GateInput): GateDecision {
+  const { policy } = input;
+  if (policy === undefined) return { allow: true, reasons: [], overridden: false, enforced: false };
+  const rule = kindRule(policy, input.deployment.kind);
+  const reasons: GateReason[] = [
+    ...timeReasons(policy, input, rule?.allowOutsideWindows === true),
+    ...incidentReasons(policy, input, rule?.allowDuringIncident === true),
+    ...fieldReasons(policy, input.deployment, rule?.fields ?? policy.require?.fields ?? []),
+    ...approvalReasons(policy, input, rule?.approvals ?? policy.approvals ?? 0),
+  ];
+  const enforced = policy.protected === true;
+  if (reasons.length === 0 || !enforced) return { allow: true, reasons, overridden: false, enforced };
+  const { override } = input;
+  if (override === undefined) return { allow: false, reasons, overridden: false, enforced };
+  if (override.role === 'admin' && override.justification.trim() !== '') {
+    return { allow: true, reasons, overridden: true, enforced };
+  }
+  const why =
+    override.role === 'admin'
+      ? 'it has no justification'
+      : `${override.by} has role ${override.role}, not admin`;
+  reasons.push({ code: 'override_rejected', message: `override by ${override.by} ignored: ${why}` });
+  return { allow: false, reasons, overridden: false, enforced };
+}
+
+function timeReasons(policy: EnvironmentPolicy, input: GateInput, ignoreWindows: boolean): GateReason[] {
+  const reasons: GateReason[] = [];
+  const freeze = activeFreeze(policy.freezes ?? [], input.nowMs);
+  if (freeze) {
+    const until = new Date(freeze.untilMs).toISOString().replace('.000Z', 'Z');
+    reasons.push({ code: 'frozen', message: `frozen (${freeze.freeze.reason}) until ${until}` });
+  }
+  const windows = policy.windows ?? [];
+  if (!ignoreWindows && windows.length > 0 && !windows.some((w) => isInsideWindow(w, input.nowMs))) {
+    const next = nextWindowOpening(windows, input.nowMs);
+    const when = next ? `; next window opens ${formatLocal(next.window.timezone, next.atMs)}` : '';
+    reasons.push({ code: 'outside_window', message: `outside every change window${when}` });
+  }
+  return reasons;
+}
+
+function incidentReasons(policy: EnvironmentPolicy, input: GateInput, exempt: boolean): GateReason[] {
+  const threshold = policy.blockOnIncidentSeverity;
+  if (threshold === undefined || exempt) return [];
+  const rank = (severity: Severity) => SEVERITIES.indexOf(severity);
+  const blocking = input.openIncidents.filter(
+    (incident) => incident.service === input.deployment.service && rank(incident.severity) <= rank(threshold),
+  );
+  if (blocking.length === 0) return [];
+  const names = blocking.map((incident) => `${incident.id ?? 'incident'} (${incident.severity})`).join(', ');
+  return [
+    {
+      code: 'incident_open',
+      message: `${input.deployment.service} has open incidents at ${threshold} or worse: ${names}`,
+    },
+  ];
+}
+
+function fieldReasons(
+  policy: EnvironmentPolicy,
+  facts: DeploymentFacts,
+  fields: readonly string[],
+): GateReason[] {
+  const reasons: GateReason[] = [];
+  const ticket = facts.ticket?.trim() ?? '';
+  const pattern = policy.requireTicket;
+  if ((pattern !== undefined || fields.includes('ticket')) && ticket === '') {
+    reasons.push({ code: 'ticket_missing', message: 'a change ticket is required' });
+  } else if (pattern !== undefined && ticket !== '' && !new RegExp(pattern).test(ticket)) {
+    reasons.push({ code: 'ticket_invalid', message: `ticket "${ticket}" does not match ${pattern}` });
+  }
+  for (const field of fields) {
+    if (field === 'ticket' || present(fieldValue(facts, field))) continue;
+    reasons.push({
+      code: 'field_missing',
+      message: `${field} is required for ${facts.kind} deployments here`,
+    });
+  }
+  return reasons;
+}
+
+function fieldValue(facts: DeploymentFacts, field: string): string | undefined {
+  if (field.startsWith('labels.')) return facts.labels?.[field.slice('labels.'.length)];
+  if (field === 'justification') return facts.justification;
+  if (field === 'commit') return facts.commit;
+  return facts.ticket;
+}
+
+function present(value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== '';
+}
+
+function approvalReasons(policy: EnvironmentPolicy, input: GateInput, required: number): GateReason[] {
+  const { deployment, nowMs } = input;
+  const ttl = policy.approvalTtl === undefined ? undefined : parseDuration(policy.approvalTtl);
+  const expired = (a: ApprovalRecord) =>
+    (a.expiresAt !== undefined && a.expiresAt <= nowMs) || (ttl !== undefined && a.at + ttl <= nowMs);
+  const eligible = (a: ApprovalRecord) => {
+    const { approvers } = policy;
+    if (approvers === undefined) return true;
+    return (
+      (a.role !== undefined && approvers.roles?.includes(a.role) === true) ||
+      approvers.names?.includes(a.approver) === true
+    );
+  };
+  // Each approver's latest decision on this version counts; on a tie a rejection wins.
+  const latest = new Map<string, ApprovalRecord>();
+  let otherVersions = 0;
+  for (const a of input.approvals) {
+    if (a.at > nowMs) continue;
+    if (a.version !== deployment.version) {
+      otherVersions++;
+      continue;
+    }
+    const seen = latest.get(a.approver);
+    if (!seen || a.at > seen.at || (a.at === seen.at && a.decision === 'reject')) latest.set(a.approver, a);
+  }
+  const decisions = [...latest.values()];
+  const rejectedBy = decisions
+    .filter((a) => a.decision === 'reject' && !expired(a) && (eligible(a) || a.approver === deployment.actor))
+    .map((a) => a.approver);
+  const approvals = decisions.filter((a) => a.decision === 'approve');
+  const self = approvals.filter((a) => a.approver === deployment.actor);
+  const others = approvals.filter((a) => a.approver !== deployment.actor);
+  const stale = others.filter((a) => eligible(a) && expired(a));
+  const counted = others.filter((a) => eligible(a) && !expired(a));
+  const ineligible = others.filter((a) => !eligible(a));
+
+  const reasons: GateReason[] = [];
+  if (rejectedBy.length > 0) {
+    reasons.push({ code: 'approval_rejected', message: `rejected by ${rejectedBy.sort().join(', ')}` });
+  }
+  if (counted.length >= required) return reasons;
+  const notes = [
+    ineligible.length > 0 ? `not eligible: ${ineligible.map((a) => a.approver).join(', ')}` : '',
+    otherVersions > 0 ? `${otherVersions} for another version` : '',
+  ].filter((note) => note !== '');
+  reasons.push({
+    code: 'approval_missing',
+    message:
+      `${counted.length} of ${required} approvals of ${deployment.version}${approverText(policy)}` +
+      (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
+  });
+  if (stale.length > 0) {
+    reasons.push({
+      code: 'approval_expired',
+      message: `expired approvals: ${stale.map((a) => a.approver).join(', ')}`,
+    });
+  }
+  if (self.length > 0) {
+    reasons.push({
+      code: 'self_approval_ignored',
+      message: `${deployment.actor} cannot approve their own deployment; approval ignored`,
+    });
+  }
+  return reasons;
+}
+
+function approverText(policy: EnvironmentPolicy): string {
+  const who = [
+    ...(policy.approvers?.roles ?? []).map((r) => `role ${r}`),
+    ...(policy.approvers?.names ?? []),
+  ];
+  return who.length > 0 ? ` from ${who.join(' or ')}` : '';
+}
