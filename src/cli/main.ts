@@ -16,7 +16,9 @@ export function buildProgram(): Command {
   const program = new Command('shiplog')
     .description('deployment tracking with a tamper-evident ledger')
     .version('0.1.0')
-    .option('--debug', 'print stack traces')
+    .option('--debug', 'print stack traces (before the command: shiplog --debug event ...)')
+    // Program options only before the command, so a command's own --version is its own.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);

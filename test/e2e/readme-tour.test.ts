@@ -1,0 +1,45 @@
+/** Runs the README's five-minute tour, line by line as written, against a real server. */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+
+describe('README', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServerProcess({ env: { SHIPLOG_BOOTSTRAP_TOKEN: 'dev-admin-token' } });
+  });
+  afterAll(async () => server.stop());
+
+  it('shows exactly two set-up commands on its first screen', () => {
+    const setup = readme.slice(readme.indexOf('## Set up'), readme.indexOf('## Five-minute tour'));
+    const blocks = [...setup.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]?.trim());
+    expect(blocks).toEqual(['npm ci && SHIPLOG_BOOTSTRAP_TOKEN=dev-admin-token npm start', 'npm test']);
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start).toContain(
+      'serve',
+    );
+  });
+
+  it('runs the tour as written', () => {
+    const tour = /<!-- tour:start -->\n```sh\n([\s\S]*?)```\n<!-- tour:end -->/.exec(readme)?.[1];
+    expect(tour).toBeDefined();
+    const script = (tour as string).replaceAll('127.0.0.1:7350', `127.0.0.1:${server.port}`);
+    const home = fs.mkdtempSync(path.join(server.dataDir, 'home-'));
+    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: ROOT,
+      env: { ...process.env, HOME: home, SHIPLOG_URL: '', SHIPLOG_TOKEN: '' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out).toContain('"status":"stored"');
+    expect(out).toContain('SHIPLOG_FORBIDDEN');
+    expect(out).toContain('deploying...');
+    expect(out).toMatch(/gha-1234\s+checkout-api\s+production\/eu-west-1\s+1\.42\.0\s+succeeded\s+alice/);
+    expect(out).toMatch(/"current":\{"deployment":"gha-1234","version":"1.42.0"/);
+    expect(out).toContain('"source":"team-a-ci"');
+    expect(out).toMatch(/team-a-ci\s+deployer\s+\{"services":\["checkout-api"\]\}/);
+    expect(out).not.toContain('dev-admin-token');
+  });
+});
