@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'web/dist/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', 'web/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -1,0 +1,18 @@
+/** Runs every benchmark (or those named on the command line) and prints their ratios. */
+import { benchBatch, benchSingleEvent } from './ingest.js';
+import { benchScale } from './scale.js';
+
+const all: Record<string, () => Promise<boolean>> = {
+  single: benchSingleEvent,
+  batch: benchBatch,
+  scale: benchScale,
+};
+
+const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);
+let ok = true;
+for (const name of names) {
+  const bench = all[name];
+  if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(all).join(', ')}`);
+  ok = (await bench()) && ok;
+}
+process.exitCode = ok ? 0 : 1;
