@@ -147,10 +147,23 @@ export function validateEvent(value: unknown, pointer = ''): ErrorDetail[] {
 }
 
 function extraChecks(event: EventInput, pointer: string): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
   if (event.time !== undefined && Number.isNaN(Date.parse(event.time))) {
-    return [{ path: `${pointer}/time`, message: 'is not a valid RFC 3339 time' }];
+    errors.push({ path: `${pointer}/time`, message: 'is not a valid RFC 3339 time' });
   }
-  return [];
+  // Lone UTF-16 surrogates cannot be encoded as UTF-8 nor canonicalized (RFC 8785).
+  const visit = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      if (!value.isWellFormed()) errors.push({ path, message: 'contains an unpaired UTF-16 surrogate' });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, inner] of Object.entries(value)) {
+        if (!key.isWellFormed()) errors.push({ path, message: 'has a key with an unpaired UTF-16 surrogate' });
+        visit(inner, `${path}/${escapePointer(key)}`);
+      }
+    }
+  };
+  visit(event, pointer);
+  return errors;
 }
 
 function describe(instancePath: string, message: string): string {

@@ -5,6 +5,8 @@
  * deployments only when the current or in-progress deployment leaves that state.
  */
 import type { Transaction } from 'kysely';
+import { bulkWrite } from './bulk-write.js';
+import type { Dialect } from './database.js';
 import type { DeploymentRow } from './deployment-row.js';
 import type { Database, EnvironmentsTable } from './schema.js';
 
@@ -14,6 +16,7 @@ const keyOf = (r: { service: string; environment: string; region: string }): Key
 
 export async function updateEnvironments(
   trx: Transaction<Database>,
+  dialect: Dialect,
   before: ReadonlyMap<string, DeploymentRow>,
   after: ReadonlyMap<string, DeploymentRow>,
 ): Promise<void> {
@@ -59,27 +62,26 @@ export async function updateEnvironments(
     }
   }
   for (const key of recompute) await recomputeSummary(trx, summaries.get(key) as EnvironmentsTable);
-  const rows = [...summaries.values()];
-  for (let i = 0; i < rows.length; i += 200) {
-    await trx
-      .insertInto('environments')
-      .values(rows.slice(i, i + 200))
-      .onConflict((oc) =>
-        oc.columns(['service', 'environment', 'region']).doUpdateSet((eb) => ({
-          current_deployment: eb.ref('excluded.current_deployment'),
-          current_version: eb.ref('excluded.current_version'),
-          current_since_ms: eb.ref('excluded.current_since_ms'),
-          current_actor: eb.ref('excluded.current_actor'),
-          progress_deployment: eb.ref('excluded.progress_deployment'),
-          progress_version: eb.ref('excluded.progress_version'),
-          progress_since_ms: eb.ref('excluded.progress_since_ms'),
-          progress_actor: eb.ref('excluded.progress_actor'),
-          progress_count: eb.ref('excluded.progress_count'),
-        })),
-      )
-      .execute();
-  }
+  await bulkWrite(trx, dialect, 'environments', COLUMNS, [...summaries.values()], {
+    target: ['service', 'environment', 'region'],
+    update: COLUMNS.slice(3),
+  });
 }
+
+const COLUMNS = [
+  'service',
+  'environment',
+  'region',
+  'current_deployment',
+  'current_version',
+  'current_since_ms',
+  'current_actor',
+  'progress_deployment',
+  'progress_version',
+  'progress_since_ms',
+  'progress_actor',
+  'progress_count',
+] as const satisfies readonly (keyof EnvironmentsTable)[];
 
 function leave(s: EnvironmentsTable, prev: DeploymentRow, recompute: Set<Key>): void {
   if (prev.status === 'in_progress') s.progress_count = Math.max(0, s.progress_count - 1);

@@ -11,6 +11,7 @@ import { createHybridLogicalClock, formatHlc, type HybridLogicalClock } from '..
 import { ShiplogError, type ErrorDetail } from '../errors.js';
 import type { Store } from './database.js';
 import { applyToRow, type DeploymentRow } from './deployment-row.js';
+import { bulkWrite } from './bulk-write.js';
 import { updateEnvironments } from './environments-summary.js';
 import { canonicalJson, toEventRecord } from './event-record.js';
 import type { Database, EventsTable, SourcesTable } from './schema.js';
@@ -273,10 +274,10 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
         );
         newEvents.forEach((e, i) => (e.ledger_index = first + i));
       }
-      for (const chunk of chunks(newEvents, 200)) await trx.insertInto('events').values(chunk).execute();
-      await upsertDeployments(trx, [...after.values()]);
-      await updateEnvironments(trx, before, after);
-      await upsertSources(trx, sourceStats);
+      await bulkWrite(trx, store.dialect, 'events', EVENT_COLUMNS, newEvents);
+      await upsertDeployments(trx, store.dialect, [...after.values()]);
+      await updateEnvironments(trx, store.dialect, before, after);
+      await upsertSources(trx, store.dialect, sourceStats);
     }
     for (const outcome of outcomes) {
       for (const result of outcome.results as (EventResult & { pending?: number })[]) {
@@ -299,23 +300,66 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
   };
 }
 
-async function upsertDeployments(trx: Transaction<Database>, rows: DeploymentRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const columns = Object.keys(rows[0] as DeploymentRow).filter(
-    (c) => c !== 'deployment',
-  ) as (keyof DeploymentRow)[];
-  for (const chunk of chunks(rows, 100)) {
-    await trx
-      .insertInto('deployments')
-      .values(chunk)
-      .onConflict((oc) =>
-        oc
-          .column('deployment')
-          .doUpdateSet((eb) => Object.fromEntries(columns.map((c) => [c, eb.ref(`excluded.${c}`)]))),
-      )
-      .execute();
-  }
+const EVENT_COLUMNS = [
+  'id',
+  'deployment',
+  'type',
+  'time_ms',
+  'received_ms',
+  'hlc',
+  'source',
+  'body',
+  'ledger_index',
+] as const;
+
+async function upsertDeployments(
+  trx: Transaction<Database>,
+  dialect: Store['dialect'],
+  rows: DeploymentRow[],
+): Promise<void> {
+  await bulkWrite(trx, dialect, 'deployments', DEPLOYMENT_COLUMNS, rows, {
+    target: ['deployment'],
+    update: DEPLOYMENT_COLUMNS.filter((c) => c !== 'deployment'),
+  });
 }
+
+/** Every column of a deployment row, so each row writes all of them in one order. */
+const DEPLOYMENT_COLUMNS = Object.keys({
+  deployment: 0,
+  service: 0,
+  environment: 0,
+  region: 0,
+  instance: 0,
+  cohort: 0,
+  traffic: 0,
+  kind: 0,
+  version: 0,
+  commit_sha: 0,
+  actor: 0,
+  ticket: 0,
+  build_id: 0,
+  build_url: 0,
+  build_provider: 0,
+  labels: 0,
+  status: 0,
+  head_type: 0,
+  head_ms: 0,
+  head_hlc: 0,
+  terminal_type: 0,
+  terminal_ms: 0,
+  terminal_hlc: 0,
+  desc_type: 0,
+  desc_ms: 0,
+  desc_hlc: 0,
+  requested_ms: 0,
+  started_ms: 0,
+  finished_ms: 0,
+  rolled_back_ms: 0,
+  duration_ms: 0,
+  approved: 0,
+  sort_ms: 0,
+  updated_ms: 0,
+} satisfies Record<keyof DeploymentRow, 0>) as (keyof DeploymentRow)[];
 
 interface SourceDelta {
   events: number;
@@ -330,7 +374,11 @@ function addSkew(stats: Map<string, SourceDelta>, source: string, skew: number |
   if (skew !== null) delta.skew.push(skew);
 }
 
-async function upsertSources(trx: Transaction<Database>, stats: Map<string, SourceDelta>): Promise<void> {
+async function upsertSources(
+  trx: Transaction<Database>,
+  dialect: Store['dialect'],
+  stats: Map<string, SourceDelta>,
+): Promise<void> {
   if (stats.size === 0) return;
   const current = new Map(
     (
@@ -362,22 +410,22 @@ async function upsertSources(trx: Transaction<Database>, stats: Map<string, Sour
       last_seen_ms: delta.lastSeen,
     };
   });
-  await trx
-    .insertInto('sources')
-    .values(rows)
-    .onConflict((oc) =>
-      oc.column('source').doUpdateSet((eb) => ({
-        events: eb.ref('excluded.events'),
-        skew_count: eb.ref('excluded.skew_count'),
-        skew_sum_ms: eb.ref('excluded.skew_sum_ms'),
-        skew_min_ms: eb.ref('excluded.skew_min_ms'),
-        skew_max_ms: eb.ref('excluded.skew_max_ms'),
-        skew_last_ms: eb.ref('excluded.skew_last_ms'),
-        last_seen_ms: eb.ref('excluded.last_seen_ms'),
-      })),
-    )
-    .execute();
+  await bulkWrite(trx, dialect, 'sources', SOURCE_COLUMNS, rows, {
+    target: ['source'],
+    update: SOURCE_COLUMNS.slice(1),
+  });
 }
+
+const SOURCE_COLUMNS = [
+  'source',
+  'events',
+  'skew_count',
+  'skew_sum_ms',
+  'skew_min_ms',
+  'skew_max_ms',
+  'skew_last_ms',
+  'last_seen_ms',
+] as const;
 
 export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
