@@ -152,17 +152,18 @@ function extraChecks(event: EventInput, pointer: string): ErrorDetail[] {
     errors.push({ path: `${pointer}/time`, message: 'is not a valid RFC 3339 time' });
   }
   // Lone UTF-16 surrogates cannot be encoded as UTF-8 nor canonicalized (RFC 8785).
-  const visit = (value: unknown, path: string): void => {
+  // The pointer is built only for a bad value: this runs on every event of every batch.
+  const visit = (value: unknown, path: () => string): void => {
     if (typeof value === 'string') {
-      if (!value.isWellFormed()) errors.push({ path, message: 'contains an unpaired UTF-16 surrogate' });
+      if (!value.isWellFormed()) errors.push({ path: path(), message: 'contains an unpaired UTF-16 surrogate' });
     } else if (value !== null && typeof value === 'object') {
-      for (const [key, inner] of Object.entries(value)) {
-        if (!key.isWellFormed()) errors.push({ path, message: 'has a key with an unpaired UTF-16 surrogate' });
-        visit(inner, `${path}/${escapePointer(key)}`);
+      for (const key in value) {
+        if (!key.isWellFormed()) errors.push({ path: path(), message: 'has a key with an unpaired UTF-16 surrogate' });
+        visit((value as Record<string, unknown>)[key], () => `${path()}/${escapePointer(key)}`);
       }
     }
   };
-  visit(event, pointer);
+  visit(event, () => pointer);
   return errors;
 }
 
