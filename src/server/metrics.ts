@@ -7,6 +7,8 @@ export interface Metrics {
   readonly registry: client.Registry;
   readonly events: client.Counter<'source' | 'outcome'>;
   readonly requestSeconds: client.Histogram<'method' | 'route' | 'status'>;
+  /** Events per committed transaction: how well group commit is grouping. */
+  readonly commitEvents: client.Histogram;
 }
 
 export function createMetrics(db: Kysely<Database>): Metrics {
@@ -25,6 +27,12 @@ export function createMetrics(db: Kysely<Database>): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const commitEvents = new client.Histogram({
+    name: 'shiplog_commit_events',
+    help: 'Events stored per committed transaction (group commit)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+    registers: [registry],
+  });
   new client.Gauge({
     name: 'shiplog_deployments_in_progress',
     help: 'Deployments started and not yet finished',
@@ -37,5 +45,5 @@ export function createMetrics(db: Kysely<Database>): Metrics {
       this.set(Number(row?.n ?? 0));
     },
   });
-  return { registry, events, requestSeconds };
+  return { registry, events, requestSeconds, commitEvents };
 }

@@ -84,8 +84,14 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
     });
   }
 
+  /**
+   * A group starts on `setImmediate`, after the event loop's poll phase: every request whose
+   * bytes arrived meanwhile has been parsed and queued by then, so concurrent requests share one
+   * commit. (SQLite transactions run synchronously: started at once, each would commit alone.)
+   */
   async function loop(): Promise<void> {
     while (queue.length > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
       let count = 0;
       let take = 0;
       while (
