@@ -9,7 +9,10 @@ describe('README', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   let server: ServerProcess;
   beforeAll(async () => {
-    server = await startServerProcess({ env: { SHIPLOG_BOOTSTRAP_TOKEN: 'dev-admin-token' } });
+    server = await startServerProcess({
+      env: { SHIPLOG_BOOTSTRAP_TOKEN: 'dev-admin-token' },
+      args: ['--log-level', 'info'],
+    });
   });
   afterAll(async () => server.stop());
 
@@ -41,5 +44,23 @@ describe('README', () => {
     expect(out).toContain('"source":"team-a-ci"');
     expect(out).toMatch(/team-a-ci\s+deployer\s+\{"services":\["checkout-api"\]\}/);
     expect(out).not.toContain('dev-admin-token');
+  });
+
+  it('logs every request as JSON and never a token', async () => {
+    const admin = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
+    const created = await fetch(`${server.url}/v1/tokens`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'log-check', role: 'viewer' }),
+    });
+    const { token } = (await created.json()) as { token: string };
+    await fetch(`${server.url}/v1/deployments`, { headers: { authorization: `Bearer ${token}` } });
+    await fetch(`${server.url}/v1/deployments`, { headers: { authorization: `Bearer ${token}x` } });
+    await new Promise((r) => setTimeout(r, 200));
+    const logs = server.output();
+    expect(logs).toMatch(/\{"level":30,[^\n]*"url":"\/v1\/tokens","status":201/);
+    expect(logs).toMatch(/"url":"\/v1\/deployments","status":401/);
+    expect(logs).not.toContain('dev-admin-token');
+    expect(logs).not.toContain(token);
   });
 });
