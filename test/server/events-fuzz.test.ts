@@ -20,9 +20,8 @@ const valid = fc.record({
 const mutated = fc
   .tuple(valid, fc.constantFrom('type', 'deployment', 'service', 'environment', 'version', 'time', 'labels', 'build', 'kind', 'id', 'region', 'x'), fc.option(fc.jsonValue(), { nil: undefined }))
   .map(([event, key, value]) => {
-    const copy: Record<string, unknown> = { ...event };
-    if (value === undefined) delete copy[key];
-    else copy[key] = value;
+    const copy: Record<string, unknown> = Object.fromEntries(Object.entries(event).filter(([k]) => k !== key));
+    if (value !== undefined) copy[key] = value;
     return copy;
   });
 
