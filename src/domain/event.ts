@@ -155,10 +155,12 @@ function extraChecks(event: EventInput, pointer: string): ErrorDetail[] {
   // The pointer is built only for a bad value: this runs on every event of every batch.
   const visit = (value: unknown, path: () => string): void => {
     if (typeof value === 'string') {
-      if (!value.isWellFormed()) errors.push({ path: path(), message: 'contains an unpaired UTF-16 surrogate' });
+      if (!value.isWellFormed())
+        errors.push({ path: path(), message: 'contains an unpaired UTF-16 surrogate' });
     } else if (value !== null && typeof value === 'object') {
       for (const key in value) {
-        if (!key.isWellFormed()) errors.push({ path: path(), message: 'has a key with an unpaired UTF-16 surrogate' });
+        if (!key.isWellFormed())
+          errors.push({ path: path(), message: 'has a key with an unpaired UTF-16 surrogate' });
         visit((value as Record<string, unknown>)[key], () => `${path()}/${escapePointer(key)}`);
       }
     }

@@ -17,7 +17,13 @@ export interface Conflict {
 
 const statements = new Map<string, string>();
 
-function statementFor(dialect: Dialect, table: string, columns: readonly string[], rowCount: number, conflict?: Conflict): string {
+function statementFor(
+  dialect: Dialect,
+  table: string,
+  columns: readonly string[],
+  rowCount: number,
+  conflict?: Conflict,
+): string {
   const key = `${dialect}|${table}|${columns.join(',')}|${rowCount}|${conflict?.target.join(',') ?? ''}|${conflict?.update.join(',') ?? ''}`;
   let text = statements.get(key);
   if (text === undefined) {
@@ -47,7 +53,10 @@ export async function bulkWrite<Row extends object>(
   for (let start = 0; start < rows.length; start += chunkSize) {
     const chunk = rows.slice(start, start + chunkSize);
     const params: unknown[] = [];
-    for (const row of chunk) for (const column of columns) params.push((row as Record<string, unknown>)[column] ?? null);
-    await trx.executeQuery(CompiledQuery.raw(statementFor(dialect, table, columns, chunk.length, conflict), params));
+    for (const row of chunk)
+      for (const column of columns) params.push((row as Record<string, unknown>)[column] ?? null);
+    await trx.executeQuery(
+      CompiledQuery.raw(statementFor(dialect, table, columns, chunk.length, conflict), params),
+    );
   }
 }

@@ -13,14 +13,35 @@ const valid = fc.record({
   service: fc.constantFrom('checkout-api', 'cart'),
   environment: fc.constantFrom('production', 'staging'),
   version: fc.constantFrom('1.0.0', '2.0.0'),
-  time: fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+  time: fc
+    .date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true })
+    .map((d) => d.toISOString()),
 });
 
 /** A valid event with one field replaced by an arbitrary JSON value, or removed. */
 const mutated = fc
-  .tuple(valid, fc.constantFrom('type', 'deployment', 'service', 'environment', 'version', 'time', 'labels', 'build', 'kind', 'id', 'region', 'x'), fc.option(fc.jsonValue(), { nil: undefined }))
+  .tuple(
+    valid,
+    fc.constantFrom(
+      'type',
+      'deployment',
+      'service',
+      'environment',
+      'version',
+      'time',
+      'labels',
+      'build',
+      'kind',
+      'id',
+      'region',
+      'x',
+    ),
+    fc.option(fc.jsonValue(), { nil: undefined }),
+  )
   .map(([event, key, value]) => {
-    const copy: Record<string, unknown> = Object.fromEntries(Object.entries(event).filter(([k]) => k !== key));
+    const copy: Record<string, unknown> = Object.fromEntries(
+      Object.entries(event).filter(([k]) => k !== key),
+    );
     if (value !== undefined) copy[key] = value;
     return copy;
   });
@@ -29,7 +50,12 @@ const mutated = fc
 const body = fc.oneof(
   { weight: 3, arbitrary: mutated.map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
-  { weight: 1, arbitrary: fc.record({ events: fc.array(fc.oneof(valid, mutated), { maxLength: 5 }) }).map((v) => JSON.stringify(v)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ events: fc.array(fc.oneof(valid, mutated), { maxLength: 5 }) })
+      .map((v) => JSON.stringify(v)),
+  },
   { weight: 1, arbitrary: fc.string() },
   { weight: 1, arbitrary: valid.map((v) => JSON.stringify(v).slice(0, -3)) },
 );
