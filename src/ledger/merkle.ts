@@ -12,7 +12,7 @@
  * Indexes are plain numbers up to 2^53 - 1; JavaScript bitwise operators truncate to 32 bits,
  * so shifts and masks are written as arithmetic (`Math.floor(x / 2)`, `x % 2`, `2 ** level`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ShiplogError } from '../errors.js';
 
 /** A complete subtree: it covers leaves [index * 2^level, (index + 1) * 2^level). */
@@ -36,10 +36,15 @@ export const HASH_SIZE = 32;
 const LEAF_PREFIX = Uint8Array.of(0x00);
 const NODE_PREFIX = Uint8Array.of(0x01);
 
+// One-shot `crypto.hash` is about twice as fast as a `createHash` object per node, and a view
+// of its Buffer avoids a copy; both matter when `shiplog verify` hashes millions of nodes.
 function sha256(...parts: readonly Uint8Array[]): Uint8Array {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part);
-  return Uint8Array.from(hash.digest());
+  const digest = hash(
+    'sha256',
+    parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts),
+    'buffer',
+  );
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
 /** RFC 9162 §2.1.1: the hash of a leaf, `SHA-256(0x00 || entry)`. */
