@@ -1,0 +1,186 @@
+/**
+ * The configuration file `shiplog.yaml` (DESIGN.md §5), read once at start-up by
+ * `shiplog serve --config FILE`. Every problem in it is collected before start-up fails, each
+ * named `<file>:<line>:<col> <path>: <message>`, so one run shows everything to fix.
+ *
+ * Validated now: the top-level keys, `environments:` (the governance policy, through
+ * src/policy/load-policy.ts) and `kubernetes:` (namespace → environment, for the admission
+ * webhook). The other sections (services, alerts, retention, webhooks, mappings) belong to
+ * capabilities that validate their own shape; here they only have to be mappings.
+ */
+import fs from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { NAME_PATTERN } from './domain/event.js';
+import { ShiplogError } from './errors.js';
+import { parseMappings, validateMappings } from './ingest/mapping-config.js';
+import type { IngestMappings } from './ingest/sources.js';
+import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
+import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
+import {
+  isRecord,
+  jsonPath,
+  jsonPointer,
+  yamlSource,
+  type PolicyProblem,
+  type PolicySource,
+} from './policy/policy-problems.js';
+
+/** Top-level sections of `shiplog.yaml`; anything else is a typo and an error. */
+const SECTIONS = [
+  'environments',
+  'kubernetes',
+  'services',
+  'alerts',
+  'retention',
+  'webhooks',
+  'mappings',
+] as const;
+
+/** Kubernetes namespaces and the shiplog environment each one deploys to. */
+export interface KubernetesMapping {
+  readonly namespaces: Readonly<Record<string, string>>;
+}
+
+/** The parsed, validated and frozen configuration file. */
+export interface ConfigFile {
+  readonly policy: Policy;
+  readonly kubernetes: KubernetesMapping;
+  /** `mappings:`: webhook mapping rules per source and the generic field mapping. */
+  readonly mappings: IngestMappings;
+  /** `webhooks.outbound:`: CDEvents sinks shiplog forwards its events to. */
+  readonly outbound: readonly OutboundSinkConfig[];
+  /** Sections not validated here yet, as parsed. */
+  readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/** The configuration when no file is given: nothing governed, nothing mapped. */
+export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
+  policy: Object.freeze({ environments: Object.freeze({}) }),
+  kubernetes: Object.freeze({ namespaces: Object.freeze({}) }),
+  mappings: Object.freeze({}),
+  outbound: Object.freeze([]),
+  sections: Object.freeze({}),
+});
+
+/**
+ * Reads and validates the file at `fileName`; no file name gives {@link DEFAULT_CONFIG}. A
+ * file name that cannot be read is an error: a missing policy must never silently mean none.
+ */
+export function loadConfigFile(fileName: string | undefined): ConfigFile {
+  if (fileName === undefined) return DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = fs.readFileSync(fileName, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ShiplogError('SHIPLOG_CONFIG', `${fileName}: cannot read the configuration file (${reason})`);
+  }
+  return parseConfigFile(text, fileName);
+}
+
+/** Validates the YAML `text` of a configuration file named `fileName` (for messages). */
+export function parseConfigFile(text: string, fileName: string): ConfigFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((error) => {
+      const pos = lineCounter.linePos(error.pos[0]);
+      return `${fileName}:${pos.line}:${pos.col} (yaml): ${error.message.split('\n')[0] ?? ''}`;
+    });
+    throw configError(fileName, lines, []);
+  }
+  const source = yamlSource(doc, lineCounter, fileName);
+  const root: unknown = doc.toJS() ?? {};
+  if (!isRecord(root)) throw configError(fileName, [`${fileName}:1:1 $: must be a mapping of sections`], []);
+
+  const problems: PolicyProblem[] = [];
+  const sections: Record<string, Record<string, unknown>> = {};
+  for (const [key, value] of Object.entries(root)) {
+    if (!(SECTIONS as readonly string[]).includes(key)) {
+      problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
+    } else if (value !== null && !isRecord(value)) {
+      problems.push({ path: [key], message: 'must be a mapping' });
+    } else if (key !== 'environments' && key !== 'kubernetes' && value !== null) {
+      sections[key] = value as Record<string, unknown>;
+    }
+  }
+  const environments = root.environments ?? {};
+  if (isRecord(environments)) problems.push(...validatePolicy(environments));
+  problems.push(...kubernetesProblems(root.kubernetes, environments));
+  if (isRecord(root.mappings)) problems.push(...validateMappings(root.mappings));
+  const outbound = isRecord(root.webhooks) ? root.webhooks.outbound : undefined;
+  problems.push(...validateOutbound(outbound));
+  if (problems.length > 0) throw located(problems, source);
+
+  const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
+  const namespaces = isRecord(kubernetes.namespaces) ? (kubernetes.namespaces as Record<string, string>) : {};
+  return deepFreeze({
+    policy: parsePolicy(environments, source),
+    kubernetes: { namespaces: { ...namespaces } },
+    mappings: parseMappings(isRecord(root.mappings) ? structuredClone(root.mappings) : undefined),
+    outbound: parseOutbound(outbound),
+    sections: structuredClone(sections),
+  });
+}
+
+function kubernetesProblems(kubernetes: unknown, environments: unknown): PolicyProblem[] {
+  if (!isRecord(kubernetes)) return [];
+  const problems: PolicyProblem[] = [];
+  for (const key of Object.keys(kubernetes)) {
+    if (key !== 'namespaces')
+      problems.push({ path: ['kubernetes', key], atKey: true, message: 'is not a known key' });
+  }
+  const namespaces = kubernetes.namespaces;
+  if (namespaces === undefined || namespaces === null) return problems;
+  if (!isRecord(namespaces)) {
+    return [
+      ...problems,
+      { path: ['kubernetes', 'namespaces'], message: 'must map namespaces to environments' },
+    ];
+  }
+  const nameRule = new RegExp(NAME_PATTERN);
+  for (const [namespace, environment] of Object.entries(namespaces)) {
+    const path = ['kubernetes', 'namespaces', namespace];
+    if (typeof environment !== 'string' || !nameRule.test(environment)) {
+      problems.push({ path, message: 'must be an environment name (1-63 characters of a-z 0-9 . _ -)' });
+    } else if (!isRecord(environments) || environments[environment] === undefined) {
+      problems.push({
+        path,
+        message: `names environment "${environment}", which is not configured under environments`,
+      });
+    }
+  }
+  return problems;
+}
+
+function located(problems: readonly PolicyProblem[], source: PolicySource): ShiplogError {
+  const sorted = problems
+    .map((problem) => ({ problem, pos: source.locate(problem.path, problem.atKey) }))
+    .sort((a, b) => (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0));
+  const lines = sorted.map(({ problem, pos }) => {
+    const where = pos ? `${source.fileName}:${pos.line}:${pos.col} ` : '';
+    return `${where}${jsonPath(problem.path)}: ${problem.message}`;
+  });
+  const details = sorted.map(({ problem }, i) => ({
+    path: jsonPointer(problem.path),
+    message: lines[i] ?? '',
+  }));
+  return configError(source.fileName, lines, details);
+}
+
+function configError(
+  fileName: string,
+  lines: readonly string[],
+  details: { path: string; message: string }[],
+): ShiplogError {
+  const count = lines.length === 1 ? '1 problem' : `${lines.length} problems`;
+  return new ShiplogError('SHIPLOG_CONFIG', `${fileName}: ${count}:\n${lines.join('\n')}`, details);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

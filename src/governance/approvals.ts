@@ -1,0 +1,145 @@
+/**
+ * Approving and rejecting a deployment (DESIGN.md §8). One write transaction checks the
+ * deployment and the approver, stores the decision with its ledger entry and, when the
+ * environment's required approvals are met, marks the deployment approved, so the decision and
+ * the status it changes commit together.
+ *
+ * Separation of duties (SOX): nobody approves a deployment whose actor they are.
+ */
+import { randomBytes } from 'node:crypto';
+import { ShiplogError } from '../errors.js';
+import { evaluateGate, type ApprovalRecord } from '../policy/index.js';
+import { parseDuration } from '../policy/policy-schema.js';
+import {
+  approvalsOf,
+  insertApproval,
+  toApprovalView,
+  type ApprovalView,
+} from '../store/approvals-repository.js';
+import type { ApprovalsTable } from '../store/schema.js';
+import type { Token } from '../store/tokens-repository.js';
+import { appendToLedger, factsOf, policyOf, type GovernanceDeps } from './deps.js';
+
+const FINISHED = ['succeeded', 'failed', 'canceled', 'rolled_back'];
+
+export interface DecideInput {
+  readonly deployment: string;
+  readonly decision: 'approve' | 'reject';
+  readonly comment: string;
+  readonly token: Token;
+}
+
+export interface DecideResult {
+  readonly approval: ApprovalView;
+  /** The deployment's status after the decision. */
+  readonly status: string;
+  /** Whether the environment's required approvals are now met. */
+  readonly approved: boolean;
+  readonly ledgerIndex: number | null;
+}
+
+/** Records one approver's decision on a deployment. Throws 404, 403 or 409 catalog errors. */
+export async function decideApproval(deps: GovernanceDeps, input: DecideInput): Promise<DecideResult> {
+  const { token } = input;
+  return deps.store.writeTransaction(async function decide(trx) {
+    const row = await trx
+      .selectFrom('deployments')
+      .selectAll()
+      .where('deployment', '=', input.deployment)
+      .executeTakeFirst();
+    if (!row) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${input.deployment}"`);
+    if (FINISHED.includes(row.status)) {
+      throw new ShiplogError(
+        'SHIPLOG_CONFLICT',
+        `Deployment "${row.deployment}" is already ${row.status}: there is nothing left to approve or reject`,
+      );
+    }
+    if (row.version === null) {
+      throw new ShiplogError('SHIPLOG_CONFLICT', `Deployment "${row.deployment}" has no version to approve`);
+    }
+    if (input.decision === 'approve' && token.name === row.actor) {
+      throw new ShiplogError(
+        'SHIPLOG_FORBIDDEN',
+        `Separation of duties: ${token.name} is the actor of deployment "${row.deployment}" and may not approve it; ask another approver`,
+      );
+    }
+    const nowMs = deps.now();
+    const previous = await approvalsOf(trx, row.deployment);
+    const already = previous.find(
+      (a) =>
+        a.approver === token.name &&
+        a.version === row.version &&
+        (a.expires_ms === null || a.expires_ms > nowMs),
+    );
+    if (already) {
+      throw new ShiplogError(
+        'SHIPLOG_CONFLICT',
+        `${token.name} already decided on deployment "${row.deployment}" (${already.decision}, ${new Date(already.created_ms).toISOString()})`,
+      );
+    }
+
+    const policy = policyOf(deps, row.environment);
+    const ttl = policy?.approvalTtl === undefined ? undefined : parseDuration(policy.approvalTtl);
+    const approval: ApprovalsTable = {
+      id: `apr_${randomBytes(9).toString('base64url')}`,
+      deployment: row.deployment,
+      service: row.service,
+      environment: row.environment,
+      version: row.version,
+      approver: token.name,
+      approver_role: token.role,
+      decision: input.decision,
+      comment: input.comment,
+      created_ms: nowMs,
+      expires_ms: ttl === undefined ? null : nowMs + ttl,
+    };
+    await insertApproval(trx, approval);
+
+    const gate = evaluateGate({
+      policy: policy ?? { protected: false },
+      deployment: factsOf(row, row.version),
+      approvals: [...previous, approval].map(toApprovalRecord),
+      nowMs,
+      openIncidents: [],
+    });
+    const approved = !gate.reasons.some(
+      (r) => r.code === 'approval_missing' || r.code === 'approval_rejected',
+    );
+    let status = row.status;
+    if (approved !== (row.approved === 1)) {
+      if (row.status === 'requested' && approved) status = 'approved';
+      if (row.status === 'approved' && !approved) status = 'requested';
+      await trx
+        .updateTable('deployments')
+        .set({ approved: approved ? 1 : 0, status, updated_ms: nowMs })
+        .where('deployment', '=', row.deployment)
+        .execute();
+    }
+    const view = toApprovalView(approval);
+    const ledgerIndex = await appendToLedger(deps, trx, { recordType: 'approval', ...view });
+    return { approval: view, status, approved, ledgerIndex };
+  });
+}
+
+/** An approval row as the gate sees it. */
+export function toApprovalRecord(row: ApprovalsTable): ApprovalRecord {
+  return {
+    approver: row.approver,
+    role: row.approver_role,
+    decision: row.decision,
+    at: row.created_ms,
+    version: row.version,
+    ...(row.expires_ms === null ? {} : { expiresAt: row.expires_ms }),
+  };
+}
+
+/** Environments in which deployments wait for approvals (some approval count above 0). */
+export function environmentsNeedingApproval(deps: GovernanceDeps): string[] {
+  return Object.entries(deps.policy.environments)
+    .filter(
+      ([, env]) =>
+        (env.approvals ?? 0) > 0 ||
+        Object.values(env.require?.byKind ?? {}).some((rule) => (rule?.approvals ?? 0) > 0),
+    )
+    .map(([name]) => name);
+}

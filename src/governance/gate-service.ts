@@ -1,0 +1,134 @@
+/**
+ * The gate over HTTP (DESIGN.md §8): gathers the environment's policy, the deployment's facts
+ * (from its events when shiplog knows it, else from the request), its approvals and the clock,
+ * asks the pure `evaluateGate` and records the decision with its ledger entry. A what-if
+ * (`at`) decision is evaluated the same way and never recorded.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kind } from '../domain/event.js';
+import { ShiplogError } from '../errors.js';
+import { canonicalJson } from '../ledger/jcs.js';
+import { evaluateGate, type DeploymentFacts, type GateReason } from '../policy/index.js';
+import { approvalsOf } from '../store/approvals-repository.js';
+import { insertGateDecision, toGateDecisionView } from '../store/gate-decisions-repository.js';
+import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
+import type { GateDecisionsTable } from '../store/schema.js';
+import type { Token } from '../store/tokens-repository.js';
+import { toApprovalRecord } from './approvals.js';
+import { factsOf, policyOf, type GovernanceDeps } from './deps.js';
+
+export interface GateRequest {
+  readonly deployment: string;
+  readonly service: string;
+  readonly environment: string;
+  readonly version: string;
+  readonly ticket?: string | undefined;
+  readonly kind?: Kind | undefined;
+  readonly override?: { readonly justification: string } | undefined;
+  /** Evaluate as of this instant (epoch ms) without recording: a what-if. */
+  readonly atMs?: number | undefined;
+  readonly token: Token;
+}
+
+export interface GateAnswer {
+  readonly allow: boolean;
+  readonly reasons: readonly GateReason[];
+  /** Null for a what-if, which is not recorded. */
+  readonly decisionId: string | null;
+  readonly enforced: boolean;
+  readonly overridden: boolean;
+  readonly evaluatedAt: string;
+  readonly simulated?: true;
+  readonly ledgerIndex?: number | null;
+}
+
+/** Decides, and records unless simulated. */
+export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<GateAnswer> {
+  const db = deps.store.db;
+  const row = await db
+    .selectFrom('deployments')
+    .selectAll()
+    .where('deployment', '=', req.deployment)
+    .executeTakeFirst();
+  if (row && (row.service !== req.service || row.environment !== req.environment)) {
+    throw new ShiplogError(
+      'SHIPLOG_CONFLICT',
+      `Deployment "${req.deployment}" is ${row.service} to ${row.environment}, not ${req.service} to ${req.environment}`,
+    );
+  }
+  const facts: DeploymentFacts = row
+    ? factsOf(row, req.version, req.ticket)
+    : {
+        service: req.service,
+        environment: req.environment,
+        version: req.version,
+        actor: req.token.name,
+        kind: req.kind ?? 'release',
+        ...(req.ticket === undefined ? {} : { ticket: req.ticket }),
+      };
+  const simulated = req.atMs !== undefined;
+  const nowMs = req.atMs ?? deps.now();
+  const approvals = row ? (await approvalsOf(db, row.deployment)).map(toApprovalRecord) : [];
+  const decision = evaluateGate({
+    policy: policyOf(deps, req.environment),
+    deployment: facts,
+    approvals,
+    nowMs,
+    openIncidents: [],
+    ...(req.override === undefined
+      ? {}
+      : {
+          override: { by: req.token.name, role: req.token.role, justification: req.override.justification },
+        }),
+  });
+  const base = {
+    allow: decision.allow,
+    reasons: decision.reasons,
+    enforced: decision.enforced,
+    overridden: decision.overridden,
+    evaluatedAt: new Date(nowMs).toISOString(),
+  };
+  if (simulated) return { ...base, decisionId: null, simulated: true };
+
+  const record: GateDecisionsTable = {
+    id: `gate_${randomBytes(9).toString('base64url')}`,
+    deployment: req.deployment,
+    service: req.service,
+    environment: req.environment,
+    version: req.version,
+    ticket: facts.ticket ?? null,
+    asked_by: req.token.name,
+    allow: decision.allow ? 1 : 0,
+    enforced: decision.enforced ? 1 : 0,
+    overridden: decision.overridden ? 1 : 0,
+    override_by: req.override === undefined ? null : req.token.name,
+    override_justification: req.override?.justification ?? null,
+    reasons: JSON.stringify(decision.reasons),
+    created_ms: nowMs,
+  };
+  const ledgerIndex = await decisionRecorder(deps).submit(record);
+  return { ...base, decisionId: record.id, ledgerIndex };
+}
+
+const recorders = new WeakMap<GovernanceDeps, GroupCommit<GateDecisionsTable, number | null>>();
+
+/**
+ * Every pipeline asks the gate on every deploy: decisions asked at the same time are recorded
+ * in one transaction (group commit), each with its ledger entry, and answered after the commit.
+ */
+function decisionRecorder(deps: GovernanceDeps): GroupCommit<GateDecisionsTable, number | null> {
+  let recorder = recorders.get(deps);
+  if (!recorder) {
+    recorder = createGroupCommit(deps.store, async function recordDecisions(trx, rows) {
+      for (const row of rows) await insertGateDecision(trx, row);
+      if (!deps.ledger) return rows.map(() => ({ value: null }));
+      const entries = rows.map((row) =>
+        canonicalJson({ recordType: 'gate_decision', ...toGateDecisionView(row) }),
+      );
+      const first = await deps.ledger.append(trx, entries, 'gate_decision');
+      return rows.map((_, i) => ({ value: first + i }));
+    });
+    recorders.set(deps, recorder);
+  }
+  return recorder;
+}

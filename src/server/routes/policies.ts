@@ -1,0 +1,26 @@
+/** `GET /v1/policies`: the governance policy loaded from `shiplog.yaml` (docs/governance.md). */
+import type { FastifyInstance } from 'fastify';
+import type { GovernanceDeps } from '../../governance/deps.js';
+import { requireRole } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { ErrorResponse } from './shared.js';
+
+export function registerPolicyRoutes(app: FastifyInstance, ctx: AppContext, gov: GovernanceDeps): void {
+  app.get(
+    '/v1/policies',
+    {
+      schema: {
+        summary: 'The policy of each configured environment',
+        tags: ['governance'],
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function policies(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      return {
+        environments: gov.policy.environments,
+        kubernetes: { namespaces: gov.kubernetes.namespaces },
+      };
+    },
+  );
+}
