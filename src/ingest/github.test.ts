@@ -19,7 +19,7 @@ function request(file: string, headers: Record<string, string> = {}): WebhookReq
 
 const SHA = 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e';
 const KEY = 'github:Codertocat:Hello-World:145988746';
-const base = { id: DELIVERY, deployment: KEY, service: 'hello-world', version: 'f95f852', commit: SHA };
+const base = { deployment: KEY, service: 'hello-world', version: 'f95f852', commit: SHA };
 
 describe('adaptGithub on the octokit fixtures', () => {
   const expected: Record<string, object> = {
@@ -81,7 +81,12 @@ describe('adaptGithub on the octokit fixtures', () => {
   for (const [file, event] of Object.entries(expected)) {
     it(`maps ${file}`, () => {
       const result = adaptGithub(request(file));
-      expect(result).toEqual({ kind: 'events', events: [event], deliveryId: DELIVERY });
+      const transition = file.startsWith('deployment_status') ? 'status-209916254' : 'created';
+      expect(result).toEqual({
+        kind: 'events',
+        events: [{ ...event, id: `${KEY}:${transition}` }],
+        deliveryId: DELIVERY,
+      });
       if (result.kind === 'events') expect(validateEvent(result.events[0])).toEqual([]);
     });
   }

@@ -121,9 +121,10 @@ function adaptDeployment(
   const runId = p.text(['workflow_run', 'id']);
   const runUrl = p.text(['workflow_run', 'html_url']);
   const out: EventInput = {
-    // DESIGN §7: the delivery GUID is the idempotency key (one delivery gives one event here);
-    // without it, the deployment and status ids identify the transition just as well.
-    id: eventId(delivery ?? `${key}:${transition}`),
+    // The deployment and status ids identify the transition: redeliveries (same
+    // X-GitHub-Delivery) and `shiplog sync`, which sees no delivery GUID, give the same id.
+    // The GUID itself is returned as deliveryId and kept with the delivery log.
+    id: eventId(`${key}:${transition}`),
     type,
     deployment: key,
     service,

@@ -40,12 +40,16 @@ describe('adaptGitlab', () => {
     if (result.kind === 'events') expect(validateEvent(result.events[0])).toEqual([]);
   });
 
-  it('uses Idempotency-Key as the event id when GitLab sends it', () => {
+  it('keeps the transition id and reports Idempotency-Key as the delivery id', () => {
     const key = '3a4b1b50-7fa4-4e2c-9b8f-0e9a8b8f2f21';
     const result = adaptGitlab(
       request('deployment_event.json', 'Deployment Hook', { 'idempotency-key': key }),
     );
-    expect(result).toEqual({ kind: 'events', events: [{ ...deployed, id: key }], deliveryId: key });
+    expect(result).toEqual({
+      kind: 'events',
+      events: [{ ...deployed, id: `${KEY}:success` }],
+      deliveryId: key,
+    });
   });
 
   it.each([

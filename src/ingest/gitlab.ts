@@ -106,8 +106,9 @@ function adaptDeployment(
   const commit = isCommit(fromUrl) ? fromUrl : p.text(['short_sha']);
   const key = deploymentKey('gitlab', project, deploymentId);
   const out: EventInput = {
-    // GitLab 17.4+ keeps Idempotency-Key across retries; older ones get a key per transition.
-    id: eventId(idempotencyKey ?? `${key}:${status.toLowerCase()}`),
+    // One id per transition, so retries (GitLab 17.4+ also keeps Idempotency-Key across them)
+    // and `shiplog sync`, which sees no delivery headers, dedupe against each other.
+    id: eventId(`${key}:${status.toLowerCase()}`),
     type,
     deployment: key,
     service,

@@ -1,0 +1,247 @@
+/**
+ * The webhook delivery log (every delivery, size-capped, kept 7 days so admins can debug their
+ * mappings) and the records kept for later correlation (CDEvents incident.*, environment.*, ...).
+ */
+import type { Insertable, Kysely } from 'kysely';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Database, WebhookDeliveriesTable } from './schema.js';
+
+/** Bodies longer than this are stored cut, with `truncated` set. */
+export const DELIVERY_BODY_CAP = 64 * 1024;
+/** How long a delivery is kept. */
+export const DELIVERY_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60_000;
+
+export type DeliveryOutcome = 'stored' | 'duplicate' | 'ignored' | 'record' | 'invalid' | 'unauthorized';
+
+export interface NewDelivery {
+  readonly id: string;
+  readonly source: string;
+  readonly deliveryId: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly rawBody: Buffer;
+  readonly status: number;
+  readonly outcome: DeliveryOutcome;
+  /** The ignore reason, the error message, or the stored event ids. */
+  readonly summary: string;
+  readonly createdMs: number;
+}
+
+export interface DeliveryView {
+  readonly id: string;
+  readonly source: string;
+  readonly deliveryId: string | null;
+  readonly status: number;
+  readonly outcome: string;
+  readonly summary: string;
+  readonly createdAt: string;
+  readonly bodyBytes: number;
+  readonly truncated: boolean;
+}
+
+export interface DeliveryDetail extends DeliveryView {
+  readonly headers: Record<string, string>;
+  /** The raw body as UTF-8 text, or base64 when it is not valid UTF-8 (`bodyEncoding`). */
+  readonly body: string;
+  readonly bodyEncoding: 'utf8' | 'base64';
+}
+
+export interface NewRecord {
+  readonly id: string;
+  readonly source: string;
+  readonly recordType: string;
+  readonly eventSource: string;
+  readonly timeMs: number;
+  readonly data: unknown;
+  readonly createdMs: number;
+}
+
+export interface DeliveriesRepository {
+  /** Queues the delivery; the promise settles when its group is written. */
+  insert(delivery: NewDelivery): Promise<void>;
+  /** Writes what is queued. */
+  flush(): Promise<void>;
+  list(query: { source?: string; limit: number; cursor?: string }): Promise<{
+    items: DeliveryView[];
+    nextCursor: string | null;
+  }>;
+  get(id: string): Promise<DeliveryDetail | undefined>;
+  /** Deletes deliveries older than the retention; returns how many. */
+  prune(nowMs: number): Promise<number>;
+  /** Keeps a record once; false when its id was already kept. */
+  insertRecord(record: NewRecord): Promise<boolean>;
+}
+
+function encodeBody(raw: Buffer): { body: string; encoding: 'utf8' | 'base64'; truncated: boolean } {
+  const truncated = raw.length > DELIVERY_BODY_CAP;
+  const cut = raw.subarray(0, DELIVERY_BODY_CAP);
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  // A cut may split a multi-byte character: drop up to 3 trailing bytes before giving up on text.
+  for (let drop = 0; drop <= (truncated ? 3 : 0); drop++) {
+    try {
+      const text = decoder.decode(cut.subarray(0, cut.length - drop));
+      // PostgreSQL text cannot hold NUL.
+      if (!text.includes('\u0000')) return { body: text, encoding: 'utf8', truncated };
+      break;
+    } catch {
+      // not UTF-8 (yet): try one byte less
+    }
+  }
+  return { body: cut.toString('base64'), encoding: 'base64', truncated };
+}
+
+export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepository {
+  let lastPruneMs = 0;
+  // The log is written in groups, one multi-row insert per turn of the event loop, so it
+  // adds one write per group instead of one per delivery to the ingest path.
+  let pending: Insertable<WebhookDeliveriesTable>[] = [];
+  let flushing: Promise<void> | null = null;
+  let scheduled: Promise<void> | null = null;
+  const MAX_ROWS_PER_INSERT = 50;
+
+  async function flush(): Promise<void> {
+    while (flushing) await flushing;
+    if (pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    flushing = (async () => {
+      for (let i = 0; i < rows.length; i += MAX_ROWS_PER_INSERT) {
+        await db
+          .insertInto('webhook_deliveries')
+          .values(rows.slice(i, i + MAX_ROWS_PER_INSERT))
+          .execute();
+      }
+      const newest = Math.max(...rows.map((r) => r.created_ms));
+      if (newest - lastPruneMs >= PRUNE_EVERY_MS) {
+        lastPruneMs = newest;
+        await repository.prune(newest);
+      }
+    })().finally(() => {
+      flushing = null;
+    });
+    await flushing;
+  }
+
+  const repository: DeliveriesRepository = {
+    insert(delivery) {
+      const { body, encoding, truncated } = encodeBody(delivery.rawBody);
+      pending.push({
+        id: delivery.id,
+        source: delivery.source,
+        delivery_id: delivery.deliveryId?.slice(0, 256) ?? null,
+        headers: JSON.stringify(delivery.headers),
+        body,
+        body_encoding: encoding,
+        body_bytes: delivery.rawBody.length,
+        truncated: truncated ? 1 : 0,
+        status: delivery.status,
+        outcome: delivery.outcome,
+        summary: delivery.summary.slice(0, 2000),
+        created_ms: delivery.createdMs,
+      });
+      // Every insert of this turn shares one flush, which settles once their rows are written.
+      scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        scheduled = null;
+        return flush();
+      });
+      return scheduled;
+    },
+    flush,
+    async list({ source, limit, cursor }) {
+      await flush();
+      let query = db
+        .selectFrom('webhook_deliveries')
+        .select([
+          'id',
+          'source',
+          'delivery_id',
+          'status',
+          'outcome',
+          'summary',
+          'created_ms',
+          'body_bytes',
+          'truncated',
+        ])
+        .orderBy('created_ms', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit + 1);
+      if (source !== undefined) query = query.where('source', '=', source);
+      if (cursor !== undefined) {
+        const [ms, id] = decodeCursor(cursor, ['n', 's']) as [number, string];
+        query = query.where((eb) =>
+          eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
+        );
+      }
+      const rows = await query.execute();
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map(toView),
+        nextCursor: rows.length > limit && last ? encodeCursor([Number(last.created_ms), last.id]) : null,
+      };
+    },
+    async get(id) {
+      await flush();
+      const row = await db
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        ...toView(row),
+        headers: JSON.parse(row.headers) as Record<string, string>,
+        body: row.body,
+        bodyEncoding: row.body_encoding === 'base64' ? 'base64' : 'utf8',
+      };
+    },
+    async prune(nowMs) {
+      const result = await db
+        .deleteFrom('webhook_deliveries')
+        .where('created_ms', '<', nowMs - DELIVERY_RETENTION_MS)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async insertRecord(record) {
+      const result = await db
+        .insertInto('webhook_records')
+        .values({
+          id: record.id,
+          source: record.source,
+          record_type: record.recordType,
+          event_source: record.eventSource,
+          time_ms: record.timeMs,
+          data: JSON.stringify(record.data),
+          created_ms: record.createdMs,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+    },
+  };
+  return repository;
+}
+
+function toView(row: {
+  id: string;
+  source: string;
+  delivery_id: string | null;
+  status: number;
+  outcome: string;
+  summary: string;
+  created_ms: number;
+  body_bytes: number;
+  truncated: number;
+}): DeliveryView {
+  return {
+    id: row.id,
+    source: row.source,
+    deliveryId: row.delivery_id,
+    status: Number(row.status),
+    outcome: row.outcome,
+    summary: row.summary,
+    createdAt: new Date(Number(row.created_ms)).toISOString(),
+    bodyBytes: Number(row.body_bytes),
+    truncated: Number(row.truncated) === 1,
+  };
+}
