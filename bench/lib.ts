@@ -50,8 +50,10 @@ export async function startChild(args: string[], env: Record<string, string> = {
 }
 
 /** The real server on a fresh SQLite folder (or `dataDir`), logging at its default level. */
-export function startShiplog(dataDir = tempDir('data')): Promise<Child> {
-  return startChild([BIN, 'serve', '--port', '0', '--data', dataDir], { SHIPLOG_BOOTSTRAP_TOKEN: TOKEN });
+export function startShiplog(dataDir = tempDir('data'), args: string[] = []): Promise<Child> {
+  return startChild([BIN, 'serve', '--port', '0', '--data', dataDir, ...args], {
+    SHIPLOG_BOOTSTRAP_TOKEN: TOKEN,
+  });
 }
 
 export interface LoadResult {

@@ -1,11 +1,19 @@
 /** Runs every benchmark (or those named on the command line) and prints their ratios. */
 import { benchBatch, benchSingleEvent } from './ingest.js';
+import { benchGate } from './gate.js';
+import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
 import { benchScale } from './scale.js';
+import { benchWebhooks } from './webhooks.js';
 
 const all: Record<string, () => Promise<boolean>> = {
   single: benchSingleEvent,
   batch: benchBatch,
   scale: benchScale,
+  'ledger-ingest': benchLedgerIngest,
+  verify: benchVerify,
+  proof: benchInclusionProof,
+  gate: benchGate,
+  webhooks: benchWebhooks,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

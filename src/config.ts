@@ -113,3 +113,31 @@ export function loadClientConfig(
     timeoutMs: Number(env.SHIPLOG_TIMEOUT_MS ?? 5000),
   });
 }
+
+export interface SyncConfig {
+  /** GitHub token for `shiplog sync github` (`SHIPLOG_GITHUB_TOKEN`, else `GITHUB_TOKEN`). */
+  readonly githubToken: string | undefined;
+  /** GitLab token for `shiplog sync gitlab` (`SHIPLOG_GITLAB_TOKEN`, else `GITLAB_TOKEN`). */
+  readonly gitlabToken: string | undefined;
+}
+
+/** Provider API tokens for `shiplog sync`; never the webhook secrets. */
+export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
+  return Object.freeze({
+    githubToken: env.SHIPLOG_GITHUB_TOKEN || env.GITHUB_TOKEN || undefined,
+    gitlabToken: env.SHIPLOG_GITLAB_TOKEN || env.GITLAB_TOKEN || undefined,
+  });
+}
+
+/** The values of the environment variables the config file names for secrets (unset ones left out). */
+export function loadSecretVariables(
+  names: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Readonly<Record<string, string>> {
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value) values[name] = value;
+  }
+  return Object.freeze(values);
+}

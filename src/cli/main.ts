@@ -10,6 +10,11 @@ import { registerEvent } from './commands/event.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerToken } from './commands/token.js';
+import { registerVerify } from './commands/verify.js';
+import { registerApprove } from './commands/approve.js';
+import { registerConfig } from './commands/config.js';
+import { registerSync } from './commands/sync.js';
+import { registerGate } from './commands/gate.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -26,6 +31,11 @@ export function buildProgram(): Command {
   registerRun(program);
   registerDeployments(program);
   registerToken(program);
+  registerVerify(program);
+  registerGate(program);
+  registerApprove(program);
+  registerConfig(program);
+  registerSync(program);
   return program;
 }
 

@@ -11,23 +11,47 @@ import { registerErrorHandler } from './error-handler.js';
 import { createMetrics } from './metrics.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerLedgerRoutes } from './routes/ledger.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerAdmissionRoutes } from './routes/admission.js';
+import { registerWebhookRoutes, type WebhookOptions } from './routes/webhooks.js';
+import { registerApprovalRoutes } from './routes/approvals.js';
+import { registerGateRoutes } from './routes/gate.js';
+import { registerPolicyRoutes } from './routes/policies.js';
+import { registerViolationRoutes } from './routes/violations.js';
+import type { KubernetesMapping } from '../config-file.js';
+import { createGovernance } from '../governance/deps.js';
+import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/database.js';
-import { createEventWriter, type EventWriter, type LedgerAppender } from '../store/event-writer.js';
+import { createEventWriter, type EventWriter } from '../store/event-writer.js';
+import { createLedger, type Ledger } from '../store/ledger-repository.js';
+import { generateSigner } from '../ledger/note.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+const DEFAULT_ORIGIN = 'shiplog.local/ledger';
 
 export interface AppOptions {
   readonly store: Store;
   readonly logger?: FastifyBaseLogger | undefined;
-  readonly ledger?: LedgerAppender;
+  /**
+   * The ledger every audit-relevant write appends to. Default: one over `store` signed by a
+   * fresh in-memory key (tests); `shiplog serve` passes one with the data folder's key.
+   */
+  readonly ledger?: Ledger;
   readonly version?: string;
+  /** The governance policy (`environments:` of shiplog.yaml); default: nothing governed. */
+  readonly policy?: Policy | undefined;
+  /** Namespace → environment for the Kubernetes admission webhook; default: none mapped. */
+  readonly kubernetes?: KubernetesMapping | undefined;
+  /** Webhook secrets (from the environment) and mapping rules (`mappings:` of shiplog.yaml). */
+  readonly webhooks?: WebhookOptions | undefined;
 }
 
 export interface App {
   readonly server: FastifyInstance;
   readonly writer: EventWriter;
+  readonly ledger: Ledger;
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -42,10 +66,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
   const metrics = createMetrics(options.store.db);
-  const writer = createEventWriter(options.store, { ledger: options.ledger });
+  const ledger =
+    options.ledger ??
+    createLedger(options.store, { signer: generateSigner(DEFAULT_ORIGIN).signer, origin: DEFAULT_ORIGIN });
+  const writer = createEventWriter(options.store, {
+    ledger,
+    onCommit: (stored) => metrics.commitEvents.observe(stored.length),
+  });
   const ctx: AppContext = {
     store: options.store,
     writer,
+    ledger,
     auth: createAuthenticator(options.store.db),
     metrics,
   };
@@ -85,6 +116,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerEventRoutes(server, ctx);
   registerDeploymentRoutes(server, ctx);
   registerTokenRoutes(server, ctx);
+  registerLedgerRoutes(server, ctx);
+  const governance = createGovernance({ ...options, ledger: ctx.ledger });
+  registerPolicyRoutes(server, ctx, governance);
+  registerApprovalRoutes(server, ctx, governance);
+  registerGateRoutes(server, ctx, governance);
+  registerViolationRoutes(server, ctx, governance);
+  registerAdmissionRoutes(server, ctx, governance);
+  registerWebhookRoutes(server, ctx, options.webhooks);
   server.addHook('onClose', async () => writer.drain());
-  return { server, writer };
+  return { server, writer, ledger };
 }

@@ -3,10 +3,12 @@ import type { Authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/database.js';
 import type { EventWriter } from '../store/event-writer.js';
+import type { Ledger } from '../store/ledger-repository.js';
 
 export interface AppContext {
   readonly store: Store;
   readonly writer: EventWriter;
+  readonly ledger: Ledger;
   readonly auth: Authenticator;
   readonly metrics: Metrics;
 }

@@ -5,10 +5,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { RuntimeConfig } from '../config.js';
+import { loadConfigFile, type ConfigFile } from '../config-file.js';
+import { loadSecretVariables } from '../config.js';
+import { ShiplogError } from '../errors.js';
+import type { CdeventSink } from '../outbound/cdevents-forwarder.js';
 import { openStore, type Store } from '../store/database.js';
+import { loadLedgerSigner } from '../store/ledger-keys.js';
+import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { ensureBootstrapToken } from '../store/tokens-repository.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
+
+const CHECKPOINT_EVERY_MS = 5000;
 
 export interface Running {
   readonly server: FastifyInstance;
@@ -19,9 +27,42 @@ export interface Running {
 
 export async function startServer(config: RuntimeConfig): Promise<Running> {
   const logger = createLogger(config.logLevel);
+  // Before the database: an invalid configuration file stops start-up naming file, line and field.
+  const file = loadConfigFile(config.configFile);
+  const sinks = outboundSinks(file);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  if (config.bootstrapToken) await ensureBootstrapToken(store.db, config.bootstrapToken);
-  const { server } = await buildApp({ store, logger });
+  let ledger: Ledger;
+  try {
+    const signer = loadLedgerSigner({
+      dataDir: config.dataDir,
+      signingKey: config.signingKey,
+      origin: config.ledgerOrigin,
+    });
+    ledger = createLedger(store, { signer, origin: config.ledgerOrigin });
+    if (config.bootstrapToken) {
+      await ensureBootstrapToken(store.db, config.bootstrapToken, { store, ledger });
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const { server } = await buildApp({
+    store,
+    logger,
+    ledger,
+    policy: file.policy,
+    kubernetes: file.kubernetes,
+    webhooks: {
+      secrets: config.webhookSecrets,
+      mappings: file.mappings,
+      outbound: { sinks },
+    },
+  });
+  // Under load, a checkpoint at most every CHECKPOINT_EVERY_MS; GET /v1/ledger/checkpoint cuts on demand.
+  const checkpoints = setInterval(() => {
+    ledger.cutCheckpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint failed'));
+  }, CHECKPOINT_EVERY_MS);
+  checkpoints.unref();
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -31,9 +72,29 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: finishing in-flight requests');
+      clearInterval(checkpoints);
       await server.close();
       await store.close();
       logger.info('stopped');
     })());
   return { server, store, url, stop };
+}
+
+/** The config's CDEvents sinks with their tokens read from the variables it names. */
+function outboundSinks(file: ConfigFile): CdeventSink[] {
+  const names = file.outbound.flatMap((s) => (s.tokenVariable ? [s.tokenVariable] : []));
+  const secrets = loadSecretVariables(names);
+  return file.outbound.map((sink) => {
+    if (sink.tokenVariable && secrets[sink.tokenVariable] === undefined) {
+      throw new ShiplogError(
+        'SHIPLOG_CONFIG',
+        `webhooks.outbound "${sink.name}" names ${sink.tokenVariable}, which is not set in the environment`,
+      );
+    }
+    return {
+      name: sink.name,
+      url: sink.url,
+      token: sink.tokenVariable ? secrets[sink.tokenVariable] : undefined,
+    };
+  });
 }

@@ -12,6 +12,7 @@ import { ShiplogError, type ErrorDetail } from '../errors.js';
 import type { Store } from './database.js';
 import { applyToRow, type DeploymentRow } from './deployment-row.js';
 import { bulkWrite } from './bulk-write.js';
+import { createGroupCommit, type Settled } from './group-commit.js';
 import { updateEnvironments } from './environments-summary.js';
 import { canonicalJson, toEventRecord } from './event-record.js';
 import type { Database, EventsTable, SourcesTable } from './schema.js';
@@ -35,7 +36,8 @@ export interface EventResult {
 
 /** Appends ledger entries inside the caller's transaction; returns the index of the first. */
 export interface LedgerAppender {
-  append(trx: Transaction<Database>, entries: readonly string[]): Promise<number>;
+  /** `recordType`, when every entry has the same one, spares parsing each entry for it. */
+  append(trx: Transaction<Database>, entries: readonly string[], recordType?: string): Promise<number>;
 }
 
 export interface EventWriter {
@@ -60,86 +62,24 @@ export interface StoredEvent {
   readonly status: string;
 }
 
-interface Pending {
-  readonly submission: Submission;
-  readonly resolve: (results: EventResult[]) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 const CHUNK = 500;
 
 export function createEventWriter(store: Store, options: EventWriterOptions = {}): EventWriter {
   const clock = options.clock ?? createHybridLogicalClock();
   const now = options.now ?? Date.now;
-  const maxGroupEvents = options.maxGroupEvents ?? 5000;
-  let queue: Pending[] = [];
-  let running: Promise<void> | null = null;
-
-  function write(submission: Submission): Promise<EventResult[]> {
-    return new Promise((resolve, reject) => {
-      queue.push({ submission, resolve, reject });
-      running ??= loop().finally(() => {
-        running = null;
-      });
-    });
-  }
-
-  /**
-   * A group starts on `setImmediate`, after the event loop's poll phase: every request whose
-   * bytes arrived meanwhile has been parsed and queued by then, so concurrent requests share one
-   * commit. (SQLite transactions run synchronously: started at once, each would commit alone.)
-   */
-  async function loop(): Promise<void> {
-    while (queue.length > 0) {
-      await new Promise((resolve) => setImmediate(resolve));
-      let count = 0;
-      let take = 0;
-      while (
-        take < queue.length &&
-        (take === 0 || count + (queue[take]?.submission.events.length ?? 0) <= maxGroupEvents)
-      ) {
-        count += queue[take]?.submission.events.length ?? 0;
-        take += 1;
-      }
-      const group = queue.slice(0, take);
-      queue = queue.slice(take);
-      await commitGroup(group);
-    }
-  }
-
-  async function commitGroup(group: Pending[]): Promise<void> {
-    try {
-      const outcomes = await store.writeTransaction((trx) =>
-        writeGroup(
-          trx,
-          group.map((p) => p.submission),
-        ),
-      );
-      outcomes.forEach((outcome, i) => settle(group[i] as Pending, outcome));
-    } catch (error) {
-      if (group.length === 1) {
-        group[0]?.reject(error);
-        return;
-      }
-      // One submission broke the shared transaction: retry each alone so the others still land.
-      for (const pending of group) await commitGroup([pending]);
-    }
-  }
-
-  function settle(pending: Pending, outcome: Outcome): void {
-    if (outcome.error) pending.reject(outcome.error);
-    else pending.resolve(outcome.results);
-  }
-
-  interface Outcome {
-    results: EventResult[];
-    error?: ShiplogError;
-  }
+  const group = createGroupCommit<Submission, EventResult[]>(
+    store,
+    (trx, submissions) => writeGroup(trx, submissions),
+    {
+      weight: (submission) => submission.events.length,
+      maxWeight: options.maxGroupEvents ?? 5000,
+    },
+  );
 
   async function writeGroup(
     trx: Transaction<Database>,
     submissions: readonly Submission[],
-  ): Promise<Outcome[]> {
+  ): Promise<Settled<EventResult[]>[]> {
     const ids = new Set<string>();
     const keys = new Set<string>();
     for (const s of submissions) {
@@ -169,7 +109,8 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
     const stored: StoredEvent[] = [];
     const seenInGroup = new Set<string>();
     const sourceStats = new Map<string, SourceDelta>();
-    const outcomes: Outcome[] = [];
+    const outcomes: Settled<EventResult[]>[] = [];
+    const pendingLedger: (EventResult & { pending?: number })[][] = [];
     const nowMs = now();
 
     for (const submission of submissions) {
@@ -239,7 +180,6 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
       });
       if (errors.length > 0) {
         outcomes.push({
-          results: [],
           error: conflict
             ? new ShiplogError(
                 'SHIPLOG_CONFLICT',
@@ -269,7 +209,8 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
           else addSkew(sourceStats, submission.source, null, nowMs);
         }
       });
-      outcomes.push({ results: results as EventResult[] });
+      outcomes.push({ value: results });
+      pendingLedger.push(results);
     }
 
     if (newEvents.length > 0) {
@@ -277,6 +218,7 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
         const first = await options.ledger.append(
           trx,
           newEvents.map((e) => e.body),
+          'event',
         );
         newEvents.forEach((e, i) => (e.ledger_index = first + i));
       }
@@ -285,8 +227,8 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
       await updateEnvironments(trx, store.dialect, before, after);
       await upsertSources(trx, store.dialect, sourceStats);
     }
-    for (const outcome of outcomes) {
-      for (const result of outcome.results as (EventResult & { pending?: number })[]) {
+    for (const results of pendingLedger) {
+      for (const result of results) {
         if (result.pending !== undefined) {
           (result as { ledgerIndex: number | null }).ledgerIndex =
             newEvents[result.pending]?.ledger_index ?? null;
@@ -298,12 +240,7 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
     return outcomes;
   }
 
-  return {
-    write,
-    drain: async () => {
-      while (running) await running;
-    },
-  };
+  return { write: (submission) => group.submit(submission), drain: () => group.drain() };
 }
 
 const EVENT_COLUMNS = [

@@ -129,6 +129,165 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '002-ledger': {
+      // The RFC 9162 tree (docs/ledger.md): leaves with their entry bytes, the hash of every
+      // complete subtree above them, one sequencer row, and the signed checkpoints.
+      async up(db: AnyDb) {
+        const blob = dialect === 'postgres' ? 'bytea' : 'blob';
+        await db.schema
+          .createTable('ledger_entries')
+          .addColumn('idx', bigint, (c) => c.primaryKey())
+          .addColumn('leaf_hash', blob, (c) => c.notNull())
+          // Null once retention drops the payload; the leaf hash stays.
+          .addColumn('data', 'text')
+          .addColumn('record_type', 'text', (c) => c.notNull())
+          .execute();
+        // Level >= 1 only: the level-0 hashes are ledger_entries.leaf_hash.
+        await db.schema
+          .createTable('ledger_nodes')
+          .addColumn('level', 'integer', (c) => c.notNull())
+          .addColumn('idx', bigint, (c) => c.notNull())
+          .addColumn('hash', blob, (c) => c.notNull())
+          .addPrimaryKeyConstraint('ledger_nodes_pk', ['level', 'idx'])
+          .execute();
+        await db.schema
+          .createTable('ledger_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('size', bigint, (c) => c.notNull())
+          .execute();
+        await sql`insert into ledger_head (id, size) values (1, 0)`.execute(db);
+        // `shiplog verify` compares each entry with the event stored for it, page by page.
+        await db.schema.createIndex('events_by_ledger_index').on('events').column('ledger_index').execute();
+        await db.schema
+          .createTable('checkpoints')
+          .addColumn('size', bigint, (c) => c.primaryKey())
+          .addColumn('root_hash', blob, (c) => c.notNull())
+          .addColumn('note', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
+    '003-governance': {
+      // Approval decisions and recorded gate decisions (docs/governance.md). Both are
+      // append-only: a later decision by the same approver is a new row, never an update.
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('approvals')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('approver', 'text', (c) => c.notNull())
+          .addColumn('approver_role', 'text', (c) => c.notNull())
+          .addColumn('decision', 'text', (c) => c.notNull())
+          .addColumn('comment', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .addColumn('expires_ms', bigint)
+          .execute();
+        await db.schema
+          .createIndex('approvals_by_deployment')
+          .on('approvals')
+          .columns(['deployment', 'created_ms'])
+          .execute();
+        await db.schema
+          .createIndex('approvals_newest')
+          .on('approvals')
+          .columns(['created_ms', 'id'])
+          .execute();
+        await db.schema
+          .createTable('gate_decisions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('ticket', 'text')
+          .addColumn('asked_by', 'text', (c) => c.notNull())
+          .addColumn('allow', 'integer', (c) => c.notNull())
+          .addColumn('enforced', 'integer', (c) => c.notNull())
+          .addColumn('overridden', 'integer', (c) => c.notNull())
+          .addColumn('override_by', 'text')
+          .addColumn('override_justification', 'text')
+          .addColumn('reasons', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('gate_decisions_by_deployment')
+          .on('gate_decisions')
+          .columns(['deployment', 'allow'])
+          .execute();
+        await db.schema
+          .createIndex('gate_decisions_newest')
+          .on('gate_decisions')
+          .columns(['created_ms', 'id'])
+          .execute();
+      },
+    },
+    '004-webhooks': {
+      // The webhook delivery log (7 days, docs/integrations) and records kept for correlation.
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('delivery_id', 'text')
+          .addColumn('headers', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('body_encoding', 'text', (c) => c.notNull())
+          .addColumn('body_bytes', 'integer', (c) => c.notNull())
+          .addColumn('truncated', 'integer', (c) => c.notNull())
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('webhook_deliveries_newest')
+          .on('webhook_deliveries')
+          .columns(['created_ms', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('webhook_deliveries_by_source')
+          .on('webhook_deliveries')
+          .columns(['source', 'created_ms', 'id'])
+          .execute();
+        await db.schema
+          .createTable('webhook_records')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('record_type', 'text', (c) => c.notNull())
+          .addColumn('event_source', 'text', (c) => c.notNull())
+          .addColumn('time_ms', bigint, (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('webhook_records_by_type')
+          .on('webhook_records')
+          .columns(['record_type', 'time_ms'])
+          .execute();
+        // Outbound CDEvents: how far each sink has been sent, and what it never accepted.
+        await db.schema
+          .createTable('outbound_sinks')
+          .addColumn('sink', 'text', (c) => c.primaryKey())
+          .addColumn('last_seq', bigint, (c) => c.notNull())
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('outbound_dead_letters')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('sink', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('ce_type', 'text', (c) => c.notNull())
+          .addColumn('headers', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('last_error', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
@@ -153,6 +312,16 @@ export async function dropAll<T>(db: Kysely<T>): Promise<void> {
     'environments',
     'tokens',
     'sources',
+    'ledger_entries',
+    'ledger_nodes',
+    'ledger_head',
+    'checkpoints',
+    'approvals',
+    'gate_decisions',
+    'webhook_deliveries',
+    'webhook_records',
+    'outbound_sinks',
+    'outbound_dead_letters',
     'kysely_migration',
     'kysely_migration_lock',
   ]) {

@@ -93,10 +93,143 @@ export interface SourcesTable {
   last_seen_ms: number;
 }
 
+/** One ledger entry (RFC 9162 leaf). */
+export interface LedgerEntriesTable {
+  idx: number;
+  /** SHA-256(0x00 || data), 32 bytes. */
+  leaf_hash: Uint8Array;
+  /** The entry bytes (RFC 8785 JSON of the record); null once retention drops the payload. */
+  data: string | null;
+  record_type: string;
+}
+
+/** The hash of a complete subtree (level >= 1) covering leaves [idx * 2^level, (idx + 1) * 2^level). */
+export interface LedgerNodesTable {
+  level: number;
+  idx: number;
+  hash: Uint8Array;
+}
+
+/** The sequencer: one row (id 1) holding the tree size. */
+export interface LedgerHeadTable {
+  id: number;
+  size: number;
+}
+
+/** Signed checkpoints (C2SP tlog-checkpoint notes). */
+export interface CheckpointsTable {
+  size: number;
+  root_hash: Uint8Array;
+  note: string;
+  created_ms: number;
+}
+
+/** One approval decision (append-only; each approver's latest decision counts). */
+export interface ApprovalsTable {
+  id: string;
+  deployment: string;
+  service: string;
+  environment: string;
+  /** The version approved: an approval never carries over to another version. */
+  version: string;
+  /** The approving token's name and role. */
+  approver: string;
+  approver_role: string;
+  decision: 'approve' | 'reject';
+  comment: string;
+  created_ms: number;
+  /** From the environment's `approvalTtl` at the time of the decision; null: never. */
+  expires_ms: number | null;
+}
+
+/** One recorded gate decision (what-if decisions are not recorded). */
+export interface GateDecisionsTable {
+  id: string;
+  deployment: string;
+  service: string;
+  environment: string;
+  version: string;
+  ticket: string | null;
+  /** The asking token's name. */
+  asked_by: string;
+  allow: number;
+  enforced: number;
+  overridden: number;
+  override_by: string | null;
+  override_justification: string | null;
+  /** JSON array of `{code, message}`. */
+  reasons: string;
+  created_ms: number;
+}
+
+/** One webhook delivery as received (kept 7 days, for debugging mappings). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  source: string;
+  /** The tool's delivery id (X-GitHub-Delivery, Idempotency-Key, ce-id), when it sends one. */
+  delivery_id: string | null;
+  /** JSON object of the headers, secrets and signatures removed. */
+  headers: string;
+  /** The raw body, cut at 64 KiB: UTF-8 text, or base64 (`body_encoding`). */
+  body: string;
+  body_encoding: string;
+  body_bytes: number;
+  truncated: number;
+  status: number;
+  outcome: string;
+  summary: string;
+  created_ms: number;
+}
+
+/** A payload kept for later correlation, not a deployment event (CDEvents incident.*, ...). */
+export interface WebhookRecordsTable {
+  /** Stable id: retries of one delivery give the same id. */
+  id: string;
+  /** The webhook source (`cdevents`). */
+  source: string;
+  record_type: string;
+  /** The tool's own source (CDEvents context.source). */
+  event_source: string;
+  time_ms: number;
+  data: string;
+  created_ms: number;
+}
+
+/** How far outbound CDEvents went to each sink: the last `events.seq` handled. */
+export interface OutboundSinksTable {
+  sink: string;
+  last_seq: number;
+  updated_ms: number;
+}
+
+/** A CloudEvent a sink did not accept after every retry. */
+export interface OutboundDeadLettersTable {
+  id: string;
+  sink: string;
+  event_id: string;
+  ce_type: string;
+  /** JSON object of the ce-* headers. */
+  headers: string;
+  body: string;
+  attempts: number;
+  last_error: string;
+  created_ms: number;
+}
+
 export interface Database {
   events: EventsTable;
   deployments: DeploymentsTable;
   environments: EnvironmentsTable;
   tokens: TokensTable;
   sources: SourcesTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_nodes: LedgerNodesTable;
+  ledger_head: LedgerHeadTable;
+  checkpoints: CheckpointsTable;
+  approvals: ApprovalsTable;
+  gate_decisions: GateDecisionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_records: WebhookRecordsTable;
+  outbound_sinks: OutboundSinksTable;
+  outbound_dead_letters: OutboundDeadLettersTable;
 }

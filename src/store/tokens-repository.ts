@@ -4,6 +4,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import type { Store } from './database.js';
+import { canonicalJson } from './event-record.js';
+import type { LedgerAppender } from './event-writer.js';
 import type { Database, TokensTable } from './schema.js';
 
 export const ROLES = ['admin', 'approver', 'deployer', 'viewer', 'auditor'] as const;
@@ -40,9 +43,44 @@ function toToken(row: TokensTable): Token {
   };
 }
 
+/** The ledger entry of a token change: never the secret or its hash. */
+export interface TokenRecord {
+  readonly recordType: 'token.created' | 'token.revoked';
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly scopes: Scopes | null;
+  readonly by: string;
+  readonly at: string;
+}
+
+function tokenRecord(type: TokenRecord['recordType'], token: Token, by: string, atMs: number): string {
+  const record: TokenRecord = {
+    recordType: type,
+    id: token.id,
+    name: token.name,
+    role: token.role,
+    scopes: token.scopes,
+    by,
+    at: new Date(atMs).toISOString(),
+  };
+  return canonicalJson(record);
+}
+
+/**
+ * Creates a token. With `ledger`, `db` must be a write transaction (store.writeTransaction):
+ * the token and its `token.created` ledger entry commit together.
+ */
 export async function createToken(
   db: Kysely<Database> | Transaction<Database>,
-  input: { name: string; role: Role; scopes?: Scopes | null; createdBy: string; secret?: string },
+  input: {
+    name: string;
+    role: Role;
+    scopes?: Scopes | null;
+    createdBy: string;
+    secret?: string;
+    ledger?: LedgerAppender | undefined;
+  },
 ): Promise<{ token: Token; secret: string }> {
   const secret = input.secret ?? `shiplog_${randomBytes(32).toString('base64url')}`;
   const row: TokensTable = {
@@ -56,7 +94,13 @@ export async function createToken(
     revoked_ms: null,
   };
   await db.insertInto('tokens').values(row).execute();
-  return { token: toToken(row), secret };
+  const token = toToken(row);
+  if (input.ledger) {
+    await input.ledger.append(db as Transaction<Database>, [
+      tokenRecord('token.created', token, input.createdBy, row.created_ms),
+    ]);
+  }
+  return { token, secret };
 }
 
 /** The active token with this secret, if any. */
@@ -74,26 +118,50 @@ export async function listTokens(db: Kysely<Database>): Promise<Token[]> {
   return rows.map(toToken);
 }
 
-/** Revokes a token; returns it, or undefined when there is no such token. */
+/**
+ * Revokes a token; returns it, or undefined when there is no such token. With `ledger`, `db`
+ * must be a write transaction: the first revocation appends a `token.revoked` entry with it.
+ */
 export async function revokeToken(
   db: Kysely<Database> | Transaction<Database>,
   id: string,
+  options: { by?: string; ledger?: LedgerAppender | undefined } = {},
 ): Promise<Token | undefined> {
   const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   if (row.revoked_ms === null) {
-    row.revoked_ms = Date.now();
-    await db.updateTable('tokens').set({ revoked_ms: row.revoked_ms }).where('id', '=', id).execute();
+    const revokedMs = Date.now();
+    row.revoked_ms = revokedMs;
+    await db.updateTable('tokens').set({ revoked_ms: revokedMs }).where('id', '=', id).execute();
+    if (options.ledger) {
+      await options.ledger.append(db as Transaction<Database>, [
+        tokenRecord('token.revoked', toToken(row), options.by ?? 'unknown', revokedMs),
+      ]);
+    }
   }
   return toToken(row);
 }
 
-/** Creates the bootstrap admin token once; later starts with the same secret change nothing. */
-export async function ensureBootstrapToken(db: Kysely<Database>, secret: string): Promise<void> {
-  const existing = await db
-    .selectFrom('tokens')
-    .select('id')
-    .where('hash', '=', hashSecret(secret))
-    .executeTakeFirst();
-  if (!existing) await createToken(db, { name: 'bootstrap', role: 'admin', createdBy: 'bootstrap', secret });
+/**
+ * Creates the bootstrap admin token once; later starts with the same secret change nothing.
+ * Given the store's ledger, it is created in a write transaction with its ledger entry (and
+ * replicas starting together create it once).
+ */
+export async function ensureBootstrapToken(
+  db: Kysely<Database>,
+  secret: string,
+  recorded?: { store: Store; ledger: LedgerAppender },
+): Promise<void> {
+  const ensure = async (on: Kysely<Database> | Transaction<Database>, ledger?: LedgerAppender) => {
+    const existing = await on
+      .selectFrom('tokens')
+      .select('id')
+      .where('hash', '=', hashSecret(secret))
+      .executeTakeFirst();
+    if (!existing) {
+      await createToken(on, { name: 'bootstrap', role: 'admin', createdBy: 'bootstrap', secret, ledger });
+    }
+  };
+  if (recorded) await recorded.store.writeTransaction((trx) => ensure(trx, recorded.ledger));
+  else await ensure(db);
 }

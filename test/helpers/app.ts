@@ -1,5 +1,5 @@
 /** Builds the real app on a fresh database, with an admin token, for route tests. */
-import { buildApp, type App } from '../../src/server/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
 import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { freshDatabase, type TestDatabase } from './dialects.js';
@@ -23,11 +23,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function testApp(dialect: 'sqlite' | 'postgres'): Promise<TestApp> {
+/** `options` (a policy, say) are passed to `buildApp` beside the fresh store. */
+export async function testApp(
+  dialect: 'sqlite' | 'postgres',
+  options: Omit<AppOptions, 'store'> = {},
+): Promise<TestApp> {
   const database = await freshDatabase(dialect);
   const store = await database.open();
   await ensureBootstrapToken(store.db, ADMIN);
-  const app = await buildApp({ store });
+  const app = await buildApp({ ...options, store });
   return {
     app,
     store,

@@ -46,12 +46,9 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
           { path: '/scopes', message: `is not allowed for role ${role}` },
         ]);
       }
-      const { token, secret } = await createToken(db, {
-        name,
-        role,
-        scopes: scopes ?? null,
-        createdBy: admin.name,
-      });
+      const { token, secret } = await ctx.store.writeTransaction((trx) =>
+        createToken(trx, { name, role, scopes: scopes ?? null, createdBy: admin.name, ledger: ctx.ledger }),
+      );
       return reply
         .status(201)
         .send({ id: token.id, name: token.name, role: token.role, scopes: token.scopes, token: secret });
@@ -84,8 +81,11 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
       },
     },
     async function revoke(request) {
-      requireRole(await ctx.auth.authenticate(request), 'tokens:manage');
-      const token = await revokeToken(db, request.params.id);
+      const admin = await ctx.auth.authenticate(request);
+      requireRole(admin, 'tokens:manage');
+      const token = await ctx.store.writeTransaction((trx) =>
+        revokeToken(trx, request.params.id, { by: admin.name, ledger: ctx.ledger }),
+      );
       if (!token) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No token "${request.params.id}"`);
       ctx.auth.forget(token.id);
       return token;
