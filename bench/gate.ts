@@ -15,11 +15,6 @@ const POLICY = `environments:
     protected: true
     approvals: 1
     requireTicket: '^[A-Z]+-[0-9]+$'
-    windows:
-      - days: [mon, tue, wed, thu, fri, sat, sun]
-        from: '00:00'
-        to: '24:00'
-        timezone: Europe/Berlin
 `;
 
 async function rate(url: string, request: autocannon.Request): Promise<number> {

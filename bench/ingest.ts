@@ -8,6 +8,8 @@
 import SQLite from 'better-sqlite3';
 import path from 'node:path';
 import { normalizeEvent, type EventInput } from '../src/domain/event.js';
+import { leafHash } from '../src/ledger/merkle.js';
+import { createRootBuilder } from '../src/ledger/root-builder.js';
 import { openStore } from '../src/store/database.js';
 import { applyToRow } from '../src/store/deployment-row.js';
 import { canonicalJson, toEventRecord } from '../src/store/event-record.js';
@@ -76,8 +78,8 @@ export async function batchRate(url: string, batches: number, run: string): Prom
 
 /**
  * Raw better-sqlite3: the rows shiplog stores for the same events (events, deployments,
- * environments, sources; every column), computed before the clock starts, inserted with
- * prepared statements, one transaction per 1000.
+ * environments, sources, ledger entries and nodes, the ledger head; every column), computed
+ * before the clock starts, inserted with prepared statements, one transaction per 1000.
  */
 export async function rawInsertRate(batches: number): Promise<number> {
   const dir = tempDir('raw');
@@ -100,16 +102,37 @@ export async function rawInsertRate(batches: number): Promise<number> {
   const upsertDeployment = upsert('deployments', first.deployment, ['deployment']);
   const upsertEnvironment = upsert('environments', first.environment, ['service', 'environment', 'region']);
   const upsertSource = upsert('sources', first.source, ['source']);
-  const insertBatch = db.transaction((batch: typeof rows) => {
-    for (const r of batch) {
+  const insertEntry = db.prepare(
+    'insert into ledger_entries (idx, leaf_hash, data, record_type) values (?, ?, ?, ?)',
+  );
+  const insertNode = db.prepare('insert into ledger_nodes (level, idx, hash) values (?, ?, ?)');
+  const setHead = db.prepare(
+    'insert into ledger_head (id, size) values (1, ?) on conflict (id) do update set size = excluded.size',
+  );
+  const tree = createRootBuilder();
+  const ledger = rows.map((r, index) => {
+    const leaf = leafHash(Buffer.from(r.event.body, 'utf8'));
+    const nodes = tree.append(leaf).filter((node) => node.key.level > 0);
+    return {
+      index,
+      leaf: Buffer.from(leaf),
+      nodes: nodes.map((n) => [n.key.level, n.key.index, Buffer.from(n.hash)] as const),
+    };
+  });
+  const insertBatch = db.transaction((batch: typeof rows, offset: number) => {
+    batch.forEach((r, i) => {
       insertEvent.run(r.event);
       upsertDeployment.run(r.deployment);
       upsertEnvironment.run(r.environment);
       upsertSource.run(r.source);
-    }
+      const entry = ledger[offset + i] as (typeof ledger)[number];
+      insertEntry.run(entry.index, entry.leaf, r.event.body, 'event');
+      for (const node of entry.nodes) insertNode.run(...node);
+    });
+    setHead.run(offset + batch.length);
   });
   const start = process.hrtime.bigint();
-  for (let b = 0; b < batches; b += 1) insertBatch(rows.slice(b * 1000, (b + 1) * 1000));
+  for (let b = 0; b < batches; b += 1) insertBatch(rows.slice(b * 1000, (b + 1) * 1000), b * 1000);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   db.close();
   return rows.length / seconds;

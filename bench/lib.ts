@@ -12,6 +12,8 @@ import autocannon from 'autocannon';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/shiplog.js');
 export const TOKEN = 'bench-admin-token';
+/** The heap flags of bin/shiplog.js's shebang and `npm start`: the server as users run it. */
+export const HEAP_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=256'];
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `shiplog-bench-${prefix}-`));
@@ -51,7 +53,7 @@ export async function startChild(args: string[], env: Record<string, string> = {
 
 /** The real server on a fresh SQLite folder (or `dataDir`), logging at its default level. */
 export function startShiplog(dataDir = tempDir('data'), args: string[] = []): Promise<Child> {
-  return startChild([BIN, 'serve', '--port', '0', '--data', dataDir, ...args], {
+  return startChild([...HEAP_FLAGS, BIN, 'serve', '--port', '0', '--data', dataDir, ...args], {
     SHIPLOG_BOOTSTRAP_TOKEN: TOKEN,
   });
 }

@@ -288,6 +288,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '005-deployments-by-service-environment': {
+      // Listing one service in one environment (the common dashboard filter) walked the whole
+      // environment's index at 1M deployments; this index answers it directly.
+      async up(db: AnyDb) {
+        await db.schema
+          .createIndex('deployments_by_service_environment')
+          .on('deployments')
+          .columns(['service', 'environment', 'sort_ms', 'deployment'])
+          .execute();
+      },
+    },
   };
 }
 
