@@ -4,14 +4,17 @@
  * named `<file>:<line>:<col> <path>: <message>`, so one run shows everything to fix.
  *
  * Validated now: the top-level keys, `environments:` (the governance policy, through
- * src/policy/load-policy.ts) and `kubernetes:` (namespace → environment, for the admission
- * webhook). The other sections (services, alerts, retention, webhooks, mappings) belong to
- * capabilities that validate their own shape; here they only have to be mappings.
+ * src/policy/load-policy.ts), `kubernetes:` (namespace → environment, for the admission
+ * webhook) and `tickets:` (the gate's Jira or ServiceNow check, through
+ * src/governance/ticket-config.ts). The other sections (services, alerts, retention, webhooks,
+ * mappings) belong to capabilities that validate their own shape; here they only have to be
+ * mappings.
  */
 import fs from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { NAME_PATTERN } from './domain/event.js';
 import { ShiplogError } from './errors.js';
+import { parseTickets, validateTickets, type TicketCheckConfig } from './governance/ticket-config.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
@@ -29,6 +32,7 @@ import {
 const SECTIONS = [
   'environments',
   'kubernetes',
+  'tickets',
   'services',
   'alerts',
   'retention',
@@ -45,6 +49,8 @@ export interface KubernetesMapping {
 export interface ConfigFile {
   readonly policy: Policy;
   readonly kubernetes: KubernetesMapping;
+  /** `tickets:`: the gate's ticket check against Jira or ServiceNow; absent: tickets are not checked. */
+  readonly tickets?: TicketCheckConfig | undefined;
   /** `mappings:`: webhook mapping rules per source and the generic field mapping. */
   readonly mappings: IngestMappings;
   /** `webhooks.outbound:`: CDEvents sinks shiplog forwards its events to. */
@@ -100,13 +106,14 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
-    } else if (key !== 'environments' && key !== 'kubernetes' && value !== null) {
+    } else if (key !== 'environments' && key !== 'kubernetes' && key !== 'tickets' && value !== null) {
       sections[key] = value as Record<string, unknown>;
     }
   }
   const environments = root.environments ?? {};
   if (isRecord(environments)) problems.push(...validatePolicy(environments));
   problems.push(...kubernetesProblems(root.kubernetes, environments));
+  if (isRecord(root.tickets)) problems.push(...validateTickets(root.tickets, environments));
   if (isRecord(root.mappings)) problems.push(...validateMappings(root.mappings));
   const outbound = isRecord(root.webhooks) ? root.webhooks.outbound : undefined;
   problems.push(...validateOutbound(outbound));
@@ -117,6 +124,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   return deepFreeze({
     policy: parsePolicy(environments, source),
     kubernetes: { namespaces: { ...namespaces } },
+    tickets: parseTickets(root.tickets, environments),
     mappings: parseMappings(isRecord(root.mappings) ? structuredClone(root.mappings) : undefined),
     outbound: parseOutbound(outbound),
     sections: structuredClone(sections),

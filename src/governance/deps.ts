@@ -1,6 +1,7 @@
 /**
  * What the governance services need, as one bundle: the store, the policy loaded from
- * `shiplog.yaml`, the namespace mapping of the admission webhook, the ledger and the clock.
+ * `shiplog.yaml`, the namespace mapping of the admission webhook, the ticket checker, the
+ * ledger and the clock.
  */
 import type { Transaction } from 'kysely';
 import type { KubernetesMapping } from '../config-file.js';
@@ -11,6 +12,7 @@ import type { Store } from '../store/database.js';
 import type { DeploymentRow } from '../store/deployment-row.js';
 import type { LedgerAppender } from '../store/event-writer.js';
 import type { Database } from '../store/schema.js';
+import type { TicketChecker } from './ticket-check.js';
 
 export interface GovernanceDeps {
   readonly store: Store;
@@ -18,6 +20,8 @@ export interface GovernanceDeps {
   readonly kubernetes: KubernetesMapping;
   /** When set, every approval and recorded gate decision is appended in its transaction. */
   readonly ledger?: LedgerAppender | undefined;
+  /** `tickets:` of shiplog.yaml: confirms tickets with Jira or ServiceNow; absent: not checked. */
+  readonly tickets?: TicketChecker | undefined;
   readonly now: () => number;
 }
 
@@ -72,6 +76,7 @@ export function createGovernance(input: {
   readonly ledger?: LedgerAppender | undefined;
   readonly policy?: Policy | undefined;
   readonly kubernetes?: KubernetesMapping | undefined;
+  readonly tickets?: TicketChecker | undefined;
   readonly now?: (() => number) | undefined;
 }): GovernanceDeps {
   return Object.freeze({
@@ -79,6 +84,7 @@ export function createGovernance(input: {
     ledger: input.ledger,
     policy: input.policy ?? { environments: {} },
     kubernetes: input.kubernetes ?? { namespaces: {} },
+    tickets: input.tickets,
     now: input.now ?? Date.now,
   });
 }

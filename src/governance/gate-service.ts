@@ -1,14 +1,21 @@
 /**
  * The gate over HTTP (DESIGN.md §8): gathers the environment's policy, the deployment's facts
- * (from its events when shiplog knows it, else from the request), its approvals and the clock,
- * asks the pure `evaluateGate` and records the decision with its ledger entry. A what-if
- * (`at`) decision is evaluated the same way and never recorded.
+ * (from its events when shiplog knows it, else from the request), its approvals, the ticket
+ * provider's word on its ticket (when `tickets:` covers the environment) and the clock, asks
+ * the pure `evaluateGate` and records the decision with its ledger entry. A what-if (`at`)
+ * decision is evaluated the same way (the ticket as it stands now) and never recorded.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kind } from '../domain/event.js';
 import { ShiplogError } from '../errors.js';
 import { canonicalJson } from '../ledger/jcs.js';
-import { evaluateGate, type DeploymentFacts, type GateReason } from '../policy/index.js';
+import {
+  evaluateGate,
+  ticketToVerify,
+  type DeploymentFacts,
+  type EnvironmentPolicy,
+  type GateReason,
+} from '../policy/index.js';
 import { approvalsOf } from '../store/approvals-repository.js';
 import { insertGateDecision, toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
@@ -68,13 +75,18 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
       };
   const simulated = req.atMs !== undefined;
   const nowMs = req.atMs ?? deps.now();
-  const approvals = row ? (await approvalsOf(db, row.deployment)).map(toApprovalRecord) : [];
+  const policy = policyOf(deps, req.environment);
+  const [approvals, ticketProblem] = await Promise.all([
+    row ? approvalsOf(db, row.deployment).then((rows) => rows.map(toApprovalRecord)) : [],
+    ticketProblemOf(deps, policy, facts),
+  ]);
   const decision = evaluateGate({
-    policy: policyOf(deps, req.environment),
+    policy,
     deployment: facts,
     approvals,
     nowMs,
     openIncidents: [],
+    ticketProblem,
     ...(req.override === undefined
       ? {}
       : {
@@ -108,6 +120,23 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   };
   const ledgerIndex = await decisionRecorder(deps).submit(record);
   return { ...base, decisionId: record.id, ledgerIndex };
+}
+
+/**
+ * Asks the ticket provider about the ticket when `tickets:` covers the environment and the
+ * ticket is present and matches `requireTicket`; the reason it did not confirm it, if any.
+ */
+async function ticketProblemOf(
+  deps: GovernanceDeps,
+  policy: EnvironmentPolicy | undefined,
+  facts: DeploymentFacts,
+): Promise<GateReason | undefined> {
+  const checker = deps.tickets;
+  if (checker === undefined || policy === undefined || !checker.covers(facts.environment)) return undefined;
+  const ticket = ticketToVerify(policy, facts);
+  if (ticket === undefined) return undefined;
+  const verdict = await checker.check(ticket);
+  return verdict.ok ? undefined : verdict.reason;
 }
 
 const recorders = new WeakMap<GovernanceDeps, GroupCommit<GateDecisionsTable, number | null>>();

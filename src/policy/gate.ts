@@ -22,6 +22,9 @@ export const REASON_CODES = [
   'incident_open',
   'ticket_missing',
   'ticket_invalid',
+  'ticket_not_found',
+  'ticket_state',
+  'ticket_unverified',
   'field_missing',
   'approval_rejected',
   'approval_missing',
@@ -85,6 +88,12 @@ export interface GateInput {
   readonly nowMs: number;
   readonly openIncidents: readonly OpenIncident[];
   readonly override?: GateOverride;
+  /**
+   * Why the ticket provider (Jira, ServiceNow) did not confirm the ticket, when the caller asked
+   * it and it did not: `ticket_not_found`, `ticket_state` or `ticket_unverified`. Listed only
+   * when the ticket is present and matches `requireTicket`.
+   */
+  readonly ticketProblem?: GateReason | undefined;
 }
 
 export interface GateDecision {
@@ -105,7 +114,7 @@ export function evaluateGate(input: GateInput): GateDecision {
   const reasons: GateReason[] = [
     ...timeReasons(policy, input, rule?.allowOutsideWindows === true),
     ...incidentReasons(policy, input, rule?.allowDuringIncident === true),
-    ...fieldReasons(policy, input.deployment, rule?.fields ?? policy.require?.fields ?? []),
+    ...fieldReasons(policy, input, rule?.fields ?? policy.require?.fields ?? []),
     ...approvalReasons(policy, input, rule?.approvals ?? policy.approvals ?? 0),
   ];
   const enforced = policy.protected === true;
@@ -156,11 +165,20 @@ function incidentReasons(policy: EnvironmentPolicy, input: GateInput, exempt: bo
   ];
 }
 
-function fieldReasons(
-  policy: EnvironmentPolicy,
-  facts: DeploymentFacts,
-  fields: readonly string[],
-): GateReason[] {
+/**
+ * The ticket to confirm with the ticket provider: the deployment's ticket, trimmed, when it is
+ * present and matches `requireTicket` (if set); undefined otherwise (nothing to confirm, or
+ * already denied as `ticket_missing` or `ticket_invalid`).
+ */
+export function ticketToVerify(policy: EnvironmentPolicy, facts: DeploymentFacts): string | undefined {
+  const ticket = facts.ticket?.trim() ?? '';
+  if (ticket === '') return undefined;
+  const pattern = policy.requireTicket;
+  return pattern === undefined || new RegExp(pattern).test(ticket) ? ticket : undefined;
+}
+
+function fieldReasons(policy: EnvironmentPolicy, input: GateInput, fields: readonly string[]): GateReason[] {
+  const facts = input.deployment;
   const reasons: GateReason[] = [];
   const ticket = facts.ticket?.trim() ?? '';
   const pattern = policy.requireTicket;
@@ -168,6 +186,8 @@ function fieldReasons(
     reasons.push({ code: 'ticket_missing', message: 'a change ticket is required' });
   } else if (pattern !== undefined && ticket !== '' && !new RegExp(pattern).test(ticket)) {
     reasons.push({ code: 'ticket_invalid', message: `ticket "${ticket}" does not match ${pattern}` });
+  } else if (ticket !== '' && input.ticketProblem !== undefined) {
+    reasons.push(input.ticketProblem);
   }
   for (const field of fields) {
     if (field === 'ticket' || present(fieldValue(facts, field))) continue;

@@ -22,6 +22,7 @@ import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
 import type { KubernetesMapping } from '../config-file.js';
 import { createGovernance } from '../governance/deps.js';
+import type { TicketChecker } from '../governance/ticket-check.js';
 import type { Policy } from '../policy/index.js';
 import type { Store } from '../store/database.js';
 import { createEventWriter, type EventWriter } from '../store/event-writer.js';
@@ -44,6 +45,8 @@ export interface AppOptions {
   readonly policy?: Policy | undefined;
   /** Namespace → environment for the Kubernetes admission webhook; default: none mapped. */
   readonly kubernetes?: KubernetesMapping | undefined;
+  /** Confirms gate tickets with Jira or ServiceNow (`tickets:` of shiplog.yaml); default: not checked. */
+  readonly tickets?: TicketChecker | undefined;
   /** Webhook secrets (from the environment) and mapping rules (`mappings:` of shiplog.yaml). */
   readonly webhooks?: WebhookOptions | undefined;
 }

@@ -8,6 +8,7 @@ import type { RuntimeConfig } from '../config.js';
 import { loadConfigFile, type ConfigFile } from '../config-file.js';
 import { loadSecretVariables } from '../config.js';
 import { ShiplogError } from '../errors.js';
+import { createTicketChecker, type TicketChecker } from '../governance/ticket-check.js';
 import type { CdeventSink } from '../outbound/cdevents-forwarder.js';
 import { openStore, type Store } from '../store/database.js';
 import { loadLedgerSigner } from '../store/ledger-keys.js';
@@ -30,6 +31,7 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
   // Before the database: an invalid configuration file stops start-up naming file, line and field.
   const file = loadConfigFile(config.configFile);
   const sinks = outboundSinks(file);
+  const tickets = ticketChecker(file);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   let ledger: Ledger;
   try {
@@ -52,6 +54,7 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
     ledger,
     policy: file.policy,
     kubernetes: file.kubernetes,
+    tickets,
     webhooks: {
       secrets: config.webhookSecrets,
       mappings: file.mappings,
@@ -78,6 +81,22 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
       logger.info('stopped');
     })());
   return { server, store, url, stop };
+}
+
+/** The gate's ticket checker with its token read from the variable the config names; none without `tickets:`. */
+function ticketChecker(file: ConfigFile): TicketChecker | undefined {
+  const config = file.tickets;
+  if (config === undefined) return undefined;
+  const variable = config.tokenVariable;
+  if (variable === undefined) return createTicketChecker(config);
+  const token = loadSecretVariables([variable])[variable];
+  if (token === undefined) {
+    throw new ShiplogError(
+      'SHIPLOG_CONFIG',
+      `tickets.tokenVariable names ${variable}, which is not set in the environment`,
+    );
+  }
+  return createTicketChecker(config, { token });
 }
 
 /** The config's CDEvents sinks with their tokens read from the variables it names. */
