@@ -84,10 +84,10 @@ export async function benchScale(): Promise<boolean> {
       sql: raw.prepare('select * from deployments order by sort_ms desc, deployment desc limit 1001'),
     },
     {
-      name: 'GET /v1/deployments?service=svc-7&environment=production&limit=100',
-      url: '/v1/deployments?service=svc-7&environment=production&limit=100',
+      name: 'GET /v1/deployments?service=svc-8&environment=production&limit=100',
+      url: '/v1/deployments?service=svc-8&environment=production&limit=100',
       sql: raw.prepare(
-        "select * from deployments where service = 'svc-7' and environment = 'production' order by sort_ms desc, deployment desc limit 101",
+        "select * from deployments where service = 'svc-8' and environment = 'production' order by sort_ms desc, deployment desc limit 101",
       ),
     },
     {

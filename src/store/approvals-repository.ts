@@ -3,7 +3,7 @@
  * views of them: decisions given, and deployments still waiting for approval.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import type { Page } from './deployments-repository.js';
 import type { ApprovalsTable, Database } from './schema.js';
 
@@ -85,12 +85,7 @@ export async function listDecidedApprovals(
     .orderBy('id', 'desc')
     .limit(f.limit + 1)
     .execute();
-  const page = rows.slice(0, f.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toApprovalView),
-    nextCursor: rows.length > f.limit && last ? encodeCursor([last.created_ms, last.id]) : null,
-  };
+  return pageOf(rows, f.limit, toApprovalView, (last) => [last.created_ms, last.id]);
 }
 
 /**
@@ -145,10 +140,10 @@ export async function listPendingApprovals(
     .orderBy('d.deployment', 'desc')
     .limit(f.limit + 1)
     .execute();
-  const page = rows.slice(0, f.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => ({
+  return pageOf(
+    rows,
+    f.limit,
+    (row) => ({
       deployment: row.deployment,
       service: row.service,
       environment: row.environment,
@@ -156,7 +151,7 @@ export async function listPendingApprovals(
       actor: row.actor,
       requestedAt: iso(row.requested_ms),
       decisions: Number(row.decisions ?? 0),
-    })),
-    nextCursor: rows.length > f.limit && last ? encodeCursor([last.sort_ms, last.deployment]) : null,
-  };
+    }),
+    (last) => [last.sort_ms, last.deployment],
+  );
 }

@@ -24,3 +24,26 @@ export function decodeCursor(cursor: string, shape: readonly ('s' | 'n')[]): (st
   }
   return key as (string | number)[];
 }
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * A page from `rows` fetched with `limit + 1`: the extra row only says that there is a next
+ * page, whose cursor is the sort key of the page's last row.
+ */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  keyOf: (row: Row) => readonly (string | number)[],
+): Page<Item> {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toItem),
+    nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null,
+  };
+}

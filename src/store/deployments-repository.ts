@@ -1,15 +1,12 @@
 /** Reads of deployments, their timelines, the environments summary and past state. */
 import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf, type Page } from './cursor.js';
 import type { DeploymentRow } from './deployment-row.js';
 import type { EventRecord } from './event-record.js';
 import type { Database, EnvironmentsTable } from './schema.js';
 
-export interface Page<T> {
-  readonly items: T[];
-  readonly nextCursor: string | null;
-}
+export type { Page };
 
 export interface DeploymentFilter {
   readonly service?: string | undefined;
@@ -111,13 +108,7 @@ export async function listDeployments(
     .orderBy('deployment', 'desc')
     .limit(f.limit + 1)
     .execute();
-  const more = rows.length > f.limit;
-  const page = more ? rows.slice(0, f.limit) : rows;
-  const last = page.at(-1);
-  return {
-    items: page.map(toDeploymentView),
-    nextCursor: more && last ? encodeCursor([last.sort_ms, last.deployment]) : null,
-  };
+  return pageOf(rows, f.limit, toDeploymentView, (last) => [last.sort_ms, last.deployment]);
 }
 
 export async function getDeployment(
@@ -209,13 +200,7 @@ export async function listEnvironments(
     .orderBy('region')
     .limit(f.limit + 1)
     .execute();
-  const more = rows.length > f.limit;
-  const page = more ? rows.slice(0, f.limit) : rows;
-  const last = page.at(-1);
-  return {
-    items: page.map(toEnvironmentView),
-    nextCursor: more && last ? encodeCursor([last.service, last.environment, last.region]) : null,
-  };
+  return pageOf(rows, f.limit, toEnvironmentView, (last) => [last.service, last.environment, last.region]);
 }
 
 export interface StateAtView {
@@ -257,20 +242,19 @@ export async function stateAt(
     .orderBy('region')
     .limit(f.limit + 1)
     .execute();
-  const more = rows.length > f.limit;
-  const page = more ? rows.slice(0, f.limit) : rows;
-  const last = page.at(-1);
-  return {
-    items: page.map((r) => ({
+  return pageOf(
+    rows,
+    f.limit,
+    (r) => ({
       service: r.service,
       region: r.region || null,
       deployment: r.deployment,
       version: r.version,
       since: iso(r.finished_ms),
       deployedBy: r.actor,
-    })),
-    nextCursor: more && last ? encodeCursor([last.service, last.region]) : null,
-  };
+    }),
+    (last) => [last.service, last.region],
+  );
 }
 
 export interface SourceView {
@@ -299,11 +283,10 @@ export async function listSources(
     .orderBy('source')
     .limit(f.limit + 1)
     .execute();
-  const more = rows.length > f.limit;
-  const page = more ? rows.slice(0, f.limit) : rows;
-  const last = page.at(-1);
-  return {
-    items: page.map((r) => ({
+  return pageOf(
+    rows,
+    f.limit,
+    (r) => ({
       source: r.source,
       events: r.events,
       lastSeenAt: new Date(r.last_seen_ms).toISOString(),
@@ -314,7 +297,7 @@ export async function listSources(
         minMs: r.skew_min_ms,
         maxMs: r.skew_max_ms,
       },
-    })),
-    nextCursor: more && last ? encodeCursor([last.source]) : null,
-  };
+    }),
+    (last) => [last.source],
+  );
 }

@@ -5,7 +5,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { GateReason } from '../policy/index.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import type { Page } from './deployments-repository.js';
 import type { Database, GateDecisionsTable } from './schema.js';
 
@@ -91,12 +91,7 @@ export async function listGateDecisions(db: Db, f: GateDecisionFilter): Promise<
     .orderBy('id', 'desc')
     .limit(f.limit + 1)
     .execute();
-  const page = rows.slice(0, f.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toGateDecisionView),
-    nextCursor: rows.length > f.limit && last ? encodeCursor([last.created_ms, last.id]) : null,
-  };
+  return pageOf(rows, f.limit, toGateDecisionView, (last) => [last.created_ms, last.id]);
 }
 
 /**
@@ -151,10 +146,10 @@ export async function listViolations(
     .orderBy('d.deployment', 'desc')
     .limit(f.limit + 1)
     .execute();
-  const page = rows.slice(0, f.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => ({
+  return pageOf(
+    rows,
+    f.limit,
+    (row) => ({
       rule: 'unapproved_change' as const,
       deployment: row.deployment,
       service: row.service,
@@ -164,9 +159,9 @@ export async function listViolations(
       status: row.status,
       startedAt: new Date(row.started_ms ?? 0).toISOString(),
       message: `${row.service} ${row.version ?? ''} started in protected environment ${row.environment} without an allowed gate decision`,
-    })),
-    nextCursor: rows.length > f.limit && last ? encodeCursor([last.sort_ms, last.deployment]) : null,
-  };
+    }),
+    (last) => [last.sort_ms, last.deployment],
+  );
 }
 
 /**

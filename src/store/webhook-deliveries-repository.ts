@@ -3,7 +3,7 @@
  * mappings) and the records kept for later correlation (CDEvents incident.*, environment.*, ...).
  */
 import type { Insertable, Kysely } from 'kysely';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, pageOf } from './cursor.js';
 import type { Database, WebhookDeliveriesTable } from './schema.js';
 
 /** Bodies longer than this are stored cut, with `truncated` set. */
@@ -173,12 +173,7 @@ export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepo
         );
       }
       const rows = await query.execute();
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map(toView),
-        nextCursor: rows.length > limit && last ? encodeCursor([Number(last.created_ms), last.id]) : null,
-      };
+      return pageOf(rows, limit, toView, (last) => [Number(last.created_ms), last.id]);
     },
     async get(id) {
       await flush();

@@ -31,7 +31,7 @@ import {
   type CdeventSink,
   type ForwarderOptions,
 } from '../../outbound/cdevents-forwarder.js';
-import { decodeCursor, encodeCursor } from '../../store/cursor.js';
+import { decodeCursor, pageOf } from '../../store/cursor.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
@@ -347,10 +347,10 @@ function registerDeadLetterRoutes(scope: FastifyInstance, ctx: AppContext): void
         );
       }
       const rows = await query.execute();
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((r) => ({
+      return pageOf(
+        rows,
+        limit,
+        (r) => ({
           id: r.id,
           sink: r.sink,
           eventId: r.event_id,
@@ -360,9 +360,9 @@ function registerDeadLetterRoutes(scope: FastifyInstance, ctx: AppContext): void
           createdAt: new Date(Number(r.created_ms)).toISOString(),
           headers: JSON.parse(r.headers) as Record<string, string>,
           body: r.body,
-        })),
-        nextCursor: rows.length > limit && last ? encodeCursor([Number(last.created_ms), last.id]) : null,
-      };
+        }),
+        (last) => [Number(last.created_ms), last.id],
+      );
     },
   );
 }
