@@ -44,6 +44,8 @@ describe('README', () => {
     expect(out).toContain('"source":"team-a-ci"');
     expect(out).toMatch(/team-a-ci\s+deployer\s+\{"services":\["checkout-api"\]\}/);
     expect(out).not.toContain('dev-admin-token');
+    expect(out).toMatch(/shiplog\.local\/ledger\n\d+\n[A-Za-z0-9+/=]{44}\n\n\u2014 /);
+    expect(out).toContain('"deployment":"gha-1234"');
   });
 
   it('logs every request as JSON and never a token', async () => {
