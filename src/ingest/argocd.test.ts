@@ -3,53 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../domain/event.js';
 import { ARGOCD_WEBHOOK_TEMPLATE, adaptArgocd } from './argocd.js';
 import type { WebhookRequest } from './types.js';
+import { renderGoTemplate } from '../../test/helpers/webhooks.js';
 
 const dir = new URL('../../../shared/fixtures/argocd/', import.meta.url);
 const syncResult = JSON.parse(readFileSync(new URL('on-deployed.syncResult.json', dir), 'utf8')) as {
   revision: string;
 };
-
-/**
- * What Argo CD's notification engine does with the template (Go text/template with the
- * subset the template uses): `{{toJson .path}}` writes the JSON of the value at the path
- * (`null` when absent; a field of a missing object is an error, as in Go), and
- * `{{with .path}}...{{else}}...{{end}}` rebinds `.` when the value is non-empty.
- */
-function render(template: string, root: unknown): string {
-  const tokens = template.split(/(\{\{[^}]*\}\})/);
-  let i = 0;
-  const lookup = (dot: unknown, path: string): unknown => {
-    let value = dot;
-    for (const key of path.split('.').filter((k) => k !== '')) {
-      if (value === undefined || value === null) throw new Error(`nil pointer evaluating .${key}`);
-      value = typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-    }
-    return value;
-  };
-  const block = (dot: unknown, emit: boolean): { out: string; stop: string } => {
-    let out = '';
-    while (i < tokens.length) {
-      const token = tokens[i++] ?? '';
-      const action = /^\{\{(.*)\}\}$/.exec(token)?.[1]?.trim();
-      if (action === undefined) {
-        if (emit) out += token;
-      } else if (action === 'else' || action === 'end') {
-        return { out, stop: action };
-      } else if (action.startsWith('with ')) {
-        const value = emit ? lookup(dot, action.slice(5)) : undefined;
-        const truthy = value !== undefined && value !== null && value !== '' && value !== false;
-        const first = block(value, emit && truthy);
-        let second = { out: '', stop: 'end' };
-        if (first.stop === 'else') second = block(dot, emit && !truthy);
-        out += first.out + second.out;
-      } else if (action.startsWith('toJson ')) {
-        if (emit) out += JSON.stringify(lookup(dot, action.slice(7)) ?? null);
-      } else throw new Error(`unsupported action ${action}`);
-    }
-    return { out, stop: 'eof' };
-  };
-  return block(root, true).out;
-}
 
 interface Sample {
   phase: string;
@@ -90,7 +49,7 @@ function application({
 }
 
 function request(sample: Sample): WebhookRequest {
-  const rawBody = Buffer.from(render(ARGOCD_WEBHOOK_TEMPLATE, application(sample)));
+  const rawBody = Buffer.from(renderGoTemplate(ARGOCD_WEBHOOK_TEMPLATE, application(sample)));
   return {
     headers: { 'content-type': 'application/json' },
     rawBody,
@@ -118,14 +77,14 @@ describe('adaptArgocd with the shiplog template rendered as Argo CD would', () =
     const context = application({ phase: 'Running' });
     const state = context.app.status.operationState as Partial<typeof context.app.status.operationState>;
     delete state.syncResult;
-    const running = JSON.parse(render(ARGOCD_WEBHOOK_TEMPLATE, context)) as {
+    const running = JSON.parse(renderGoTemplate(ARGOCD_WEBHOOK_TEMPLATE, context)) as {
       operation: { revision: unknown };
     };
     expect(running.operation.revision).toBeNull();
     const body = { ...running, operation: null };
     expect(
       JSON.parse(
-        render(ARGOCD_WEBHOOK_TEMPLATE, {
+        renderGoTemplate(ARGOCD_WEBHOOK_TEMPLATE, {
           app: { ...context.app, status: { health: { status: 'Degraded' } } },
         }),
       ),
