@@ -32,7 +32,12 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
   const file = loadConfigFile(config.configFile);
   const sinks = outboundSinks(file);
   const tickets = ticketChecker(file);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    onConnectionError: (error) =>
+      logger.warn({ err: error }, 'PostgreSQL closed an idle connection; the pool opens a new one'),
+  });
   let ledger: Ledger;
   try {
     const signer = loadLedgerSigner({

@@ -41,12 +41,16 @@ export interface OpenStoreOptions {
   readonly databaseUrl?: string | undefined;
   /** Apply pending migrations (default true). */
   readonly migrate?: boolean;
+  /** Told when PostgreSQL drops an idle pooled connection (a restart, an admin's terminate). */
+  readonly onConnectionError?: (error: Error) => void;
 }
 
 const WRITER_LOCK = 7350_0001;
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
-  const store = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+  const store = options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.onConnectionError)
+    : openSqlite(options.dataDir);
   if (options.migrate !== false) {
     try {
       await migrateToLatest(store.db, store.dialect);
@@ -103,7 +107,7 @@ function cachingStatements(database: SQLite.Database, max = 256): SqliteDatabase
   };
 }
 
-function openPostgres(url: string): Store {
+function openPostgres(url: string, onConnectionError: (error: Error) => void = () => {}): Store {
   const types = {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       // int8 (20) and numeric (1700) hold epoch milliseconds and counters: all below 2^53.
@@ -112,6 +116,9 @@ function openPostgres(url: string): Store {
     },
   } as pg.CustomTypesConfig;
   const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // An idle client the server terminated is dropped from the pool and the next query opens a
+  // new one; without a listener the 'error' event would be thrown and end the process.
+  pool.on('error', onConnectionError);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const parsed = new URL(url);
   parsed.password = '';
