@@ -14,12 +14,9 @@ import { header } from './payload.js';
 import { verifyGithubSignature, verifySharedToken } from './signature.js';
 import type { AdapterResult, WebhookRequest } from './types.js';
 
-export const WEBHOOK_SOURCES = ['github', 'gitlab', 'jenkins', 'argocd', 'cdevents', 'generic'] as const;
-export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
+import { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource } from './source-names.js';
 
-export function isWebhookSource(value: string): value is WebhookSource {
-  return (WEBHOOK_SOURCES as readonly string[]).includes(value);
-}
+export { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource };
 
 /** The `mappings:` section of shiplog.yaml: rules per source, and the generic field mapping. */
 export interface IngestMappings {

@@ -5,9 +5,8 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { loadConfigFile } from '../../config-file.js';
 import { loadRuntimeConfig } from '../../config.js';
-import { WEBHOOK_SOURCES, adaptWebhook, isWebhookSource } from '../../ingest/sources.js';
+import { WEBHOOK_SOURCES, isWebhookSource } from '../../ingest/source-names.js';
 import { CliError } from '../output.js';
 
 interface Flags {
@@ -34,10 +33,13 @@ export function registerConfig(program: Command): void {
       [],
     )
     .option('--config <file>', 'shiplog.yaml with the mappings: section (or SHIPLOG_CONFIG)')
-    .action((source: string, payloadFile: string, flags: Flags) => {
+    .action(async (source: string, payloadFile: string, flags: Flags) => {
       if (!isWebhookSource(source)) {
         throw new CliError(`unknown source "${source}": use one of ${WEBHOOK_SOURCES.join(', ')}`, 2);
       }
+      // Loaded here so that other commands (run, event, ...) start without the adapters.
+      const { loadConfigFile } = await import('../../config-file.js');
+      const { adaptWebhook } = await import('../../ingest/sources.js');
       const file = loadConfigFile(
         loadRuntimeConfig({ ...(flags.config !== undefined && { config: flags.config }) }).configFile,
       );

@@ -4,10 +4,9 @@
  * carry the ids the webhook path gives them, so what shiplog already has is a duplicate.
  */
 import type { Command } from 'commander';
-import { loadConfigFile } from '../../config-file.js';
 import { loadClientConfig, loadRuntimeConfig, loadSyncConfig } from '../../config.js';
 import type { EventInput } from '../../domain/event.js';
-import { githubSyncEvents, gitlabSyncEvents, type SyncBatch } from '../../ingest/sync-payloads.js';
+import type { SyncBatch } from '../../ingest/sync-payloads.js';
 import { request } from '../client.js';
 import { CliError } from '../output.js';
 
@@ -122,6 +121,8 @@ async function syncGithub(
     }
     if (!recent) break;
   }
+  const { loadConfigFile } = await import('../../config-file.js');
+  const { githubSyncEvents } = await import('../../ingest/sync-payloads.js');
   const rules = loadConfigFile(loadRuntimeConfig(configFlag(flags)).configFile).mappings.rules?.github;
   return githubSyncEvents(repo, found, rules);
 }
@@ -144,6 +145,8 @@ async function syncGitlab(
   const deployments: unknown[] = [];
   const query = `updated_after=${encodeURIComponent(since)}&order_by=updated_at&sort=asc&per_page=100`;
   for await (const page of pages(`${base}/deployments?${query}`, headers)) deployments.push(...page);
+  const { loadConfigFile } = await import('../../config-file.js');
+  const { gitlabSyncEvents } = await import('../../ingest/sync-payloads.js');
   const rules = loadConfigFile(loadRuntimeConfig(configFlag(flags)).configFile).mappings.rules?.gitlab;
   return gitlabSyncEvents(info as Record<string, unknown>, deployments, rules);
 }
