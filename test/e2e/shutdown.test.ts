@@ -32,27 +32,26 @@ describe('graceful shutdown', () => {
     };
     await send(0); // warm up: the first request compiles the route's schemas
     expect(acknowledged).toEqual(['e-0']);
+    let settled = 0;
     const inflight = Array.from({ length: 399 }, (_, i) =>
-      new Promise((r) => setTimeout(r, i)).then(() => send(i + 1)),
+      new Promise((r) => setTimeout(r, i)).then(() => send(i + 1)).finally(() => (settled += 1)),
     );
-    // Stop while requests are still arriving: some are acknowledged, others in flight.
-    while (acknowledged.length < 20) await new Promise((r) => setTimeout(r, 5));
+    // Stop while requests are still arriving: some are acknowledged, others in flight. (On a
+    // very slow machine every request may be answered first; the check below still holds.)
+    while (acknowledged.length < 20 && settled < 399) await new Promise((r) => setTimeout(r, 5));
     const code = await server.stop('SIGTERM');
     await Promise.all(inflight);
     expect(code).toBe(0);
-    expect(acknowledged.length).toBeLessThan(400);
 
     restarted = await startServerProcess({
       dataDir: server.dataDir,
       env: { SHIPLOG_BOOTSTRAP_TOKEN: TOKEN },
     });
-    const stored = new Set<string>();
-    for (let i = 0; i < 400; i += 1) {
-      const response = await fetch(`${restarted.url}/v1/deployments/d-${i}`, {
-        headers: { authorization: `Bearer ${TOKEN}` },
-      });
-      if (response.status === 200) stored.add(`e-${i}`);
-    }
+    const response = await fetch(`${restarted.url}/v1/deployments?limit=1000`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const { items } = (await response.json()) as { items: { deployment: string }[] };
+    const stored = new Set(items.map((d) => d.deployment.replace(/^d-/, 'e-')));
     for (const id of acknowledged) expect(stored.has(id), id).toBe(true);
-  });
+  }, 90_000);
 });
