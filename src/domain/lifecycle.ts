@@ -61,11 +61,6 @@ export function compareLifecycle(a: LifecycleEvent, b: LifecycleEvent): number {
   return RANK[a.type] - RANK[b.type] || a.timeMs - b.timeMs || compareText(a.hlc, b.hlc);
 }
 
-/** Orders events for a human timeline: event time, then lifecycle rank, then receipt clock. */
-export function compareTimeline(a: LifecycleEvent, b: LifecycleEvent): number {
-  return a.timeMs - b.timeMs || RANK[a.type] - RANK[b.type] || compareText(a.hlc, b.hlc);
-}
-
 /** Folds one event into a state (or starts one). Commutative and idempotent. */
 export function applyEvent(state: DeploymentState | null, event: LifecycleEvent): DeploymentState {
   const e: LifecycleEvent = { type: event.type, timeMs: event.timeMs, hlc: event.hlc };

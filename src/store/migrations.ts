@@ -314,28 +314,3 @@ export async function migrateToLatest<T>(db: Kysely<T>, dialect: Dialect): Promi
     );
   }
 }
-
-/** Drops every shiplog table (tests only). */
-export async function dropAll<T>(db: Kysely<T>): Promise<void> {
-  for (const table of [
-    'events',
-    'deployments',
-    'environments',
-    'tokens',
-    'sources',
-    'ledger_entries',
-    'ledger_nodes',
-    'ledger_head',
-    'checkpoints',
-    'approvals',
-    'gate_decisions',
-    'webhook_deliveries',
-    'webhook_records',
-    'outbound_sinks',
-    'outbound_dead_letters',
-    'kysely_migration',
-    'kysely_migration_lock',
-  ]) {
-    await sql`drop table if exists ${sql.table(table)}`.execute(db);
-  }
-}

@@ -21,7 +21,7 @@ const ResultsResponse = Type.Object({
 });
 
 /** Splits a request body into events with their JSON pointers, or throws a 400. */
-export function eventsOf(body: unknown): { items: unknown[]; pointers: string[] } {
+function eventsOf(body: unknown): { items: unknown[]; pointers: string[] } {
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body) {
     const { events, ...rest } = body as { events: unknown };
     const details: ErrorDetail[] = Object.keys(rest).map((k) => ({
