@@ -17,7 +17,7 @@ import {
   type GateReason,
 } from '../policy/index.js';
 import { approvalsOf } from '../store/approvals-repository.js';
-import { insertGateDecision, toGateDecisionView } from '../store/gate-decisions-repository.js';
+import { insertGateDecisions, toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
 import type { GateDecisionsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
@@ -149,7 +149,7 @@ function decisionRecorder(deps: GovernanceDeps): GroupCommit<GateDecisionsTable,
   let recorder = recorders.get(deps);
   if (!recorder) {
     recorder = createGroupCommit(deps.store, async function recordDecisions(trx, rows) {
-      for (const row of rows) await insertGateDecision(trx, row);
+      await insertGateDecisions(trx, rows);
       if (!deps.ledger) return rows.map(() => ({ value: null }));
       const entries = rows.map((row) =>
         canonicalJson({ recordType: 'gate_decision', ...toGateDecisionView(row) }),

@@ -60,8 +60,12 @@ export function toGateDecisionView(row: GateDecisionsTable): GateDecisionView {
   };
 }
 
-export async function insertGateDecision(trx: Db, row: GateDecisionsTable): Promise<void> {
-  await trx.insertInto('gate_decisions').values(row).execute();
+export async function insertGateDecisions(trx: Db, rows: readonly GateDecisionsTable[]): Promise<void> {
+  if (rows.length > 0)
+    await trx
+      .insertInto('gate_decisions')
+      .values([...rows])
+      .execute();
 }
 
 export interface GateDecisionFilter {
