@@ -469,8 +469,7 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
         .set({ created_ms: Date.now() - 8 * 24 * 3600 * 1000 })
         .where('id', '=', rows[0]?.id ?? '')
         .execute();
-      const { createDeliveriesRepository } = await import('../../src/store/webhook-deliveries-repository.js');
-      expect(await createDeliveriesRepository(t.store.db).prune(Date.now())).toBe(1);
+      expect(await t.store.webhookDeliveries.prune(Date.now())).toBe(1);
     });
   });
 });

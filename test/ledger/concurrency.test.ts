@@ -13,7 +13,6 @@ import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
 import { auditLedger } from '../../src/store/ledger-audit.js';
 import { createLedger } from '../../src/store/ledger-repository.js';
-import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -69,7 +68,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('concurrent appenders on one Pos
     database = await freshDatabase('postgres');
     store = await database.open();
     const ledger = createLedger(store, { signer: generated.signer, origin: 'shiplog.test/ledger' });
-    await ensureBootstrapToken(store.db, TOKEN, { store, ledger });
+    await store.tokens.ensureBootstrap(TOKEN, ledger);
   });
   afterAll(async () => {
     await store.close();
