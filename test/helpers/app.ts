@@ -2,6 +2,7 @@
 import { buildApp, type App, type AppOptions } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
 import { freshDatabase, type TestDatabase } from './dialects.js';
+import { rawSql } from './raw-sql.js';
 
 export const ADMIN = 'test-admin-secret';
 
@@ -61,7 +62,7 @@ export async function testApp(
 }
 
 export async function countEvents(store: Store): Promise<number> {
-  const row = await store.db
+  const row = await rawSql(store)
     .selectFrom('events')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();

@@ -13,11 +13,12 @@ import type { Store } from '../../src/store/database.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { ORIGIN, ledgerFixture, type LedgerFixture } from './fixture.js';
 import { runVerify } from './run-verify.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 const SIZE = 41; // the bootstrap token and 40 events
 
 async function entryData(store: Store, index: number): Promise<string> {
-  const row = await store.db
+  const row = await rawSql(store)
     .selectFrom('ledger_entries')
     .select('data')
     .where('idx', '=', index)
@@ -32,19 +33,23 @@ function flipOneByte(text: string): string {
 
 /** Recomputes every leaf and node hash from the stored data, as a careful forger would. */
 async function rehashEverything(store: Store): Promise<void> {
-  const rows = await store.db.selectFrom('ledger_entries').select(['idx', 'data']).orderBy('idx').execute();
+  const rows = await rawSql(store)
+    .selectFrom('ledger_entries')
+    .select(['idx', 'data'])
+    .orderBy('idx')
+    .execute();
   const builder = createRootBuilder();
-  await store.db.deleteFrom('ledger_nodes').execute();
+  await rawSql(store).deleteFrom('ledger_nodes').execute();
   for (const row of rows) {
     const leaf = Buffer.from(leafHash(Buffer.from(row.data as string)));
-    await store.db
+    await rawSql(store)
       .updateTable('ledger_entries')
       .set({ leaf_hash: leaf })
       .where('idx', '=', row.idx)
       .execute();
     for (const node of builder.append(leaf)) {
       if (node.key.level === 0) continue;
-      await store.db
+      await rawSql(store)
         .insertInto('ledger_nodes')
         .values({ level: node.key.level, idx: node.key.index, hash: Buffer.from(node.hash) })
         .execute();
@@ -76,8 +81,8 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('accepts entries whose payload retention dropped, keeping their leaf hash', async () => {
     const f = await setup();
-    await f.store.db.updateTable('ledger_entries').set({ data: null }).where('idx', '=', 8).execute();
-    await f.store.db.deleteFrom('events').where('ledger_index', '=', 8).execute();
+    await rawSql(f.store).updateTable('ledger_entries').set({ data: null }).where('idx', '=', 8).execute();
+    await rawSql(f.store).deleteFrom('events').where('ledger_index', '=', 8).execute();
     const report = await audit(f);
     expect(report.problems).toEqual([]);
     expect(report.notes).toContain(
@@ -88,7 +93,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
   it('detects one changed byte of a ledger entry', async () => {
     const f = await setup();
     const data = await entryData(f.store, 17);
-    await f.store.db
+    await rawSql(f.store)
       .updateTable('ledger_entries')
       .set({ data: flipOneByte(data) })
       .where('idx', '=', 17)
@@ -103,12 +108,12 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects one changed byte of a stored event', async () => {
     const f = await setup();
-    const row = await f.store.db
+    const row = await rawSql(f.store)
       .selectFrom('events')
       .select(['id', 'body'])
       .where('ledger_index', '=', 9)
       .executeTakeFirstOrThrow();
-    await f.store.db
+    await rawSql(f.store)
       .updateTable('events')
       .set({ body: flipOneByte(row.body) })
       .where('id', '=', row.id)
@@ -122,7 +127,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a deleted ledger entry', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('ledger_entries').where('idx', '=', 5).execute();
+    await rawSql(f.store).deleteFrom('ledger_entries').where('idx', '=', 5).execute();
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(5);
     expect(report.problems[0]?.message).toMatch(/entry 5 is missing .*deleted/);
@@ -130,7 +135,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a deleted event', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('events').where('ledger_index', '=', 7).execute();
+    await rawSql(f.store).deleteFrom('events').where('ledger_index', '=', 7).execute();
     const report = await audit(f);
     expect(report.problems[0]).toEqual({
       index: 7,
@@ -140,7 +145,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects two swapped entries', async () => {
     const f = await setup();
-    const rows = await f.store.db
+    const rows = await rawSql(f.store)
       .selectFrom('ledger_entries')
       .selectAll()
       .where('idx', 'in', [3, 30])
@@ -178,7 +183,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a log truncated behind the sequencer', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
+    await rawSql(f.store).deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(30);
     expect(report.problems[0]?.message).toMatch(
@@ -188,10 +193,10 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a log truncated together with its sequencer, nodes and events', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
-    await f.store.db.deleteFrom('events').where('ledger_index', '>=', 30).execute();
-    await f.store.db.deleteFrom('ledger_nodes').execute();
-    await f.store.db.updateTable('ledger_head').set({ size: 30 }).execute();
+    await rawSql(f.store).deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
+    await rawSql(f.store).deleteFrom('events').where('ledger_index', '>=', 30).execute();
+    await rawSql(f.store).deleteFrom('ledger_nodes').execute();
+    await rawSql(f.store).updateTable('ledger_head').set({ size: 30 }).execute();
     await rehashEverything(f.store);
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(30);
@@ -202,10 +207,10 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a forged checkpoint', async () => {
     const f = await setup();
-    const row = await f.store.db.selectFrom('checkpoints').selectAll().executeTakeFirstOrThrow();
+    const row = await rawSql(f.store).selectFrom('checkpoints').selectAll().executeTakeFirstOrThrow();
     const lines = row.note.split('\n');
     lines[1] = '40';
-    await f.store.db
+    await rawSql(f.store)
       .updateTable('checkpoints')
       .set({ note: lines.join('\n') })
       .execute();
@@ -220,7 +225,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     const f = await setup();
     const mallory = generateSigner(ORIGIN).signer;
     const note = signCheckpoint({ origin: ORIGIN, size: SIZE, rootHash: new Uint8Array(32) }, mallory);
-    await f.store.db.updateTable('checkpoints').set({ note }).execute();
+    await rawSql(f.store).updateTable('checkpoints').set({ note }).execute();
     const report = await audit(f);
     expect(report.problems[0]?.message).toMatch(/forged or damaged: note has no verifiable signatures/);
   });
@@ -228,8 +233,8 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
   it('detects a record rewritten with every hash above it: the signed root no longer matches', async () => {
     const f = await setup();
     const data = flipOneByte(await entryData(f.store, 12));
-    await f.store.db.updateTable('ledger_entries').set({ data }).where('idx', '=', 12).execute();
-    await f.store.db.updateTable('events').set({ body: data }).where('ledger_index', '=', 12).execute();
+    await rawSql(f.store).updateTable('ledger_entries').set({ data }).where('idx', '=', 12).execute();
+    await rawSql(f.store).updateTable('events').set({ body: data }).where('ledger_index', '=', 12).execute();
     await rehashEverything(f.store);
     const report = await audit(f);
     expect(report.problems).toHaveLength(1);
@@ -270,7 +275,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
       );
 
       const data = await entryData(f.store, 21);
-      await f.store.db
+      await rawSql(f.store)
         .updateTable('ledger_entries')
         .set({ data: flipOneByte(data) })
         .where('idx', '=', 21)
