@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
+import { signatureOf } from '../../ledger/note.js';
 import { MAX_ENTRIES_PER_READ, type StoredCheckpoint } from '../../store/ledger-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -29,15 +30,11 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /** The JSON form of a checkpoint: `signature` is base64(key id || Ed25519 signature), as on the note line. */
 function checkpointJson(checkpoint: StoredCheckpoint, keyName: string, keyId: string) {
-  const line = checkpoint.note
-    .slice(checkpoint.note.lastIndexOf('\n\n') + 2)
-    .split('\n')
-    .find((l) => l.startsWith(`\u2014 ${keyName} `));
   return {
     origin: checkpoint.origin,
     size: checkpoint.size,
     rootHash: hex(checkpoint.rootHash),
-    signature: line ? line.slice(`\u2014 ${keyName} `.length) : '',
+    signature: signatureOf(checkpoint.note, keyName, keyId)?.signature ?? '',
     keyName,
     keyId,
     note: checkpoint.note,
