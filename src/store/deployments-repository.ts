@@ -5,10 +5,10 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
+import type { EventRecord } from '../domain/event-record.js';
 import { keysetPage, type Page } from './cursor.js';
 import type { WriteTransaction } from './database.js';
-import type { DeploymentRow } from './deployment-row.js';
-import type { EventRecord } from './event-record.js';
 import type { Database } from './schema.js';
 
 export type { Page };
@@ -214,7 +214,7 @@ export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRe
       const rows = await db
         .selectFrom('events')
         .innerJoin('ledger_entries', 'ledger_entries.idx', 'events.ledger_index')
-        .select(['events.id', 'ledger_entries.idx', 'ledger_entries.leaf_hash', 'ledger_entries.data'])
+        .select(['events.id', 'ledger_entries.idx', 'ledger_entries.leaf_hash', 'events.body as data'])
         .where('events.deployment', '=', deployment)
         .orderBy('ledger_entries.idx')
         .execute();

@@ -3,7 +3,7 @@
  * an outbox (src/outbound/cdevents-forwarder.ts).
  */
 import type { Kysely } from 'kysely';
-import type { EventRecord } from './event-record.js';
+import type { EventRecord } from '../domain/event-record.js';
 import type { Database } from './schema.js';
 
 export interface OutboxEvent {

@@ -4,8 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { canonicalJson } from '../ledger/jcs.js';
 import type { WriteTransaction } from './database.js';
-import { canonicalJson } from './event-record.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, TokensTable } from './schema.js';
 
