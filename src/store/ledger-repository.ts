@@ -10,7 +10,6 @@
  * proofs fetch their O(log n) nodes in one query each.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { decodeBase64 } from '../ledger/base64.js';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import {
   appendLookupKeys,
@@ -26,7 +25,7 @@ import {
   rootKeys,
   type NodeKey,
 } from '../ledger/merkle.js';
-import type { NoteSigner } from '../ledger/note.js';
+import { signatureOf, type NoteSigner } from '../ledger/note.js';
 import { ShiplogError } from '../errors.js';
 import type { Store } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
@@ -206,7 +205,7 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       checkpoint !== undefined &&
       checkpoint.size === size &&
       checkpoint.note.startsWith(`${origin}\n`) &&
-      signedBy(checkpoint.note, signer)
+      signatureOf(checkpoint.note, signer.name, signer.keyId) !== undefined
     );
   }
 
@@ -307,17 +306,6 @@ async function rootHashAt(db: Db, size: number): Promise<Uint8Array> {
 /** A Buffer view of the bytes: both database drivers bind only Buffers as blobs. */
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Whether a signature line of `note` carries the signer's name and key id. */
-function signedBy(note: string, signer: NoteSigner): boolean {
-  const prefix = `\u2014 ${signer.name} `;
-  const block = note.slice(note.lastIndexOf('\n\n') + 2);
-  return block.split('\n').some((line) => {
-    if (!line.startsWith(prefix)) return false;
-    const bytes = decodeBase64(line.slice(prefix.length));
-    return bytes !== undefined && Buffer.from(bytes.subarray(0, 4)).toString('hex') === signer.keyId;
-  });
 }
 
 /** The record type of an entry (its top-level `recordType`), for filtering and retention. */

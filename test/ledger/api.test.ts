@@ -93,6 +93,8 @@ describe.each(DIALECTS)('ledger API on %s', (dialect) => {
       size: 14,
       rootHash: Buffer.from(verified.rootHash).toString('hex'),
     });
+    // base64(key id || 64-byte Ed25519 signature): never empty.
+    expect(json.signature).toMatch(/^[A-Za-z0-9+/]{91}=$/);
     expect(response.body.endsWith(`${json.signature as string}\n`)).toBe(true);
   });
 
