@@ -7,7 +7,7 @@ import { Type, type Static } from 'typebox';
 import { decideApproval, environmentsNeedingApproval } from '../../governance/approvals.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
 import { listDecidedApprovals, listPendingApprovals } from '../../store/approvals-repository.js';
-import { requireRole } from '../auth.js';
+import { callerOf } from '../access.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
 
@@ -33,6 +33,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
   app.post<{ Params: { deployment: string }; Body: Static<typeof DecideBody> }>(
     '/v1/deployments/:deployment/approvals',
     {
+      config: { access: 'approve' },
       schema: {
         summary: 'Approve or reject a deployment (not your own)',
         tags: ['governance'],
@@ -42,8 +43,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
       },
     },
     async function decide(request, reply) {
-      const token = await ctx.auth.authenticate(request);
-      requireRole(token, 'approve');
+      const token = callerOf(request);
       const result = await decideApproval(gov, {
         deployment: request.params.deployment,
         decision: request.body.decision,
@@ -57,6 +57,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/approvals',
     {
+      config: { access: 'read' },
       schema: {
         summary:
           'Deployments waiting for approval (state=pending, default) or decisions given (state=decided)',
@@ -66,7 +67,6 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
       },
     },
     async function list(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       const limit = q.limit ?? 50;
       if (q.state === 'decided') {

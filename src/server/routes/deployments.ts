@@ -11,7 +11,6 @@ import {
   listSources,
   stateAt,
 } from '../../store/deployments-repository.js';
-import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
 
@@ -95,6 +94,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/deployments',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List deployments, newest first',
         tags: ['deployments'],
@@ -103,7 +103,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function list(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       return listDeployments(db, {
         ...q,
@@ -117,6 +116,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Params: { deployment: string } }>(
     '/v1/deployments/:deployment',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'One deployment with its event timeline',
         tags: ['deployments'],
@@ -125,7 +125,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function show(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const found = await getDeployment(db, request.params.deployment);
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
       return found;
@@ -144,6 +143,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof EnvQuery> }>(
     '/v1/environments',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'For each service × environment × region: the version running now and what is in progress',
         tags: ['deployments'],
@@ -152,7 +152,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function environments(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return listEnvironments(db, { ...request.query, limit: request.query.limit ?? 100 });
     },
   );
@@ -164,6 +163,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof StateQuery> }>(
     '/v1/state',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Which version of each service ran in an environment at a past instant',
         tags: ['deployments'],
@@ -184,7 +184,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function state(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       return stateAt(db, {
         environment: q.environment,
@@ -202,6 +201,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof SourceQuery> }>(
     '/v1/sources',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Event sources and their clock skew (receipt time minus event time)',
         tags: ['events'],
@@ -210,7 +210,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function sources(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return listSources(db, { limit: request.query.limit ?? 100, cursor: request.query.cursor });
     },
   );

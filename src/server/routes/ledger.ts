@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
 import { MAX_ENTRIES_PER_READ, type StoredCheckpoint } from '../../store/ledger-repository.js';
-import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
@@ -50,6 +49,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof CheckpointQuery> }>(
     '/v1/ledger/checkpoint',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'The latest signed checkpoint (C2SP tlog-checkpoint note); ?format=json for JSON',
         tags: ['ledger'],
@@ -58,7 +58,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function checkpoint(request, reply) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const current = await ledger.checkpoint();
       if (request.query.format === 'json') {
         return reply.send(checkpointJson(current, ledger.signer.name, ledger.signer.keyId));
@@ -70,6 +69,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get(
     '/v1/ledger/key',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'The note verifier key of the checkpoint signatures (<name>+<key id>+<base64 key>)',
         tags: ['ledger'],
@@ -77,7 +77,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function key(request, reply) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return reply.type('text/plain; charset=utf-8').send(ledger.verifierKey);
     },
   );
@@ -85,6 +84,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof EntriesQuery> }>(
     '/v1/ledger/entries',
     {
+      config: { access: 'audit' },
       schema: {
         summary: `Entries [start, end) (end exclusive, at most ${MAX_ENTRIES_PER_READ}; clamped to the tree size)`,
         tags: ['ledger'],
@@ -104,7 +104,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function entries(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { start } = request.query;
       const end = request.query.end ?? start + MAX_ENTRIES_PER_READ;
       if (end < start) {
@@ -129,6 +128,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof InclusionQuery> }>(
     '/v1/ledger/proof/inclusion',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `size` entries',
         tags: ['ledger'],
@@ -140,7 +140,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function inclusion(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { index, size } = request.query;
       const hashes = await ledger.inclusionProof(index, size);
       return { index, size, hashes: hashes.map(hex) };
@@ -150,6 +149,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof ConsistencyQuery> }>(
     '/v1/ledger/proof/consistency',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'RFC 9162 §2.1.4 consistency proof between the trees of `from` and `to` entries',
         tags: ['ledger'],
@@ -161,7 +161,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function consistency(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { from, to } = request.query;
       const hashes = await ledger.consistencyProof(from, to);
       return { from, to, hashes: hashes.map(hex) };
@@ -171,6 +170,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Params: { deployment: string } }>(
     '/v1/deployments/:deployment/proof',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'Every ledger entry of a deployment with its inclusion proof against one checkpoint',
         tags: ['ledger', 'deployments'],
@@ -179,7 +179,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function deploymentProof(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { deployment } = request.params;
       const db = ctx.store.db;
       const found = await db
