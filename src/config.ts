@@ -63,9 +63,6 @@ export type ServerFileSettings = Partial<
   Pick<Settings, 'dataDir' | 'databaseUrl' | 'port' | 'host' | 'logLevel' | 'rateLimit'>
 >;
 
-/** A value before parsing: a flag or a variable is a string; a YAML value may be anything. */
-type Raw = unknown;
-
 /** Thrown by a parser: what the value must be; the caller says where it came from. */
 class Invalid extends Error {}
 
@@ -82,17 +79,18 @@ interface Setting<K extends keyof Settings> {
   /** How the default reads in docs and `--help`. */
   readonly shownDefault: string;
   readonly doc: string;
-  readonly parse: (raw: Raw) => Settings[K];
+  /** A flag or a variable gives a string; the file, any YAML value. */
+  readonly parse: (raw: unknown) => Settings[K];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function text(raw: Raw): string {
+function text(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new Invalid('must be a non-empty string');
   return raw;
 }
 
-function parsePort(raw: Raw): number {
+function parsePort(raw: unknown): number {
   const port =
     typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -101,13 +99,13 @@ function parsePort(raw: Raw): number {
   return port;
 }
 
-function parseDatabaseUrl(raw: Raw): string {
+function parseDatabaseUrl(raw: unknown): string {
   const url = text(raw);
   if (!/^postgres(ql)?:\/\//.test(url)) throw new Invalid('must start with postgres:// or postgresql://');
   return url;
 }
 
-function parseLogLevel(raw: Raw): string {
+function parseLogLevel(raw: unknown): string {
   const level = text(raw);
   if (!LOG_LEVELS.includes(level)) throw new Invalid(`must be one of ${LOG_LEVELS.join(', ')}`);
   return level;
@@ -116,14 +114,14 @@ function parseLogLevel(raw: Raw): string {
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `30s`, `1m`, `1h`, `500ms` → milliseconds. */
-export function parseDuration(raw: Raw): number {
+export function parseDuration(raw: unknown): number {
   const match = typeof raw === 'string' ? /^\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(raw) : null;
   const ms = match ? Number(match[1]) * (UNITS[match[2] ?? ''] ?? NaN) : NaN;
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new Invalid('must be a duration such as 30s, 1m or 1h');
   return ms;
 }
 
-function parseRequests(raw: Raw): number {
+function parseRequests(raw: unknown): number {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < 1) throw new Invalid('must be a whole number of requests, 1 or more');
   return n;
@@ -133,7 +131,7 @@ function parseRequests(raw: Raw): number {
  * `600/1m` (flag, variable) or `{requests: 600, per: 1m}` (file); `off` or `false` turns the
  * limit off.
  */
-function parseRateLimit(raw: Raw): RateLimit | null {
+function parseRateLimit(raw: unknown): RateLimit | null {
   if (raw === false || raw === 'off') return null;
   if (typeof raw === 'string') {
     const [requests, per, ...rest] = raw.split('/');
