@@ -167,15 +167,22 @@ describe('the settings of shiplog serve', () => {
 
   it("matches the README's settings table, and `shiplog serve --help`", () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const rows = [
-      ...readme.matchAll(/^\| (`--[a-z-]+ [A-Z/]+`)? ?\| `(SHIPLOG_[A-Z_]+)` \| (`\w+`)? ?\| ([^|]+) \|/gm),
-    ];
-    const documented = rows.map(([, flag, env, fileKey, shown]) => ({
-      flag: flag?.slice(1).split(' ')[0],
-      env,
-      fileKey: fileKey?.slice(1, -1),
-      shown: shown?.trim().replace(/`/g, ''),
-    }));
+    const section = readme.slice(readme.indexOf('## Running it'), readme.indexOf('Operations:'));
+    const documented = [...section.matchAll(/^\| (`[^|]+`) \| ([^|]+) \|/gm)].flatMap(
+      ([, setting, shown]) => {
+        const names = (setting ?? '').split(' / ').map((name) => name.replace(/`/g, ''));
+        const env = names.find((name) => name.startsWith('SHIPLOG_'));
+        if (env === undefined || env.includes(',')) return []; // the client's SHIPLOG_URL, SHIPLOG_TOKEN
+        return [
+          {
+            flag: names.find((name) => name.startsWith('--'))?.split(' ')[0],
+            env,
+            fileKey: names.find((name) => name.startsWith('server.'))?.slice('server.'.length),
+            shown: shown?.trim().replace(/`/g, ''),
+          },
+        ];
+      },
+    );
     const table = Object.values(SERVE_SETTINGS)
       .filter((s) => !['SHIPLOG_SIGNING_KEY', 'SHIPLOG_LEDGER_ORIGIN'].includes(s.env ?? ''))
       .map((s) => ({ flag: s.flag, env: s.env, fileKey: s.fileKey, shown: s.shownDefault }));

@@ -94,6 +94,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerErrorHandler(server);
   // Before any route: the guard checks that each one declares who may call it.
   const routes = await registerAccessGuard(server, { auth: ctx.auth, rateLimit: options.rateLimit ?? null });
+  // While closing, every answer closes its connection: a request in flight when SIGTERM came
+  // would otherwise leave its keep-alive connection open, and the process waiting for the
+  // client to drop it (72 s, the keep-alive timeout clients are told).
+  let closing = false;
+  server.addHook('preClose', async function refuseKeepAlive() {
+    closing = true;
+  });
+  server.addHook('onSend', async function closeConnectionWhenClosing(_request, reply) {
+    if (closing) void reply.header('connection', 'close');
+  });
   // The API speaks JSON only: anything else is a 415, not a string body.
   server.removeContentTypeParser('text/plain');
   server.addHook('onResponse', async function observe(request, reply) {
