@@ -9,7 +9,10 @@ import { testApp, type TestApp } from '../helpers/app.js';
 
 describe('closing the server', () => {
   let t: TestApp | undefined;
-  afterAll(async () => t?.store.close());
+  afterAll(async () => {
+    await t?.store.close();
+    await t?.database.destroy();
+  });
 
   it('answers a request that was in flight with Connection: close, and then closes', async () => {
     t = await testApp('sqlite');
