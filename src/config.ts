@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { ShiplogError } from './errors.js';
-import { WEBHOOK_SOURCES, secretVariable } from './ingest/source-names.js';
+import { WEBHOOK_SOURCES, secretVariable } from './domain/sources.js';
 
 /** At most `requests` requests per token (or client address) in any window of `perMs`. */
 export interface RateLimit {

@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
-import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 import type { Store } from '../../src/store/database.js';
 
@@ -24,7 +23,7 @@ describe('rate limits', () => {
   const start = async (requests: number | null) => {
     database = await freshDatabase('sqlite');
     store = await database.open();
-    await ensureBootstrapToken(store.db, ADMIN);
+    await store.tokens.ensureBootstrap(ADMIN);
     const app = await buildApp({
       store,
       rateLimit: requests === null ? null : { requests, perMs: 60_000 },

@@ -5,7 +5,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { protectedEnvironments, type GovernanceDeps } from '../../governance/deps.js';
-import { listViolations } from '../../store/gate-decisions-repository.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
 
 const Query = Type.Object(
@@ -27,7 +26,7 @@ export function registerViolationRoutes(app: FastifyInstance, gov: GovernanceDep
     },
     async function violations(request) {
       const q = request.query;
-      return listViolations(gov.store.db, {
+      return gov.store.gateDecisions.listViolations({
         protectedEnvironments: protectedEnvironments(gov),
         environment: q.environment,
         limit: q.limit ?? 50,
