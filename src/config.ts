@@ -26,7 +26,34 @@ export interface RuntimeConfig {
   readonly ledgerOrigin: string;
   /** Webhook secrets, by source (`SHIPLOG_<SOURCE>_WEBHOOK_TOKEN` / `_SECRET`). */
   readonly webhookSecrets: Readonly<Record<string, string>>;
+  /** How long clients may take to send requests, and how long idle connections stay open. */
+  readonly timeouts: ServerTimeouts;
+  /** Largest answer shiplog reads from a service it calls (`SHIPLOG_OUTBOUND_MAX_BYTES`). Default 4 MiB. */
+  readonly outboundMaxBytes: number;
 }
+
+/** Limits on slow or idle clients (docs/security.md, Limits). */
+export interface ServerTimeouts {
+  /** Whole request, headers and body (`SHIPLOG_REQUEST_TIMEOUT_MS`). Default 30 000; past it: 408, closed. */
+  readonly requestMs: number;
+  /** Request line and headers (`SHIPLOG_HEADERS_TIMEOUT_MS`). Default 10 000; at most requestMs. */
+  readonly headersMs: number;
+  /** A connection that sends nothing for this long is closed (`SHIPLOG_IDLE_TIMEOUT_MS`). Default 30 000. */
+  readonly idleMs: number;
+  /** A kept-alive connection waits this long for its next request (`SHIPLOG_KEEP_ALIVE_TIMEOUT_MS`). Default 5000. */
+  readonly keepAliveMs: number;
+}
+
+/** The defaults of {@link ServerTimeouts}. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = Object.freeze({
+  requestMs: 30_000,
+  headersMs: 10_000,
+  idleMs: 30_000,
+  keepAliveMs: 5000,
+});
+
+/** The default of `SHIPLOG_OUTBOUND_MAX_BYTES`. */
+export const DEFAULT_OUTBOUND_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface ServeFlags {
   readonly data?: string;
@@ -84,7 +111,37 @@ export function loadRuntimeConfig(
     signingKey: env.SHIPLOG_SIGNING_KEY || undefined,
     ledgerOrigin: env.SHIPLOG_LEDGER_ORIGIN ?? 'shiplog.local/ledger',
     webhookSecrets: Object.freeze(webhookSecrets),
+    timeouts: loadTimeouts(env),
+    outboundMaxBytes: positiveInteger(env, 'SHIPLOG_OUTBOUND_MAX_BYTES', DEFAULT_OUTBOUND_MAX_BYTES),
   });
+}
+
+/** A whole number > 0 from the environment, or `fallback` when unset. */
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ShiplogError('SHIPLOG_CONFIG', `${name} must be a whole number greater than 0, got "${raw}"`);
+  }
+  return value;
+}
+
+function loadTimeouts(env: NodeJS.ProcessEnv): ServerTimeouts {
+  const timeouts = {
+    requestMs: positiveInteger(env, 'SHIPLOG_REQUEST_TIMEOUT_MS', DEFAULT_TIMEOUTS.requestMs),
+    headersMs: positiveInteger(env, 'SHIPLOG_HEADERS_TIMEOUT_MS', DEFAULT_TIMEOUTS.headersMs),
+    idleMs: positiveInteger(env, 'SHIPLOG_IDLE_TIMEOUT_MS', DEFAULT_TIMEOUTS.idleMs),
+    keepAliveMs: positiveInteger(env, 'SHIPLOG_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_TIMEOUTS.keepAliveMs),
+  };
+  // Node refuses a headers timeout longer than the request timeout that contains it.
+  if (timeouts.headersMs > timeouts.requestMs) {
+    throw new ShiplogError(
+      'SHIPLOG_CONFIG',
+      `SHIPLOG_HEADERS_TIMEOUT_MS (${timeouts.headersMs}) must not exceed SHIPLOG_REQUEST_TIMEOUT_MS (${timeouts.requestMs})`,
+    );
+  }
+  return Object.freeze(timeouts);
 }
 
 export interface ClientConfig {
@@ -96,6 +153,8 @@ export interface ClientConfig {
   readonly spoolFile: string;
   /** Per-request timeout in ms (`SHIPLOG_TIMEOUT_MS`). Default 5000. */
   readonly timeoutMs: number;
+  /** Largest answer read from shiplog or a provider API (`SHIPLOG_OUTBOUND_MAX_BYTES`). Default 4 MiB. */
+  readonly maxAnswerBytes: number;
 }
 
 export function loadClientConfig(
@@ -111,6 +170,7 @@ export function loadClientConfig(
     token: flags.token ?? env.SHIPLOG_TOKEN ?? undefined,
     spoolFile: env.SHIPLOG_SPOOL ?? path.join(home, '.shiplog-spool.jsonl'),
     timeoutMs: Number(env.SHIPLOG_TIMEOUT_MS ?? 5000),
+    maxAnswerBytes: positiveInteger(env, 'SHIPLOG_OUTBOUND_MAX_BYTES', DEFAULT_OUTBOUND_MAX_BYTES),
   });
 }
 

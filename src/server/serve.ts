@@ -60,6 +60,7 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
     policy: file.policy,
     kubernetes: file.kubernetes,
     tickets,
+    timeouts: config.timeouts,
     webhooks: {
       secrets: config.webhookSecrets,
       mappings: file.mappings,
