@@ -179,6 +179,8 @@ export interface SyncConfig {
   readonly githubToken: string | undefined;
   /** GitLab token for `shiplog sync gitlab` (`SHIPLOG_GITLAB_TOKEN`, else `GITLAB_TOKEN`). */
   readonly gitlabToken: string | undefined;
+  /** Largest answer read from the provider's API (`SHIPLOG_OUTBOUND_MAX_BYTES`). Default 4 MiB. */
+  readonly maxAnswerBytes: number;
 }
 
 /** Provider API tokens for `shiplog sync`; never the webhook secrets. */
@@ -186,6 +188,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
   return Object.freeze({
     githubToken: env.SHIPLOG_GITHUB_TOKEN || env.GITHUB_TOKEN || undefined,
     gitlabToken: env.SHIPLOG_GITLAB_TOKEN || env.GITLAB_TOKEN || undefined,
+    maxAnswerBytes: positiveInteger(env, 'SHIPLOG_OUTBOUND_MAX_BYTES', DEFAULT_OUTBOUND_MAX_BYTES),
   });
 }
 

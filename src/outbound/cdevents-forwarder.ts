@@ -6,12 +6,20 @@
  * the sink moves on. A sink first seen starts at the current end of the log (it gets what is
  * recorded from then on, not the history). Several replicas forwarding to one sink may send an
  * event twice; CloudEvents consumers dedupe on (source, id).
+ *
+ * Sinks are served concurrently, each in order. A sink that is down or hung would cost every
+ * event all its retries (about 29 s with the defaults), so a circuit breaker parks it: after
+ * `circuitFailures` events in a row that no attempt delivered, the sink is left alone for
+ * `circuitCooldownMs`, then one event is tried once (half-open); while parked nothing is
+ * dead-lettered, the events wait in the log and `shiplog_outbound_backlog_events` shows how many.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/database.js';
 import type { EventRecord } from '../store/event-record.js';
+import { outboundBacklog } from '../store/outbound-backlog.js';
 import { toCloudEvent } from './cloudevent.js';
+import { OutboundError, callOut } from './http-client.js';
 
 export interface CdeventSink {
   /** Names the sink's position and its dead letters. */
@@ -29,14 +37,28 @@ export interface ForwarderOptions {
   /** Delay before retry n (1-based). Default 250 ms × 2^(n-1). */
   readonly backoffMs?: (attempt: number) => number;
   readonly timeoutMs?: number;
+  /** Events in a row that exhausted their attempts before the sink is parked. Default 3. */
+  readonly circuitFailures?: number;
+  /** How long a parked sink is left alone before one trial event. Default 30 s. */
+  readonly circuitCooldownMs?: number;
   readonly batch?: number;
   readonly logger?: FastifyBaseLogger | undefined;
   readonly now?: () => number;
 }
 
+/** One sink's state, for /metrics. */
+export interface SinkStatus {
+  readonly sink: string;
+  /** Events recorded that the sink has not been sent yet. */
+  readonly backlog: number;
+  /** Whether the circuit breaker has parked the sink. */
+  readonly circuitOpen: boolean;
+}
+
 export interface CdeventsForwarder {
   /** Sends what is pending to every sink once; resolves with the number of events handled. */
   tick(): Promise<number>;
+  status(): Promise<SinkStatus[]>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -57,6 +79,11 @@ export function createCdeventsForwarder(
   let running: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  const circuitFailures = options.circuitFailures ?? 3;
+  const cooldownMs = options.circuitCooldownMs ?? 30_000;
+  /** Per sink: undelivered events in a row, and until when it is parked (0: circuit closed). */
+  const circuits = new Map(sinks.map((s) => [s.name, { failures: 0, openUntil: 0 }]));
+  const circuitOf = (sink: CdeventSink) => circuits.get(sink.name) ?? { failures: 0, openUntil: 0 };
 
   async function position(sink: CdeventSink): Promise<number> {
     const row = await db
@@ -78,31 +105,59 @@ export function createCdeventsForwarder(
     return start;
   }
 
-  async function send(sink: CdeventSink, record: EventRecord): Promise<void> {
+  /**
+   * Sends one event with retries. `trial`: the circuit is half-open, so one attempt and no dead
+   * letter. Resolves `false` when the event was neither delivered nor dead-lettered (it stays
+   * pending and the sink is parked).
+   */
+  async function send(sink: CdeventSink, record: EventRecord, trial: boolean): Promise<boolean> {
     const event = toCloudEvent(record, source);
+    const circuit = circuitOf(sink);
     let lastError = '';
     let attempts = 0;
-    for (let attempt = 1; attempt <= maxAttempts && !stopped; attempt++) {
+    let refused = false;
+    const tries = trial ? 1 : maxAttempts;
+    for (let attempt = 1; attempt <= tries && !stopped; attempt++) {
       attempts = attempt;
       try {
-        const response = await fetch(sink.url, {
+        const response = await callOut(sink.url, {
           method: 'POST',
           headers: { ...event.headers, ...(sink.token ? { authorization: `Bearer ${sink.token}` } : {}) },
           body: event.body,
-          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+          timeoutMs: options.timeoutMs ?? 5000,
+          maxBytes: 0,
+          // Only the status matters: a sink that answers without end costs nothing.
+          ignoreBody: true,
         });
-        await response.arrayBuffer();
-        if (response.ok) return;
+        if (response.ok) {
+          circuit.failures = 0;
+          circuit.openUntil = 0;
+          return true;
+        }
         lastError = `HTTP ${response.status}`;
         // 4xx other than 408/429: the sink refuses this event; retrying will not help.
-        if (response.status < 500 && response.status !== 408 && response.status !== 429) break;
+        if (response.status < 500 && response.status !== 408 && response.status !== 429) {
+          refused = true;
+          break;
+        }
       } catch (error) {
-        lastError =
-          error instanceof Error
-            ? ((error.cause as Error | undefined)?.message ?? error.message)
-            : String(error);
+        lastError = error instanceof OutboundError ? error.message : String(error);
       }
-      if (attempt < maxAttempts) await sleep(backoff(attempt));
+      if (attempt < tries) await sleep(backoff(attempt));
+    }
+    if (stopped) return false;
+    if (refused) {
+      // The sink answered: it is up.
+      circuit.failures = 0;
+      circuit.openUntil = 0;
+    } else if (trial || ++circuit.failures >= circuitFailures) {
+      circuit.openUntil = now() + cooldownMs;
+      options.logger?.warn(
+        { sink: sink.name, error: lastError, retryInMs: cooldownMs },
+        'CDEvents sink parked: it delivered nothing lately',
+      );
+      // A failed trial leaves the event pending; the event that opened the circuit is dead-lettered.
+      if (trial) return false;
     }
     options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
     await db
@@ -119,22 +174,26 @@ export function createCdeventsForwarder(
         created_ms: now(),
       })
       .execute();
+    return true;
   }
 
   async function forward(sink: CdeventSink): Promise<number> {
+    const circuit = circuitOf(sink);
+    if (circuit.openUntil > now()) return 0;
     let from = await position(sink);
     let handled = 0;
     for (;;) {
+      const trial = circuit.openUntil > 0;
       const rows = await db
         .selectFrom('events')
         .select(['seq', 'body'])
         .where('seq', '>', from)
         .orderBy('seq')
-        .limit(batch)
+        .limit(trial ? 1 : batch)
         .execute();
       for (const row of rows) {
         if (stopped) return handled;
-        await send(sink, JSON.parse(row.body) as EventRecord);
+        if (!(await send(sink, JSON.parse(row.body) as EventRecord, trial))) return handled;
         from = Number(row.seq);
         await db
           .updateTable('outbound_sinks')
@@ -142,27 +201,42 @@ export function createCdeventsForwarder(
           .where('sink', '=', sink.name)
           .execute();
         handled++;
+        if (circuit.openUntil > now()) return handled;
       }
-      if (rows.length < batch) return handled;
+      if (rows.length < (trial ? 1 : batch)) return handled;
     }
   }
 
   const forwarder: CdeventsForwarder = {
     tick() {
       running ??= (async () => {
-        let handled = 0;
-        for (const sink of sinks) {
-          try {
-            handled += await forward(sink);
-          } catch (error) {
-            options.logger?.error({ err: error, sink: sink.name }, 'CDEvents forwarding failed');
-          }
-        }
-        return handled;
+        // Concurrently: a slow sink never delays the others.
+        const counts = await Promise.all(
+          sinks.map(async function forwardOne(sink) {
+            try {
+              return await forward(sink);
+            } catch (error) {
+              options.logger?.error({ err: error, sink: sink.name }, 'CDEvents forwarding failed');
+              return 0;
+            }
+          }),
+        );
+        return counts.reduce((a, b) => a + b, 0);
       })().finally(() => {
         running = null;
       });
       return running;
+    },
+    async status() {
+      const backlog = await outboundBacklog(
+        db,
+        sinks.map((s) => s.name),
+      );
+      return sinks.map((sink) => ({
+        sink: sink.name,
+        backlog: backlog[sink.name] ?? 0,
+        circuitOpen: circuitOf(sink).openUntil > 0,
+      }));
     },
     start() {
       if (sinks.length === 0 || timer) return;

@@ -33,6 +33,7 @@ import {
 } from '../../outbound/cdevents-forwarder.js';
 import { decodeCursor, pageOf } from '../../store/cursor.js';
 import type { AppContext } from '../context.js';
+import { observeForwarder } from '../metrics.js';
 import { ErrorResponse } from './shared.js';
 
 /** What `buildApp` needs for webhooks: secrets by source, and the config's mappings. */
@@ -83,6 +84,7 @@ export function registerWebhookRoutes(
   const sinks = options.outbound?.sinks ?? [];
   if (sinks.length > 0) {
     const forwarder = createCdeventsForwarder(ctx.store, sinks, { ...options.outbound, logger: app.log });
+    observeForwarder(ctx.metrics.registry, () => forwarder.status());
     app.addHook('onReady', async () => forwarder.start());
     app.addHook('onClose', async () => forwarder.stop());
   }
