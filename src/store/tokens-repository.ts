@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { decodeCursor, pageOf, type Page } from './cursor.js';
 import type { Store } from './database.js';
 import { canonicalJson } from './event-record.js';
 import type { LedgerAppender } from './event-writer.js';
@@ -113,9 +114,25 @@ export async function findTokenBySecret(db: Kysely<Database>, secret: string): P
   return row && row.revoked_ms === null ? toToken(row) : undefined;
 }
 
-export async function listTokens(db: Kysely<Database>): Promise<Token[]> {
-  const rows = await db.selectFrom('tokens').selectAll().orderBy('created_ms').orderBy('id').execute();
-  return rows.map(toToken);
+/** One page of tokens, oldest first, by keyset cursor on (created_ms, id). */
+export async function listTokens(
+  db: Kysely<Database>,
+  { limit, cursor }: { readonly limit: number; readonly cursor?: string | undefined },
+): Promise<Page<Token>> {
+  let query = db
+    .selectFrom('tokens')
+    .selectAll()
+    .orderBy('created_ms')
+    .orderBy('id')
+    .limit(limit + 1);
+  if (cursor !== undefined) {
+    const [ms, id] = decodeCursor(cursor, ['n', 's']) as [number, string];
+    query = query.where((eb) =>
+      eb.or([eb('created_ms', '>', ms), eb.and([eb('created_ms', '=', ms), eb('id', '>', id)])]),
+    );
+  }
+  const rows = await query.execute();
+  return pageOf(rows, limit, toToken, (last) => [Number(last.created_ms), last.id]);
 }
 
 /**

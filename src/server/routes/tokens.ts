@@ -59,14 +59,22 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
     '/v1/tokens',
     {
       schema: {
-        summary: 'List tokens (never their secrets)',
+        summary: 'List tokens, oldest first (never their secrets)',
         tags: ['tokens'],
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            cursor: Type.Optional(Type.String({ maxLength: 512 })),
+          },
+          { additionalProperties: false },
+        ),
         response: { '4xx': ErrorResponse },
       },
     },
     async function list(request) {
       requireRole(await ctx.auth.authenticate(request), 'tokens:manage');
-      return { items: await listTokens(db), nextCursor: null };
+      const { limit, cursor } = request.query as { limit: number; cursor?: string };
+      return listTokens(db, { limit, cursor });
     },
   );
 
