@@ -146,35 +146,37 @@ export function createCdeventsForwarder(
       if (attempt < tries) await sleep(backoff(attempt));
     }
     if (stopped) return false;
+    // A failed trial leaves the event pending; the event that opens the circuit is dead-lettered.
+    const park = !refused && (trial || ++circuit.failures >= circuitFailures);
+    if (!trial) {
+      options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
+      await db
+        .insertInto('outbound_dead_letters')
+        .values({
+          id: randomUUID(),
+          sink: sink.name,
+          event_id: record.id,
+          ce_type: event.type,
+          headers: JSON.stringify(event.headers),
+          body: event.body,
+          attempts,
+          last_error: lastError.slice(0, 500),
+          created_ms: now(),
+        })
+        .execute();
+    }
     if (refused) {
       // The sink answered: it is up.
       circuit.failures = 0;
       circuit.openUntil = 0;
-    } else if (trial || ++circuit.failures >= circuitFailures) {
+    } else if (park) {
       circuit.openUntil = now() + cooldownMs;
       options.logger?.warn(
         { sink: sink.name, error: lastError, retryInMs: cooldownMs },
         'CDEvents sink parked: it delivered nothing lately',
       );
-      // A failed trial leaves the event pending; the event that opened the circuit is dead-lettered.
-      if (trial) return false;
     }
-    options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
-    await db
-      .insertInto('outbound_dead_letters')
-      .values({
-        id: randomUUID(),
-        sink: sink.name,
-        event_id: record.id,
-        ce_type: event.type,
-        headers: JSON.stringify(event.headers),
-        body: event.body,
-        attempts,
-        last_error: lastError.slice(0, 500),
-        created_ms: now(),
-      })
-      .execute();
-    return true;
+    return !trial;
   }
 
   async function forward(sink: CdeventSink): Promise<number> {

@@ -226,7 +226,13 @@ describe.each(DIALECTS)('CDEvents forwarding to bad sinks (%s)', (dialect) => {
       expect((await app.call('POST', '/v1/events', { events })).status).toBe(201);
       await until(async () => (stand.hits.get('/ok') ?? 0) - before === 6);
       const metric = async () => (await app.app.server.inject({ method: 'GET', url: '/metrics' })).body;
-      await until(async () => (await metric()).includes('shiplog_outbound_circuit_open{sink="hung"} 1'));
+      await until(async () => {
+        const text = await metric();
+        return (
+          text.includes('shiplog_outbound_circuit_open{sink="hung"} 1') &&
+          text.includes('shiplog_outbound_backlog_events{sink="hung"} 4')
+        );
+      });
       const text = await metric();
       // Two events used all their attempts and were dead-lettered; then the sink was parked
       // and the other four wait, counted, instead of costing every retry each.
