@@ -13,11 +13,9 @@
  * `circuitCooldownMs`, then one event is tried once (half-open); while parked nothing is
  * dead-lettered, the events wait in the log and `shiplog_outbound_backlog_events` shows how many.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/database.js';
-import type { EventRecord } from '../store/event-record.js';
-import { outboundBacklog } from '../store/outbound-backlog.js';
+import type { EventRecord } from '../domain/event-record.js';
 import { toCloudEvent } from './cloudevent.js';
 import { OutboundError, callOut } from './http-client.js';
 
@@ -70,7 +68,7 @@ export function createCdeventsForwarder(
   sinks: readonly CdeventSink[],
   options: ForwarderOptions = {},
 ): CdeventsForwarder {
-  const db = store.db;
+  const { outboundSinks, deadLetters } = store;
   const source = options.source ?? '/shiplog';
   const maxAttempts = options.maxAttempts ?? 5;
   const backoff = options.backoffMs ?? ((n: number) => 250 * 2 ** (n - 1));
@@ -84,26 +82,6 @@ export function createCdeventsForwarder(
   /** Per sink: undelivered events in a row, and until when it is parked (0: circuit closed). */
   const circuits = new Map(sinks.map((s) => [s.name, { failures: 0, openUntil: 0 }]));
   const circuitOf = (sink: CdeventSink) => circuits.get(sink.name) ?? { failures: 0, openUntil: 0 };
-
-  async function position(sink: CdeventSink): Promise<number> {
-    const row = await db
-      .selectFrom('outbound_sinks')
-      .select('last_seq')
-      .where('sink', '=', sink.name)
-      .executeTakeFirst();
-    if (row) return Number(row.last_seq);
-    const end = await db
-      .selectFrom('events')
-      .select((eb) => eb.fn.max('seq').as('seq'))
-      .executeTakeFirst();
-    const start = Number(end?.seq ?? 0);
-    await db
-      .insertInto('outbound_sinks')
-      .values({ sink: sink.name, last_seq: start, updated_ms: now() })
-      .onConflict((oc) => oc.column('sink').doNothing())
-      .execute();
-    return start;
-  }
 
   /**
    * Sends one event with retries. `trial`: the circuit is half-open, so one attempt and no dead
@@ -150,20 +128,16 @@ export function createCdeventsForwarder(
     const park = !refused && (trial || ++circuit.failures >= circuitFailures);
     if (!trial) {
       options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
-      await db
-        .insertInto('outbound_dead_letters')
-        .values({
-          id: randomUUID(),
-          sink: sink.name,
-          event_id: record.id,
-          ce_type: event.type,
-          headers: JSON.stringify(event.headers),
-          body: event.body,
-          attempts,
-          last_error: lastError.slice(0, 500),
-          created_ms: now(),
-        })
-        .execute();
+      await deadLetters.insert({
+        sink: sink.name,
+        eventId: record.id,
+        type: event.type,
+        headers: event.headers,
+        body: event.body,
+        attempts,
+        lastError,
+        createdMs: now(),
+      });
     }
     if (refused) {
       // The sink answered: it is up.
@@ -182,30 +156,21 @@ export function createCdeventsForwarder(
   async function forward(sink: CdeventSink): Promise<number> {
     const circuit = circuitOf(sink);
     if (circuit.openUntil > now()) return 0;
-    let from = await position(sink);
+    let from = await outboundSinks.position(sink.name, now());
     let handled = 0;
     for (;;) {
       const trial = circuit.openUntil > 0;
-      const rows = await db
-        .selectFrom('events')
-        .select(['seq', 'body'])
-        .where('seq', '>', from)
-        .orderBy('seq')
-        .limit(trial ? 1 : batch)
-        .execute();
+      const limit = trial ? 1 : batch;
+      const rows = await outboundSinks.eventsAfter(from, limit);
       for (const row of rows) {
         if (stopped) return handled;
-        if (!(await send(sink, JSON.parse(row.body) as EventRecord, trial))) return handled;
-        from = Number(row.seq);
-        await db
-          .updateTable('outbound_sinks')
-          .set({ last_seq: from, updated_ms: now() })
-          .where('sink', '=', sink.name)
-          .execute();
+        if (!(await send(sink, row.record, trial))) return handled;
+        from = row.seq;
+        await outboundSinks.advance(sink.name, from, now());
         handled++;
         if (circuit.openUntil > now()) return handled;
       }
-      if (rows.length < (trial ? 1 : batch)) return handled;
+      if (rows.length < limit) return handled;
     }
   }
 
@@ -230,10 +195,7 @@ export function createCdeventsForwarder(
       return running;
     },
     async status() {
-      const backlog = await outboundBacklog(
-        db,
-        sinks.map((s) => s.name),
-      );
+      const backlog = await outboundSinks.backlog(sinks.map((s) => s.name));
       return sinks.map((sink) => ({
         sink: sink.name,
         backlog: backlog[sink.name] ?? 0,

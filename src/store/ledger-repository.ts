@@ -10,7 +10,6 @@
  * proofs fetch their O(log n) nodes in one query each.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { decodeBase64 } from '../ledger/base64.js';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import {
   appendLookupKeys,
@@ -26,7 +25,7 @@ import {
   rootKeys,
   type NodeKey,
 } from '../ledger/merkle.js';
-import type { NoteSigner } from '../ledger/note.js';
+import { signatureOf, type NoteSigner } from '../ledger/note.js';
 import { ShiplogError } from '../errors.js';
 import type { Store } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
@@ -37,6 +36,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 /** The most entries one read of entries returns (DESIGN.md §4). */
 export const MAX_ENTRIES_PER_READ = 1000;
 const INSERT_CHUNK = 1000;
+/** Terms of one OR: SQLite parses an OR chain as deep as it is long (limit 1000). */
+const OR_CHUNK = 100;
 const utf8 = new TextEncoder();
 
 export interface LedgerEntry {
@@ -105,6 +106,7 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
     trx: Transaction<Database>,
     entries: readonly string[],
     recordType?: string,
+    external = false,
   ): Promise<number> {
     if (entries.length === 0) return readSize(trx, true);
     const first = await readSize(trx, true);
@@ -128,8 +130,9 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       entryRows.push({
         idx: index,
         leaf_hash: toBuffer(leaf),
-        data,
+        data: external ? null : data,
         record_type: recordType ?? recordTypeOf(data),
+        retired_ms: null,
       });
       for (const row of appendNodes(index, leaf, lookup)) {
         nodes.set(nodeKeyId(row.key), row.hash);
@@ -202,7 +205,7 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       checkpoint !== undefined &&
       checkpoint.size === size &&
       checkpoint.note.startsWith(`${origin}\n`) &&
-      signedBy(checkpoint.note, signer)
+      signatureOf(checkpoint.note, signer.name, signer.keyId) !== undefined
     );
   }
 
@@ -262,12 +265,16 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       const size = await readSize(db);
       const stop = Math.min(end, size);
       if (stop <= start) return [];
+      // An event's entry bytes live in events.body (stored once).
       const rows = await db
-        .selectFrom('ledger_entries')
-        .select(['idx', 'leaf_hash', 'data'])
-        .where('idx', '>=', start)
-        .where('idx', '<', stop)
-        .orderBy('idx')
+        .selectFrom('ledger_entries as l')
+        .leftJoin('events as e', (join) =>
+          join.onRef('e.ledger_index', '=', 'l.idx').on('l.data', 'is', null).on('l.retired_ms', 'is', null),
+        )
+        .select(['l.idx', 'l.leaf_hash', (eb) => eb.fn.coalesce('l.data', 'e.body').as('data')])
+        .where('l.idx', '>=', start)
+        .where('l.idx', '<', stop)
+        .orderBy('l.idx')
         .execute();
       return rows.map((row) => ({
         index: Number(row.idx),
@@ -301,17 +308,6 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Whether a signature line of `note` carries the signer's name and key id. */
-function signedBy(note: string, signer: NoteSigner): boolean {
-  const prefix = `\u2014 ${signer.name} `;
-  const block = note.slice(note.lastIndexOf('\n\n') + 2);
-  return block.split('\n').some((line) => {
-    if (!line.startsWith(prefix)) return false;
-    const bytes = decodeBase64(line.slice(prefix.length));
-    return bytes !== undefined && Buffer.from(bytes.subarray(0, 4)).toString('hex') === signer.keyId;
-  });
-}
-
 /** The record type of an entry (its top-level `recordType`), for filtering and retention. */
 function recordTypeOf(data: string): string {
   try {
@@ -333,24 +329,26 @@ function recordTypeOf(data: string): string {
 export async function fetchNodes(db: Db, keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>> {
   const nodes = new Map<string, Uint8Array>();
   if (keys.length === 0) return nodes;
-  const leaves = [...new Set(keys.filter((k) => k.level === 0).map((k) => k.index))];
-  const inner = new Map(keys.filter((k) => k.level > 0).map((k) => [nodeKeyId(k), k]));
-  const leafQuery = db
-    .selectFrom('ledger_entries')
-    .select([sql<number>`0`.as('level'), 'idx', 'leaf_hash as hash'])
-    .where('idx', 'in', leaves.length > 0 ? leaves : [-1]);
-  const innerQuery = db
-    .selectFrom('ledger_nodes')
-    .select(['level', 'idx', 'hash'])
-    .where((eb) =>
-      eb.or([...inner.values()].map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))),
-    );
-  const rows =
-    leaves.length === 0
-      ? await innerQuery.execute()
-      : inner.size === 0
-        ? await leafQuery.execute()
-        : await leafQuery.unionAll(innerQuery).execute();
+  const unique = [...new Map(keys.map((k) => [nodeKeyId(k), k])).values()];
+  const rows: { level: number; idx: number; hash: Uint8Array }[] = [];
+  // In chunks, one query each (usually one in all): a proof for many entries needs thousands
+  // of keys, and one giant OR list overflows the SQL parser's stack.
+  for (let i = 0; i < unique.length; i += OR_CHUNK) {
+    const chunk = unique.slice(i, i + OR_CHUNK);
+    const leaves = chunk.filter((k) => k.level === 0).map((k) => k.index);
+    const inner = chunk.filter((k) => k.level > 0);
+    const leafQuery = db
+      .selectFrom('ledger_entries')
+      .select([sql<number>`0`.as('level'), 'idx', 'leaf_hash as hash'])
+      .where('idx', 'in', leaves.length > 0 ? leaves : [-1]);
+    const innerQuery = db
+      .selectFrom('ledger_nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) => eb.or(inner.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))));
+    const query =
+      inner.length === 0 ? leafQuery : leaves.length === 0 ? innerQuery : leafQuery.unionAll(innerQuery);
+    rows.push(...(await query.execute()));
+  }
   for (const row of rows) {
     nodes.set(nodeKeyId({ level: Number(row.level), index: Number(row.idx) }), row.hash);
   }

@@ -13,6 +13,7 @@ import { createCdeventsForwarder } from '../../src/outbound/cdevents-forwarder.j
 import { OutboundError, callOut } from '../../src/outbound/http-client.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/dialects.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 interface Endless {
   readonly url: string;
@@ -191,7 +192,7 @@ describe.each(DIALECTS)('CDEvents forwarding to bad sinks (%s)', (dialect) => {
     await forwarder.tick(); // the sink starts at the end of the log
     expect((await t.call('POST', '/v1/events', { events: [event(1), event(2)] })).status).toBe(201);
     expect(await forwarder.tick()).toBe(2);
-    const dead = await t.store.db.selectFrom('outbound_dead_letters').select('id').execute();
+    const dead = await rawSql(t.store).selectFrom('outbound_dead_letters').select('id').execute();
     expect(dead).toHaveLength(0);
     expect(await forwarder.status()).toEqual([{ sink: 'streams', backlog: 0, circuitOpen: false }]);
   });
@@ -219,7 +220,8 @@ describe.each(DIALECTS)('CDEvents forwarding to bad sinks (%s)', (dialect) => {
         while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 25));
       };
       await until(
-        async () => (await app.store.db.selectFrom('outbound_sinks').select('sink').execute()).length === 2,
+        async () =>
+          (await rawSql(app.store).selectFrom('outbound_sinks').select('sink').execute()).length === 2,
       );
       const before = stand.hits.get('/ok') ?? 0;
       const events = Array.from({ length: 6 }, (_, i) => event(10 + i));
@@ -236,7 +238,7 @@ describe.each(DIALECTS)('CDEvents forwarding to bad sinks (%s)', (dialect) => {
       const text = await metric();
       // Two events used all their attempts and were dead-lettered; then the sink was parked
       // and the other four wait, counted, instead of costing every retry each.
-      const dead = await app.store.db.selectFrom('outbound_dead_letters').select('sink').execute();
+      const dead = await rawSql(app.store).selectFrom('outbound_dead_letters').select('sink').execute();
       expect(dead.map((d) => d.sink)).toEqual(['hung', 'hung']);
       expect(text).toContain('shiplog_outbound_backlog_events{sink="hung"} 4');
       expect(text).toContain('shiplog_outbound_backlog_events{sink="healthy"} 0');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REJECTED_KEEP_PER_SOURCE } from '../../src/store/webhook-deliveries-repository.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/dialects.js';
+import { rawSql } from '../helpers/raw-sql.js';
 import { postHead, rawConnect } from '../helpers/raw-socket.js';
 import { SECRETS, deliver } from '../helpers/webhooks.js';
 
@@ -40,7 +41,7 @@ describe.each(DIALECTS)('rejected webhook deliveries (%s)', (dialect) => {
       }
     }
     await new Promise((resolve) => setImmediate(resolve));
-    const rows = await t.store.db
+    const rows = await rawSql(t.store)
       .selectFrom('webhook_deliveries')
       .select(['source', 'body', 'headers', 'body_bytes', 'outcome'])
       .execute();

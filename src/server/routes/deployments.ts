@@ -4,13 +4,6 @@ import { Type, type Static } from 'typebox';
 import { KINDS } from '../../domain/event.js';
 import { STATUSES } from '../../domain/lifecycle.js';
 import { ShiplogError } from '../../errors.js';
-import {
-  getDeployment,
-  listDeployments,
-  listEnvironments,
-  listSources,
-  stateAt,
-} from '../../store/deployments-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
@@ -90,7 +83,7 @@ const ms = (time: string | undefined, name: string): number | undefined => {
 };
 
 export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const db = ctx.store.db;
+  const { deployments } = ctx.store;
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/deployments',
@@ -105,7 +98,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     async function list(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
-      return listDeployments(db, {
+      return deployments.list({
         ...q,
         limit: q.limit ?? 50,
         sinceMs: ms(q.since, 'since'),
@@ -126,7 +119,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function show(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      const found = await getDeployment(db, request.params.deployment);
+      const found = await deployments.get(request.params.deployment);
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
       return found;
     },
@@ -153,7 +146,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function environments(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      return listEnvironments(db, { ...request.query, limit: request.query.limit ?? 100 });
+      return ctx.store.environments.list({ ...request.query, limit: request.query.limit ?? 100 });
     },
   );
 
@@ -186,7 +179,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     async function state(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
-      return stateAt(db, {
+      return deployments.stateAt({
         environment: q.environment,
         atMs: ms(q.at, 'at') as number,
         limit: q.limit ?? 100,
@@ -211,7 +204,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function sources(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      return listSources(db, { limit: request.query.limit ?? 100, cursor: request.query.cursor });
+      return ctx.store.sources.list({ limit: request.query.limit ?? 100, cursor: request.query.cursor });
     },
   );
 }
