@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { EventRecord } from '../domain/event-record.js';
-import { keysetPage, type Page } from './cursor.js';
+import { keysetPage, type Keyset, type Page, type PageRequest } from './cursor.js';
 import type { WriteTransaction } from './database.js';
 import type { Database } from './schema.js';
 
@@ -95,8 +95,14 @@ export interface StateAtView {
   deployedBy: string;
 }
 
-/** A deployment with its event timeline, each event with its ledger index. */
-export type DeploymentDetail = DeploymentView & { events: (EventRecord & { ledgerIndex: number | null })[] };
+/**
+ * A deployment with one page of its event timeline, each event with its ledger index;
+ * `eventsNextCursor` asks for the next page (null: the timeline is complete).
+ */
+export type DeploymentDetail = DeploymentView & {
+  events: (EventRecord & { ledgerIndex: number | null })[];
+  eventsNextCursor: string | null;
+};
 
 export interface DeploymentLedgerEntry {
   readonly eventId: string;
@@ -110,8 +116,11 @@ export interface DeploymentsRepository {
   find(deployment: string, trx?: WriteTransaction): Promise<DeploymentRow | undefined>;
   /** Deployments matching `filter`, newest first. */
   list(filter: DeploymentFilter): Promise<Page<DeploymentView>>;
-  /** One deployment with its timeline (ordered by event time, then hybrid logical clock). */
-  get(deployment: string): Promise<DeploymentDetail | undefined>;
+  /**
+   * One deployment with a page of its timeline (ordered by event time, then hybrid logical
+   * clock): a deployment may hold thousands of events, and one answer holds at most `limit`.
+   */
+  get(deployment: string, timeline?: PageRequest): Promise<DeploymentDetail | undefined>;
   /**
    * Which version of each service ran in an environment at an instant: per service and region,
    * the latest deployment that had succeeded by then and had not been rolled back by then.
@@ -131,6 +140,14 @@ export interface DeploymentsRepository {
     trx: WriteTransaction,
   ): Promise<void>;
 }
+
+/** The most timeline events one answer holds. */
+export const MAX_TIMELINE_PAGE = 1000;
+const TIMELINE_ORDER: Keyset = {
+  columns: ['time_ms', 'hlc', 'seq'],
+  shape: ['n', 's', 'n'],
+  direction: 'asc',
+};
 
 export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRepository {
   return Object.freeze({
@@ -161,24 +178,24 @@ export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRe
       );
     },
 
-    async get(deployment: string) {
+    async get(deployment: string, timeline: PageRequest = { limit: MAX_TIMELINE_PAGE }) {
       const row = await db
         .selectFrom('deployments')
         .selectAll()
         .where('deployment', '=', deployment)
         .executeTakeFirst();
       if (!row) return undefined;
-      const events = await db
-        .selectFrom('events')
-        .select(['body', 'ledger_index'])
-        .where('deployment', '=', deployment)
-        .orderBy('time_ms')
-        .orderBy('hlc')
-        .execute();
-      return {
-        ...toDeploymentView(row),
-        events: events.map((e) => ({ ...(JSON.parse(e.body) as EventRecord), ledgerIndex: e.ledger_index })),
-      };
+      const events = await keysetPage(
+        db
+          .selectFrom('events')
+          .select(['body', 'ledger_index', 'time_ms', 'hlc', 'seq'])
+          .where('deployment', '=', deployment),
+        TIMELINE_ORDER,
+        timeline,
+        (e) => ({ ...(JSON.parse(e.body) as EventRecord), ledgerIndex: e.ledger_index }),
+        (e) => [e.time_ms, e.hlc, e.seq],
+      );
+      return { ...toDeploymentView(row), events: events.items, eventsNextCursor: events.nextCursor };
     },
 
     async stateAt(f: { environment: string; atMs: number; limit: number; cursor?: string | undefined }) {

@@ -27,6 +27,7 @@ import {
 } from '../ledger/merkle.js';
 import { signatureOf, type NoteSigner } from '../ledger/note.js';
 import { ShiplogError } from '../errors.js';
+import { bulkWrite } from './bulk-write.js';
 import type { Store } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, LedgerEntriesTable, LedgerNodesTable } from './schema.js';
@@ -35,7 +36,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** The most entries one read of entries returns (DESIGN.md §4). */
 export const MAX_ENTRIES_PER_READ = 1000;
-const INSERT_CHUNK = 1000;
+const ENTRY_COLUMNS = ['idx', 'leaf_hash', 'data', 'record_type', 'retired_ms'] as const;
+const NODE_COLUMNS = ['level', 'idx', 'hash'] as const;
 /** Terms of one OR: SQLite parses an OR chain as deep as it is long (limit 1000). */
 const OR_CHUNK = 100;
 const utf8 = new TextEncoder();
@@ -141,18 +143,8 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
         }
       }
     });
-    for (let i = 0; i < entryRows.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('ledger_entries')
-        .values(entryRows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
-    for (let i = 0; i < nodeRows.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('ledger_nodes')
-        .values(nodeRows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
+    await bulkWrite(trx, store.dialect, 'ledger_entries', ENTRY_COLUMNS, entryRows);
+    await bulkWrite(trx, store.dialect, 'ledger_nodes', NODE_COLUMNS, nodeRows);
     await trx.updateTable('ledger_head').set({ size: end }).where('id', '=', 1).execute();
     return first;
   }

@@ -7,6 +7,7 @@ import { ShiplogError } from '../../errors.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
+import { MAX_TIMELINE_PAGE } from '../../store/deployments-repository.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const NStr = Nullable(Type.String());
@@ -107,19 +108,32 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
   );
 
-  app.get<{ Params: { deployment: string } }>(
+  const TimelineQuery = Type.Object(
+    {
+      eventsLimit: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: MAX_TIMELINE_PAGE, description: `default ${MAX_TIMELINE_PAGE}` }),
+      ),
+      eventsCursor: Type.Optional(Cursor),
+    },
+    { additionalProperties: false },
+  );
+  app.get<{ Params: { deployment: string }; Querystring: Static<typeof TimelineQuery> }>(
     '/v1/deployments/:deployment',
     {
       schema: {
-        summary: 'One deployment with its event timeline',
+        summary: 'One deployment with its event timeline (paged: eventsNextCursor)',
         tags: ['deployments'],
         params: Type.Object({ deployment: Type.String({ maxLength: 256 }) }),
+        querystring: TimelineQuery,
         response: { '4xx': ErrorResponse },
       },
     },
     async function show(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      const found = await deployments.get(request.params.deployment);
+      const found = await deployments.get(request.params.deployment, {
+        limit: request.query.eventsLimit ?? MAX_TIMELINE_PAGE,
+        cursor: request.query.eventsCursor,
+      });
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
       return found;
     },
