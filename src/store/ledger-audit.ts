@@ -206,10 +206,15 @@ async function* checkedPages(store: Store, pageSize: number, end: number): Async
     return;
   }
   let next = end > 0 ? pageAt(store, 0, pageSize, end) : undefined;
-  for (let start = 0; next !== undefined; start += pageSize) {
-    const page = await next;
-    next = start + pageSize < end ? pageAt(store, start + pageSize, pageSize, end) : undefined;
-    yield page;
+  try {
+    for (let start = 0; next !== undefined; start += pageSize) {
+      const page = await next;
+      next = start + pageSize < end ? pageAt(store, start + pageSize, pageSize, end) : undefined;
+      yield page;
+    }
+  } finally {
+    // Stopped early (a problem found): settle the page read ahead before the caller closes the store.
+    await next?.catch(() => undefined);
   }
 }
 
