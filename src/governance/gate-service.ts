@@ -16,12 +16,11 @@ import {
   type EnvironmentPolicy,
   type GateReason,
 } from '../policy/index.js';
-import { approvalsOf } from '../store/approvals-repository.js';
 import { insertGateDecisions, toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
 import type { GateDecisionsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
-import { toApprovalRecord } from './approvals.js';
+import { approvalStateOf } from './approval-state.js';
 import { factsOf, policyOf, type GovernanceDeps } from './deps.js';
 
 export interface GateRequest {
@@ -63,6 +62,12 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
       `Deployment "${req.deployment}" is ${row.service} to ${row.environment}, not ${req.service} to ${req.environment}`,
     );
   }
+  if (row && req.kind !== undefined && req.kind !== row.kind) {
+    throw new ShiplogError(
+      'SHIPLOG_CONFLICT',
+      `Deployment "${req.deployment}" is a ${row.kind} deployment, not a ${req.kind}: its events decide its kind`,
+    );
+  }
   const facts: DeploymentFacts = row
     ? factsOf(row, req.version, req.ticket)
     : {
@@ -77,7 +82,7 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   const nowMs = req.atMs ?? deps.now();
   const policy = policyOf(deps, req.environment);
   const [approvals, ticketProblem] = await Promise.all([
-    row ? approvalsOf(db, row.deployment).then((rows) => rows.map(toApprovalRecord)) : [],
+    row ? approvalStateOf(deps, db, row.deployment, facts, nowMs).then((state) => state.records) : [],
     ticketProblemOf(deps, policy, facts),
   ]);
   const decision = evaluateGate({
@@ -108,6 +113,7 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
     service: req.service,
     environment: req.environment,
     version: req.version,
+    kind: facts.kind,
     ticket: facts.ticket ?? null,
     asked_by: req.token.name,
     allow: decision.allow ? 1 : 0,

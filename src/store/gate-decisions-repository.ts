@@ -1,13 +1,19 @@
 /**
  * Recorded gate decisions, and what is derived from them by query: unapproved changes
  * (`deployment.started` in a protected environment without an allowed decision) and the
- * approved deployments the Kubernetes admission webhook admits.
+ * deployments the Kubernetes admission webhook may admit; and recorded admission decisions.
+ *
+ * A decision allows exactly what it was made for: the same deployment, service, environment,
+ * version and kind. Every join below matches all five, so a decision asked for another
+ * service, version or kind (the gate judges unknown deployments from the request) never
+ * stands in for the deployment that actually ran.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { GateReason } from '../policy/index.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import type { Page } from './deployments-repository.js';
-import type { Database, GateDecisionsTable } from './schema.js';
+import type { DeploymentRow } from './deployment-row.js';
+import type { AdmissionDecisionsTable, Database, DeploymentsTable, GateDecisionsTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -17,6 +23,7 @@ export interface GateDecisionView {
   service: string;
   environment: string;
   version: string;
+  kind: string;
   ticket: string | null;
   askedBy: string;
   allow: boolean;
@@ -46,6 +53,7 @@ export function toGateDecisionView(row: GateDecisionsTable): GateDecisionView {
     service: row.service,
     environment: row.environment,
     version: row.version,
+    kind: row.kind,
     ticket: row.ticket,
     askedBy: row.asked_by,
     allow: row.allow === 1,
@@ -100,7 +108,7 @@ export async function listGateDecisions(db: Db, f: GateDecisionFilter): Promise<
 
 /**
  * Started deployments in `protectedEnvironments` with no allowed gate decision for the same
- * deployment and environment, newest first.
+ * deployment, service, environment, version and kind, newest first.
  */
 export async function listViolations(
   db: Db,
@@ -121,6 +129,9 @@ export async function listViolations(
       join
         .onRef('g.deployment', '=', 'd.deployment')
         .onRef('g.environment', '=', 'd.environment')
+        .onRef('g.service', '=', 'd.service')
+        .onRef('g.version', '=', 'd.version')
+        .onRef('g.kind', '=', 'd.kind')
         .on('g.allow', '=', 1),
     )
     .select([
@@ -168,39 +179,126 @@ export async function listViolations(
   );
 }
 
+/** An allowed gate decision made for exactly this deployment row (all five keys). */
+function allowedDecisionFor(eb: ExpressionBuilder<Database & { d: DeploymentsTable }, 'd'>) {
+  return eb.exists(
+    eb
+      .selectFrom('gate_decisions as g')
+      .select('g.id')
+      .whereRef('g.deployment', '=', 'd.deployment')
+      .whereRef('g.service', '=', 'd.service')
+      .whereRef('g.environment', '=', 'd.environment')
+      .whereRef('g.version', '=', 'd.version')
+      .whereRef('g.kind', '=', 'd.kind')
+      .where('g.allow', '=', 1),
+  );
+}
+
+/** A deployment the admission webhook may admit an image for, and whether the gate allowed it. */
+export interface AdmissionCandidate {
+  readonly row: DeploymentRow;
+  /** An allowed gate decision exists for exactly this deployment, service, version and kind. */
+  readonly gateAllowed: boolean;
+}
+
 /**
- * The first deployment to `environment` of one of `services` at one of `versions` that is
- * approved or was allowed by the gate, and did not fail, get canceled or rolled back.
+ * Deployments of `service` to `environment` at one of `versions` that did not fail, get
+ * canceled or rolled back, newest first (at most 20), each with whether the gate allowed it.
+ * Whether their approvals are met is for the caller to derive (src/governance/approval-state.ts):
+ * the stored `approved` flag may have been set for another version.
  */
-export async function findAdmissibleDeployment(
+export async function findAdmissionCandidates(
   db: Db,
   environment: string,
-  services: readonly string[],
+  service: string,
   versions: readonly string[],
-): Promise<{ deployment: string; service: string; version: string | null } | undefined> {
-  if (services.length === 0 || versions.length === 0) return undefined;
-  return db
+): Promise<AdmissionCandidate[]> {
+  if (versions.length === 0) return [];
+  const rows = await db
     .selectFrom('deployments as d')
-    .select(['d.deployment', 'd.service', 'd.version'])
+    .selectAll('d')
+    .select((eb) => eb.case().when(allowedDecisionFor(eb)).then(1).else(0).end().as('gate_allowed'))
     .where('d.environment', '=', environment)
-    .where('d.service', 'in', [...services])
+    .where('d.service', '=', service)
     .where('d.version', 'in', [...versions])
     .where('d.status', 'not in', ['failed', 'canceled', 'rolled_back'])
-    .where((eb) =>
-      eb.or([
-        eb('d.approved', '=', 1),
-        eb.exists(
-          eb
-            .selectFrom('gate_decisions as g')
-            .select('g.id')
-            .whereRef('g.deployment', '=', 'd.deployment')
-            .whereRef('g.environment', '=', 'd.environment')
-            .whereRef('g.version', '=', 'd.version')
-            .where('g.allow', '=', 1),
-        ),
-      ]),
-    )
     .orderBy('d.sort_ms', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+    .limit(20)
+    .execute();
+  return rows.map(({ gate_allowed, ...row }) => ({ row, gateAllowed: Number(gate_allowed) === 1 }));
+}
+
+export interface AdmissionImageView {
+  image: string;
+  /** The service its repository maps to; null when it maps to none. */
+  service: string | null;
+  /** The tag or digest matched against deployments' versions; null when unpinned. */
+  version: string | null;
+  /** The shiplog deployment that accounts for it, if any. */
+  deployment: string | null;
+  /** `gate_decision`, `approvals` or `unchanged` (already running before this UPDATE); null: not accounted for. */
+  accountedBy: string | null;
+  /** Why it is not accounted for. */
+  problem: string | null;
+}
+
+export interface AdmissionDecisionView {
+  decisionId: string;
+  uid: string;
+  operation: string;
+  namespace: string;
+  environment: string;
+  workload: { kind: string; name: string };
+  allow: boolean;
+  images: AdmissionImageView[];
+  message: string | null;
+  askedBy: string;
+  decidedAt: string;
+}
+
+export function toAdmissionDecisionView(row: AdmissionDecisionsTable): AdmissionDecisionView {
+  return {
+    decisionId: row.id,
+    uid: row.uid,
+    operation: row.operation,
+    namespace: row.namespace,
+    environment: row.environment,
+    workload: { kind: row.workload_kind, name: row.workload_name },
+    allow: row.allow === 1,
+    images: JSON.parse(row.images) as AdmissionImageView[],
+    message: row.message,
+    askedBy: row.asked_by,
+    decidedAt: new Date(row.created_ms).toISOString(),
+  };
+}
+
+export async function insertAdmissionDecision(trx: Db, row: AdmissionDecisionsTable): Promise<void> {
+  await trx.insertInto('admission_decisions').values(row).execute();
+}
+
+/** Recorded admission decisions, newest first. */
+export async function listAdmissionDecisions(
+  db: Db,
+  f: {
+    environment?: string | undefined;
+    allow?: boolean | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  },
+): Promise<Page<AdmissionDecisionView>> {
+  let q = db.selectFrom('admission_decisions').selectAll();
+  if (f.environment) q = q.where('environment', '=', f.environment);
+  if (f.allow !== undefined) q = q.where('allow', '=', f.allow ? 1 : 0);
+  if (f.cursor) {
+    const [ms, id] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
+    q = q.where((eb) =>
+      eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
+    );
+  }
+  const rows = await q
+    .orderBy('created_ms', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
+  return pageOf(rows, f.limit, toAdmissionDecisionView, (last) => [last.created_ms, last.id]);
 }

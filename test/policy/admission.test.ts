@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseImage } from '../../src/governance/admission.js';
+import { parseImage } from '../../src/governance/image-ref.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { CONFIG } from './policy-config.js';
