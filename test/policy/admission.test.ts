@@ -62,7 +62,10 @@ function variant(
 
 describe('parseImage', () => {
   it('splits registry, repository, tag and digest', () => {
-    expect(parseImage('nginx')).toEqual({ image: 'nginx', name: 'nginx' });
+    expect(parseImage('nginx')).toEqual({ image: 'nginx', repository: 'docker.io/library/nginx', name: 'nginx' });
+    expect(parseImage('acme/api:1')).toMatchObject({ repository: 'docker.io/acme/api' });
+    expect(parseImage('index.docker.io/acme/api:1')).toMatchObject({ repository: 'docker.io/acme/api' });
+    expect(parseImage('localhost:5000/API:1')).toMatchObject({ repository: 'localhost:5000/api', tag: '1' });
     expect(parseImage('registry:5000/acme/checkout-api:1.2.3')).toMatchObject({
       name: 'checkout-api',
       tag: '1.2.3',
@@ -123,7 +126,7 @@ describe.each(DIALECTS)('kubernetes admission on %s', (dialect) => {
     expect(answer.response.uid).toBe('13b390aa-ea59-48ef-9fb8-069bf0430dce');
     expect(answer.response.allowed).toBe(false);
     expect(answer.response.status?.code).toBe(403);
-    expect(answer.response.status?.message).toContain('Pin nginx to a version tag or digest');
+    expect(answer.response.status?.message).toContain('nginx is not pinned: use a version tag or a digest');
     expect(answer.response.status?.message).toContain('shiplog gate');
   });
 
@@ -141,7 +144,9 @@ describe.each(DIALECTS)('kubernetes admission on %s', (dialect) => {
     );
     const other = await verdict(variant({ image: 'nginx:1.27.4' }));
     expect(other.response.allowed).toBe(false);
-    expect(other.response.status?.message).toContain('no approved shiplog deployment of nginx');
+    expect(other.response.status?.message).toContain(
+      'no shiplog deployment of nginx 1.27.4 to production is approved or allowed by the gate',
+    );
     expect(other.response.status?.message).toContain('version 1.27.4');
 
     await approvedNginx('sha256:0123abcd', `nginx-digest-${dialect}`);

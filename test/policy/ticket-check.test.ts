@@ -211,7 +211,7 @@ describe('the ticket check against Jira', () => {
     expect(!unreachable.ok && unreachable.reason.message).toContain('cannot reach Jira (ECONNREFUSED)');
   });
 
-  it('caches a confirmation for a minute and shares concurrent checks; denials are not cached', async () => {
+  it('caches a confirmation for a minute, a denial for ten seconds, and shares concurrent checks', async () => {
     let clock = Date.parse('2026-11-26T10:00:00Z');
     const cached = createTicketChecker(jiraConfig(server.url), { token: TOKEN, now: () => clock });
     const asked = (issue: string) => server.requests.filter((r) => r.path.endsWith(`/${issue}`)).length;
@@ -226,6 +226,9 @@ describe('the ticket check against Jira', () => {
 
     const deniedBefore = asked('OPS-2');
     await cached.check('OPS-2');
+    expect(await cached.check('OPS-2')).toMatchObject({ ok: false, reason: { code: 'ticket_state' } });
+    expect(asked('OPS-2') - deniedBefore).toBe(1);
+    clock += 11_000;
     await cached.check('OPS-2');
     expect(asked('OPS-2') - deniedBefore).toBe(2);
   });
@@ -286,8 +289,27 @@ describe('the ticket check against ServiceNow', () => {
   });
 
   it('keeps a ticket from adding conditions to the encoded query', async () => {
+    // Not a change number: never sent.
+    const before = server.requests.length;
     const verdict = await checker.check('CHG0030002^ORstate=-1');
-    expect(verdict).toMatchObject({ ok: false, reason: { code: 'ticket_not_found' } });
+    expect(verdict).toMatchObject({ ok: false, reason: { code: 'ticket_invalid' } });
+    expect(server.requests.length).toBe(before);
+    // A pattern that lets carets through still cannot add conditions: `^^` is a literal caret.
+    const lenient = createTicketChecker(
+      {
+        provider: 'servicenow',
+        url: server.url,
+        allowedStates: ['-1'],
+        timeoutMs: 300,
+        environments: ['production'],
+        pattern: '^CHG[0-9]+',
+      },
+      { token: TOKEN },
+    );
+    expect(await lenient.check('CHG0030002^ORstate=-1')).toMatchObject({
+      ok: false,
+      reason: { code: 'ticket_not_found' },
+    });
     expect(server.requests.at(-1)?.query.get('sysparm_query')).toBe('number=CHG0030002^^ORstate=-1');
   });
 });
@@ -316,6 +338,7 @@ describe('the tickets section of shiplog.yaml', () => {
       provider: 'jira',
       url: 'https://jira.example.com',
       tokenVariable: 'SHIPLOG_JIRA_TOKEN',
+      auth: 'bearer',
       allowedStates: ['Approved', 'In Progress'],
       timeoutMs: 2000,
       environments: ['production', 'windowed'],
