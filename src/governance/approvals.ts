@@ -18,7 +18,7 @@ import {
   toApprovalView,
   type ApprovalView,
 } from '../store/approvals-repository.js';
-import type { DeploymentRow } from '../store/deployment-row.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { ApprovalsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
 import { approvalStateOf } from './approval-state.js';

@@ -12,7 +12,7 @@ import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { GateReason } from '../policy/index.js';
 import { decodeCursor, pageOf } from './cursor.js';
 import type { Page } from './deployments-repository.js';
-import type { DeploymentRow } from './deployment-row.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { AdmissionDecisionsTable, Database, DeploymentsTable, GateDecisionsTable } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;

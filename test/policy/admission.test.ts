@@ -62,7 +62,11 @@ function variant(
 
 describe('parseImage', () => {
   it('splits registry, repository, tag and digest', () => {
-    expect(parseImage('nginx')).toEqual({ image: 'nginx', repository: 'docker.io/library/nginx', name: 'nginx' });
+    expect(parseImage('nginx')).toEqual({
+      image: 'nginx',
+      repository: 'docker.io/library/nginx',
+      name: 'nginx',
+    });
     expect(parseImage('acme/api:1')).toMatchObject({ repository: 'docker.io/acme/api' });
     expect(parseImage('index.docker.io/acme/api:1')).toMatchObject({ repository: 'docker.io/acme/api' });
     expect(parseImage('localhost:5000/API:1')).toMatchObject({ repository: 'localhost:5000/api', tag: '1' });
