@@ -29,6 +29,8 @@ import { factsOf, policyOf, type GovernanceDeps } from './deps.js';
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 const GOVERNED_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
 const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+/** Longer image references are denied unread (Docker's limit on a name is 255 characters, plus tag and digest). */
+const MAX_IMAGE_LENGTH = 512;
 
 export interface AdmissionResponse {
   readonly apiVersion: string;
@@ -52,6 +54,8 @@ export function parseReview(body: unknown): { apiVersion: string; request: Recor
   if (!request) problems.push({ path: '/request', message: 'is required' });
   else if (typeof request.uid !== 'string' || request.uid === '') {
     problems.push({ path: '/request/uid', message: 'is required' });
+  } else if (request.uid.length > 128) {
+    problems.push({ path: '/request/uid', message: 'must be at most 128 characters' });
   }
   if (problems.length > 0 || !request) {
     throw new ShiplogError('SHIPLOG_INVALID_REQUEST', 'The body is not an AdmissionReview', problems);
@@ -95,7 +99,8 @@ export async function reviewAdmission(
 
   const object = isObject(request.object) ? request.object : {};
   const images = [...new Set(imagesOf(object))];
-  const name = String(request.name ?? metadataOf(object).name ?? '');
+  // Kubernetes names are at most 253 characters; the review is recorded, so nothing longer is kept.
+  const name = String(request.name ?? metadataOf(object).name ?? '').slice(0, 253);
   if (images.length === 0) return answer(true);
   const before = new Set(
     operation === 'UPDATE' && isObject(request.oldObject) ? imagesOf(request.oldObject) : [],
@@ -159,6 +164,16 @@ async function accountFor(
   environment: string,
   image: string,
 ): Promise<AdmissionImageView> {
+  if (image.length > MAX_IMAGE_LENGTH) {
+    return {
+      image: `${image.slice(0, 64)}...`,
+      service: null,
+      version: null,
+      deployment: null,
+      accountedBy: null,
+      problem: `the image reference is longer than ${MAX_IMAGE_LENGTH} characters`,
+    };
+  }
   const ref = parseImage(image);
   const service = serviceOf(deps, ref) ?? null;
   const version = ref.digest ?? ref.tag ?? null;

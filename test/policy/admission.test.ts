@@ -225,5 +225,10 @@ describe.each(DIALECTS)('kubernetes admission on %s', (dialect) => {
     expect(bad.status).toBe(400);
     expect(bad.json().error?.details.map((d) => d.path)).toEqual(['/apiVersion']);
     expect((await review({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' })).status).toBe(400);
+    const longUid = structuredClone(body);
+    longUid.request.uid = 'u'.repeat(129);
+    const tooLong = await review(longUid);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json().error?.details.map((d) => d.path)).toEqual(['/request/uid']);
   });
 });

@@ -249,6 +249,10 @@ describe.each(DIALECTS)('governance security regressions on %s', (dialect) => {
     );
     // The same name from another registry is another repository.
     expect((await admit(['evil.example/acme/checkout-api:6.6.6'])).allowed).toBe(false);
+    // An oversized reference is denied unread, and recorded shortened.
+    const huge = await admit([`ghcr.io/acme/checkout-api:${'1'.repeat(600)}`]);
+    expect(huge.allowed).toBe(false);
+    expect(huge.status?.message).toContain('longer than 512 characters');
     // With a digest the runtime ignores the tag: the digest must be the approved version.
     expect((await admit([`ghcr.io/acme/checkout-api:6.6.6@sha256:${'e'.repeat(64)}`])).allowed).toBe(false);
 
