@@ -15,12 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { ShiplogError } from '../errors.js';
 import { canonicalJson } from '../ledger/jcs.js';
-import {
-  findAdmissionCandidates,
-  insertAdmissionDecision,
-  toAdmissionDecisionView,
-  type AdmissionImageView,
-} from '../store/gate-decisions-repository.js';
+import { toAdmissionDecisionView, type AdmissionImageView } from '../store/gate-decisions-repository.js';
 import type { AdmissionDecisionsTable } from '../store/schema.js';
 import { approvalStateOf } from './approval-state.js';
 import { parseImage, type ImageRef } from './image-ref.js';
@@ -131,7 +126,7 @@ export async function reviewAdmission(
     created_ms: deps.now(),
   };
   await deps.store.writeTransaction(async function recordAdmission(trx) {
-    await insertAdmissionDecision(trx, row);
+    await deps.store.gateDecisions.insertAdmission(row, trx);
     const entry = canonicalJson({ recordType: 'admission_decision', ...toAdmissionDecisionView(row) });
     await deps.ledger?.append(trx, [entry], 'admission_decision');
   });
@@ -188,18 +183,16 @@ async function accountFor(
     return { ...view, problem: `${image} is not pinned: use a version tag or a digest (sha256:...)` };
   }
   const nowMs = deps.now();
-  const candidates = await findAdmissionCandidates(deps.store.db, environment, service, versionsOf(ref));
+  const candidates = await deps.store.gateDecisions.findAdmissionCandidates(
+    environment,
+    service,
+    versionsOf(ref),
+  );
   for (const { row, gateAllowed } of candidates) {
     if (gateAllowed)
       return { ...view, deployment: row.deployment, accountedBy: 'gate_decision', problem: null };
     if (row.version === null) continue;
-    const state = await approvalStateOf(
-      deps,
-      deps.store.db,
-      row.deployment,
-      factsOf(row, row.version),
-      nowMs,
-    );
+    const state = await approvalStateOf(deps, row.deployment, factsOf(row, row.version), nowMs);
     if (state.approved)
       return { ...view, deployment: row.deployment, accountedBy: 'approvals', problem: null };
   }

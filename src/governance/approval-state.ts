@@ -5,15 +5,14 @@
  * `deployments.approved` flag: a backdated event can change a deployment's version after its
  * approval, and an approval of one version never approves another.
  */
-import type { Kysely, Transaction } from 'kysely';
 import {
   evaluateApprovals,
   type ApprovalRecord,
   type DeploymentFacts,
   type GateReason,
 } from '../policy/index.js';
-import { approvalsOf } from '../store/approvals-repository.js';
-import type { ApprovalsTable, Database } from '../store/schema.js';
+import type { WriteTransaction } from '../store/database.js';
+import type { ApprovalsTable } from '../store/schema.js';
 import { policyOf, type GovernanceDeps } from './deps.js';
 
 export interface ApprovalState {
@@ -27,16 +26,16 @@ export interface ApprovalState {
 
 /**
  * The approval state of `deployment` for `facts.version` (and its kind, actor and environment)
- * at `nowMs`, from the approvals table read through `db` (a transaction, when the caller writes).
+ * at `nowMs`, from the approval decisions read in `trx` when the caller writes.
  */
 export async function approvalStateOf(
   deps: GovernanceDeps,
-  db: Kysely<Database> | Transaction<Database>,
   deployment: string,
   facts: DeploymentFacts,
   nowMs: number,
+  trx?: WriteTransaction,
 ): Promise<ApprovalState> {
-  const records = (await approvalsOf(db, deployment)).map(toApprovalRecord);
+  const records = (await deps.store.approvals.of(deployment, trx)).map(toApprovalRecord);
   const reasons = evaluateApprovals(policyOf(deps, facts.environment), facts, records, nowMs);
   const approved = !reasons.some((r) => r.code === 'approval_missing' || r.code === 'approval_rejected');
   return { approved, reasons, records };

@@ -12,12 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { sameIdentity } from '../domain/identity.js';
 import { ShiplogError } from '../errors.js';
 import { parseDuration } from '../policy/policy-schema.js';
-import {
-  approvalsOf,
-  insertApproval,
-  toApprovalView,
-  type ApprovalView,
-} from '../store/approvals-repository.js';
+import { toApprovalView, type ApprovalView } from '../store/approvals-repository.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { ApprovalsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
@@ -46,11 +41,7 @@ export interface DecideResult {
 export async function decideApproval(deps: GovernanceDeps, input: DecideInput): Promise<DecideResult> {
   const { token } = input;
   return deps.store.writeTransaction(async function decide(trx) {
-    const row = await trx
-      .selectFrom('deployments')
-      .selectAll()
-      .where('deployment', '=', input.deployment)
-      .executeTakeFirst();
+    const row = await deps.store.deployments.find(input.deployment, trx);
     if (!row) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${input.deployment}"`);
     if (FINISHED.includes(row.status)) {
       throw new ShiplogError(
@@ -69,7 +60,7 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
       );
     }
     const nowMs = deps.now();
-    const previous = await approvalsOf(trx, row.deployment);
+    const previous = await deps.store.approvals.of(row.deployment, trx);
     const already = previous.find(
       (a) =>
         sameIdentity(a.approver, token.name) &&
@@ -98,18 +89,14 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
       created_ms: nowMs,
       expires_ms: ttl === undefined ? null : nowMs + ttl,
     };
-    await insertApproval(trx, approval);
+    await deps.store.approvals.insert(approval, trx);
 
-    const { approved } = await approvalStateOf(deps, trx, row.deployment, factsOf(row, row.version), nowMs);
+    const { approved } = await approvalStateOf(deps, row.deployment, factsOf(row, row.version), nowMs, trx);
     let status = row.status;
     if (approved !== (row.approved === 1)) {
       if (row.status === 'requested' && approved) status = 'approved';
       if (row.status === 'approved' && !approved) status = 'requested';
-      await trx
-        .updateTable('deployments')
-        .set({ approved: approved ? 1 : 0, status, updated_ms: nowMs })
-        .where('deployment', '=', row.deployment)
-        .execute();
+      await deps.store.deployments.setApproval(row.deployment, { approved, status, updatedMs: nowMs }, trx);
     }
     const view = toApprovalView(approval);
     const ledgerIndex = await appendToLedger(deps, trx, { recordType: 'approval', ...view });

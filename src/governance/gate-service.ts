@@ -16,7 +16,7 @@ import {
   type EnvironmentPolicy,
   type GateReason,
 } from '../policy/index.js';
-import { insertGateDecisions, toGateDecisionView } from '../store/gate-decisions-repository.js';
+import { toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
 import type { GateDecisionsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
@@ -50,12 +50,7 @@ export interface GateAnswer {
 
 /** Decides, and records unless simulated. */
 export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<GateAnswer> {
-  const db = deps.store.db;
-  const row = await db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('deployment', '=', req.deployment)
-    .executeTakeFirst();
+  const row = await deps.store.deployments.find(req.deployment);
   if (row && (row.service !== req.service || row.environment !== req.environment)) {
     throw new ShiplogError(
       'SHIPLOG_CONFLICT',
@@ -82,7 +77,7 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   const nowMs = req.atMs ?? deps.now();
   const policy = policyOf(deps, req.environment);
   const [approvals, ticketProblem] = await Promise.all([
-    row ? approvalStateOf(deps, db, row.deployment, facts, nowMs).then((state) => state.records) : [],
+    row ? approvalStateOf(deps, row.deployment, facts, nowMs).then((state) => state.records) : [],
     ticketProblemOf(deps, policy, facts),
   ]);
   const decision = evaluateGate({
@@ -155,7 +150,7 @@ function decisionRecorder(deps: GovernanceDeps): GroupCommit<GateDecisionsTable,
   let recorder = recorders.get(deps);
   if (!recorder) {
     recorder = createGroupCommit(deps.store, async function recordDecisions(trx, rows) {
-      await insertGateDecisions(trx, rows);
+      await deps.store.gateDecisions.insert(rows, trx);
       if (!deps.ledger) return rows.map(() => ({ value: null }));
       const entries = rows.map((row) =>
         canonicalJson({ recordType: 'gate_decision', ...toGateDecisionView(row) }),

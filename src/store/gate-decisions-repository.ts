@@ -8,14 +8,12 @@
  * service, version or kind (the gate judges unknown deployments from the request) never
  * stands in for the deployment that actually ran.
  */
-import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
-import type { GateReason } from '../policy/index.js';
-import { decodeCursor, pageOf } from './cursor.js';
-import type { Page } from './deployments-repository.js';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { DeploymentRow } from '../domain/deployment-row.js';
+import type { GateReason } from '../policy/index.js';
+import { keysetPage, type Page } from './cursor.js';
+import type { WriteTransaction } from './database.js';
 import type { AdmissionDecisionsTable, Database, DeploymentsTable, GateDecisionsTable } from './schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface GateDecisionView {
   decisionId: string;
@@ -68,14 +66,6 @@ export function toGateDecisionView(row: GateDecisionsTable): GateDecisionView {
   };
 }
 
-export async function insertGateDecisions(trx: Db, rows: readonly GateDecisionsTable[]): Promise<void> {
-  if (rows.length > 0)
-    await trx
-      .insertInto('gate_decisions')
-      .values([...rows])
-      .execute();
-}
-
 export interface GateDecisionFilter {
   readonly deployment?: string | undefined;
   readonly environment?: string | undefined;
@@ -85,98 +75,159 @@ export interface GateDecisionFilter {
   readonly cursor?: string | undefined;
 }
 
-/** Recorded decisions, newest first. */
-export async function listGateDecisions(db: Db, f: GateDecisionFilter): Promise<Page<GateDecisionView>> {
-  let q = db.selectFrom('gate_decisions').selectAll();
-  if (f.deployment) q = q.where('deployment', '=', f.deployment);
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.allow !== undefined) q = q.where('allow', '=', f.allow ? 1 : 0);
-  if (f.overridden !== undefined) q = q.where('overridden', '=', f.overridden ? 1 : 0);
-  if (f.cursor) {
-    const [ms, id] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
-    q = q.where((eb) =>
-      eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q
-    .orderBy('created_ms', 'desc')
-    .orderBy('id', 'desc')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(rows, f.limit, toGateDecisionView, (last) => [last.created_ms, last.id]);
-}
-
-/**
- * Started deployments in `protectedEnvironments` with no allowed gate decision for the same
- * deployment, service, environment, version and kind, newest first.
- */
-export async function listViolations(
-  db: Db,
-  f: {
+export interface GateDecisionsRepository {
+  /** Stores a group of decisions inside `trx`, in one INSERT. */
+  insert(rows: readonly GateDecisionsTable[], trx: WriteTransaction): Promise<void>;
+  /** Recorded decisions, newest first. */
+  list(f: GateDecisionFilter): Promise<Page<GateDecisionView>>;
+  /**
+   * Started deployments in `protectedEnvironments` with no allowed gate decision for the same
+   * deployment, service, environment, version and kind, newest first.
+   */
+  listViolations(f: {
     protectedEnvironments: readonly string[];
     environment?: string | undefined;
     limit: number;
     cursor?: string | undefined;
-  },
-): Promise<Page<ViolationView>> {
-  const environments = f.environment
-    ? f.protectedEnvironments.filter((e) => e === f.environment)
-    : [...f.protectedEnvironments];
-  if (environments.length === 0) return { items: [], nextCursor: null };
-  let q = db
-    .selectFrom('deployments as d')
-    .leftJoin('gate_decisions as g', (join) =>
-      join
-        .onRef('g.deployment', '=', 'd.deployment')
-        .onRef('g.environment', '=', 'd.environment')
-        .onRef('g.service', '=', 'd.service')
-        .onRef('g.version', '=', 'd.version')
-        .onRef('g.kind', '=', 'd.kind')
-        .on('g.allow', '=', 1),
-    )
-    .select([
-      'd.deployment',
-      'd.service',
-      'd.environment',
-      'd.version',
-      'd.actor',
-      'd.status',
-      'd.started_ms',
-      'd.sort_ms',
-    ])
-    .where('d.started_ms', 'is not', null)
-    .where('d.environment', 'in', environments)
-    .where('g.id', 'is', null);
-  if (f.cursor) {
-    const [ms, deployment] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
-    q = q.where((eb) =>
-      eb.or([
-        eb('d.sort_ms', '<', ms),
-        eb.and([eb('d.sort_ms', '=', ms), eb('d.deployment', '<', deployment)]),
-      ]),
-    );
-  }
-  const rows = await q
-    .orderBy('d.sort_ms', 'desc')
-    .orderBy('d.deployment', 'desc')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(
-    rows,
-    f.limit,
-    (row) => ({
-      rule: 'unapproved_change' as const,
-      deployment: row.deployment,
-      service: row.service,
-      environment: row.environment,
-      version: row.version,
-      actor: row.actor,
-      status: row.status,
-      startedAt: new Date(row.started_ms ?? 0).toISOString(),
-      message: `${row.service} ${row.version ?? ''} started in protected environment ${row.environment} without an allowed gate decision`,
-    }),
-    (last) => [last.sort_ms, last.deployment],
-  );
+  }): Promise<Page<ViolationView>>;
+  /**
+   * Deployments of `service` to `environment` at one of `versions` that did not fail, get
+   * canceled or rolled back, newest first (at most 20), each with whether the gate allowed
+   * exactly it. Whether their approvals are met is for the caller to derive
+   * (src/governance/approval-state.ts): the stored `approved` flag may be another version's.
+   */
+  findAdmissionCandidates(
+    environment: string,
+    service: string,
+    versions: readonly string[],
+  ): Promise<AdmissionCandidate[]>;
+  /** Stores one admission decision inside `trx`. */
+  insertAdmission(row: AdmissionDecisionsTable, trx: WriteTransaction): Promise<void>;
+  /** Recorded admission decisions, newest first. */
+  listAdmissions(f: {
+    environment?: string | undefined;
+    allow?: boolean | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<AdmissionDecisionView>>;
+}
+
+export function createGateDecisionsRepository(db: Kysely<Database>): GateDecisionsRepository {
+  return Object.freeze({
+    async insert(rows: readonly GateDecisionsTable[], trx: WriteTransaction) {
+      if (rows.length > 0)
+        await trx
+          .insertInto('gate_decisions')
+          .values([...rows])
+          .execute();
+    },
+
+    async list(f: GateDecisionFilter) {
+      let q = db.selectFrom('gate_decisions').selectAll();
+      if (f.deployment) q = q.where('deployment', '=', f.deployment);
+      if (f.environment) q = q.where('environment', '=', f.environment);
+      if (f.allow !== undefined) q = q.where('allow', '=', f.allow ? 1 : 0);
+      if (f.overridden !== undefined) q = q.where('overridden', '=', f.overridden ? 1 : 0);
+      return keysetPage(
+        q,
+        { columns: ['created_ms', 'id'], shape: ['n', 's'], direction: 'desc' },
+        { limit: f.limit, cursor: f.cursor || undefined },
+        toGateDecisionView,
+        (last) => [last.created_ms, last.id],
+      );
+    },
+
+    async listViolations(f: {
+      protectedEnvironments: readonly string[];
+      environment?: string | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
+      const environments = f.environment
+        ? f.protectedEnvironments.filter((e) => e === f.environment)
+        : [...f.protectedEnvironments];
+      if (environments.length === 0) return { items: [], nextCursor: null };
+      const q = db
+        .selectFrom('deployments as d')
+        .leftJoin('gate_decisions as g', (join) =>
+          join
+            .onRef('g.deployment', '=', 'd.deployment')
+            .onRef('g.environment', '=', 'd.environment')
+            .onRef('g.service', '=', 'd.service')
+            .onRef('g.version', '=', 'd.version')
+            .onRef('g.kind', '=', 'd.kind')
+            .on('g.allow', '=', 1),
+        )
+        .select([
+          'd.deployment',
+          'd.service',
+          'd.environment',
+          'd.version',
+          'd.actor',
+          'd.status',
+          'd.started_ms',
+          'd.sort_ms',
+        ])
+        .where('d.started_ms', 'is not', null)
+        .where('d.environment', 'in', environments)
+        .where('g.id', 'is', null);
+      return keysetPage(
+        q,
+        { columns: ['d.sort_ms', 'd.deployment'], shape: ['n', 's'], direction: 'desc' },
+        { limit: f.limit, cursor: f.cursor || undefined },
+        (row) => ({
+          rule: 'unapproved_change' as const,
+          deployment: row.deployment,
+          service: row.service,
+          environment: row.environment,
+          version: row.version,
+          actor: row.actor,
+          status: row.status,
+          startedAt: new Date(row.started_ms ?? 0).toISOString(),
+          message: `${row.service} ${row.version ?? ''} started in protected environment ${row.environment} without an allowed gate decision`,
+        }),
+        (last) => [last.sort_ms, last.deployment],
+      );
+    },
+
+    async findAdmissionCandidates(environment: string, service: string, versions: readonly string[]) {
+      if (versions.length === 0) return [];
+      const rows = await db
+        .selectFrom('deployments as d')
+        .selectAll('d')
+        .select((eb) => eb.case().when(allowedDecisionFor(eb)).then(1).else(0).end().as('gate_allowed'))
+        .where('d.environment', '=', environment)
+        .where('d.service', '=', service)
+        .where('d.version', 'in', [...versions])
+        .where('d.status', 'not in', ['failed', 'canceled', 'rolled_back'])
+        .orderBy('d.sort_ms', 'desc')
+        .limit(20)
+        .execute();
+      return rows.map(({ gate_allowed, ...row }) => ({ row, gateAllowed: Number(gate_allowed) === 1 }));
+    },
+
+    async insertAdmission(row: AdmissionDecisionsTable, trx: WriteTransaction) {
+      await trx.insertInto('admission_decisions').values(row).execute();
+    },
+
+    async listAdmissions(f: {
+      environment?: string | undefined;
+      allow?: boolean | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
+      let q = db.selectFrom('admission_decisions').selectAll();
+      if (f.environment) q = q.where('environment', '=', f.environment);
+      if (f.allow !== undefined) q = q.where('allow', '=', f.allow ? 1 : 0);
+      return keysetPage(
+        q,
+        { columns: ['created_ms', 'id'], shape: ['n', 's'], direction: 'desc' },
+        { limit: f.limit, cursor: f.cursor || undefined },
+        toAdmissionDecisionView,
+        (last) => [last.created_ms, last.id],
+      );
+    },
+  });
 }
 
 /** An allowed gate decision made for exactly this deployment row (all five keys). */
@@ -199,33 +250,6 @@ export interface AdmissionCandidate {
   readonly row: DeploymentRow;
   /** An allowed gate decision exists for exactly this deployment, service, version and kind. */
   readonly gateAllowed: boolean;
-}
-
-/**
- * Deployments of `service` to `environment` at one of `versions` that did not fail, get
- * canceled or rolled back, newest first (at most 20), each with whether the gate allowed it.
- * Whether their approvals are met is for the caller to derive (src/governance/approval-state.ts):
- * the stored `approved` flag may have been set for another version.
- */
-export async function findAdmissionCandidates(
-  db: Db,
-  environment: string,
-  service: string,
-  versions: readonly string[],
-): Promise<AdmissionCandidate[]> {
-  if (versions.length === 0) return [];
-  const rows = await db
-    .selectFrom('deployments as d')
-    .selectAll('d')
-    .select((eb) => eb.case().when(allowedDecisionFor(eb)).then(1).else(0).end().as('gate_allowed'))
-    .where('d.environment', '=', environment)
-    .where('d.service', '=', service)
-    .where('d.version', 'in', [...versions])
-    .where('d.status', 'not in', ['failed', 'canceled', 'rolled_back'])
-    .orderBy('d.sort_ms', 'desc')
-    .limit(20)
-    .execute();
-  return rows.map(({ gate_allowed, ...row }) => ({ row, gateAllowed: Number(gate_allowed) === 1 }));
 }
 
 export interface AdmissionImageView {
@@ -270,35 +294,4 @@ export function toAdmissionDecisionView(row: AdmissionDecisionsTable): Admission
     askedBy: row.asked_by,
     decidedAt: new Date(row.created_ms).toISOString(),
   };
-}
-
-export async function insertAdmissionDecision(trx: Db, row: AdmissionDecisionsTable): Promise<void> {
-  await trx.insertInto('admission_decisions').values(row).execute();
-}
-
-/** Recorded admission decisions, newest first. */
-export async function listAdmissionDecisions(
-  db: Db,
-  f: {
-    environment?: string | undefined;
-    allow?: boolean | undefined;
-    limit: number;
-    cursor?: string | undefined;
-  },
-): Promise<Page<AdmissionDecisionView>> {
-  let q = db.selectFrom('admission_decisions').selectAll();
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.allow !== undefined) q = q.where('allow', '=', f.allow ? 1 : 0);
-  if (f.cursor) {
-    const [ms, id] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
-    q = q.where((eb) =>
-      eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q
-    .orderBy('created_ms', 'desc')
-    .orderBy('id', 'desc')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(rows, f.limit, toAdmissionDecisionView, (last) => [last.created_ms, last.id]);
 }

@@ -9,8 +9,7 @@
  * batch needs in one query, hashes everything in memory and writes multi-row inserts. Roots and
  * proofs fetch their O(log n) nodes in one query each.
  */
-import { type Kysely, type Transaction } from 'kysely';
-import { decodeBase64 } from '../ledger/base64.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import {
   appendLookupKeys,
@@ -26,8 +25,9 @@ import {
   rootKeys,
   type NodeKey,
 } from '../ledger/merkle.js';
-import type { NoteSigner } from '../ledger/note.js';
+import { signatureOf, type NoteSigner } from '../ledger/note.js';
 import { ShiplogError } from '../errors.js';
+import { bulkWrite } from './bulk-write.js';
 import type { Store } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, LedgerEntriesTable, LedgerNodesTable } from './schema.js';
@@ -36,8 +36,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** The most entries one read of entries returns (DESIGN.md §4). */
 export const MAX_ENTRIES_PER_READ = 1000;
-const INSERT_CHUNK = 1000;
-const LOOKUP_CHUNK = 500;
+const ENTRY_COLUMNS = ['idx', 'leaf_hash', 'data', 'record_type', 'retired_ms'] as const;
+const NODE_COLUMNS = ['level', 'idx', 'hash'] as const;
 /** Terms of one OR: SQLite parses an OR chain as deep as it is long (limit 1000). */
 const OR_CHUNK = 100;
 const utf8 = new TextEncoder();
@@ -143,18 +143,8 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
         }
       }
     });
-    for (let i = 0; i < entryRows.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('ledger_entries')
-        .values(entryRows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
-    for (let i = 0; i < nodeRows.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('ledger_nodes')
-        .values(nodeRows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
+    await bulkWrite(trx, store.dialect, 'ledger_entries', ENTRY_COLUMNS, entryRows);
+    await bulkWrite(trx, store.dialect, 'ledger_nodes', NODE_COLUMNS, nodeRows);
     await trx.updateTable('ledger_head').set({ size: end }).where('id', '=', 1).execute();
     return first;
   }
@@ -207,7 +197,7 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       checkpoint !== undefined &&
       checkpoint.size === size &&
       checkpoint.note.startsWith(`${origin}\n`) &&
-      signedBy(checkpoint.note, signer)
+      signatureOf(checkpoint.note, signer.name, signer.keyId) !== undefined
     );
   }
 
@@ -310,17 +300,6 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Whether a signature line of `note` carries the signer's name and key id. */
-function signedBy(note: string, signer: NoteSigner): boolean {
-  const prefix = `\u2014 ${signer.name} `;
-  const block = note.slice(note.lastIndexOf('\n\n') + 2);
-  return block.split('\n').some((line) => {
-    if (!line.startsWith(prefix)) return false;
-    const bytes = decodeBase64(line.slice(prefix.length));
-    return bytes !== undefined && Buffer.from(bytes.subarray(0, 4)).toString('hex') === signer.keyId;
-  });
-}
-
 /** The record type of an entry (its top-level `recordType`), for filtering and retention. */
 function recordTypeOf(data: string): string {
   try {
@@ -342,29 +321,25 @@ function recordTypeOf(data: string): string {
 export async function fetchNodes(db: Db, keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>> {
   const nodes = new Map<string, Uint8Array>();
   if (keys.length === 0) return nodes;
-  const leaves = [...new Set(keys.filter((k) => k.level === 0).map((k) => k.index))];
-  const inner = new Map(keys.filter((k) => k.level > 0).map((k) => [nodeKeyId(k), k]));
+  const unique = [...new Map(keys.map((k) => [nodeKeyId(k), k])).values()];
   const rows: { level: number; idx: number; hash: Uint8Array }[] = [];
-  // In chunks: a proof for many entries needs thousands of keys, and one giant OR (or IN) list
-  // overflows the SQL parser's stack.
-  for (let i = 0; i < leaves.length; i += LOOKUP_CHUNK) {
-    const chunk = leaves.slice(i, i + LOOKUP_CHUNK);
-    const found = await db
+  // In chunks, one query each (usually one in all): a proof for many entries needs thousands
+  // of keys, and one giant OR list overflows the SQL parser's stack.
+  for (let i = 0; i < unique.length; i += OR_CHUNK) {
+    const chunk = unique.slice(i, i + OR_CHUNK);
+    const leaves = chunk.filter((k) => k.level === 0).map((k) => k.index);
+    const inner = chunk.filter((k) => k.level > 0);
+    const leafQuery = db
       .selectFrom('ledger_entries')
-      .select(['idx', 'leaf_hash as hash'])
-      .where('idx', 'in', chunk)
-      .execute();
-    for (const row of found) rows.push({ level: 0, idx: row.idx, hash: row.hash });
-  }
-  const innerKeys = [...inner.values()];
-  for (let i = 0; i < innerKeys.length; i += OR_CHUNK) {
-    const chunk = innerKeys.slice(i, i + OR_CHUNK);
-    const found = await db
+      .select([sql<number>`0`.as('level'), 'idx', 'leaf_hash as hash'])
+      .where('idx', 'in', leaves.length > 0 ? leaves : [-1]);
+    const innerQuery = db
       .selectFrom('ledger_nodes')
       .select(['level', 'idx', 'hash'])
-      .where((eb) => eb.or(chunk.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
-      .execute();
-    rows.push(...found);
+      .where((eb) => eb.or(inner.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))));
+    const query =
+      inner.length === 0 ? leafQuery : leaves.length === 0 ? innerQuery : leafQuery.unionAll(innerQuery);
+    rows.push(...(await query.execute()));
   }
   for (const row of rows) {
     nodes.set(nodeKeyId({ level: Number(row.level), index: Number(row.idx) }), row.hash);

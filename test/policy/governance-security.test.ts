@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../../src/config-file.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 const CONFIG = parseConfigFile(
   `
@@ -272,7 +273,7 @@ describe.each(DIALECTS)('governance security regressions on %s', (dialect) => {
       }
     ).items;
     expect(decision).toMatchObject({ allow: false });
-    const entries = await t.store.db
+    const entries = await rawSql(t.store)
       .selectFrom('ledger_entries')
       .select('data')
       .where('record_type', '=', 'admission_decision')

@@ -9,7 +9,6 @@ import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
 import { reviewAdmission } from '../../governance/admission.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
-import { listAdmissionDecisions } from '../../store/gate-decisions-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
@@ -58,7 +57,7 @@ export function registerAdmissionRoutes(app: FastifyInstance, ctx: AppContext, g
     },
     async function decisions(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      return listAdmissionDecisions(gov.store.db, { ...request.query, limit: request.query.limit ?? 50 });
+      return gov.store.gateDecisions.listAdmissions({ ...request.query, limit: request.query.limit ?? 50 });
     },
   );
 }
