@@ -6,14 +6,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import { ShiplogError } from '../../errors.js';
 import { reviewAdmission } from '../../governance/admission.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
-import { requireRole } from '../auth.js';
-import type { AppContext } from '../context.js';
+import { callerOf } from '../access.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
-
-const REVIEWERS = ['deployer', 'admin', 'viewer'];
 
 const DecisionsQuery = Type.Object(
   {
@@ -25,10 +21,11 @@ const DecisionsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerAdmissionRoutes(app: FastifyInstance, ctx: AppContext, gov: GovernanceDeps): void {
+export function registerAdmissionRoutes(app: FastifyInstance, gov: GovernanceDeps): void {
   app.post(
     '/v1/admission/kubernetes',
     {
+      config: { access: 'admission:review' },
       schema: {
         summary: 'Kubernetes validating admission webhook (AdmissionReview v1)',
         tags: ['governance'],
@@ -36,17 +33,14 @@ export function registerAdmissionRoutes(app: FastifyInstance, ctx: AppContext, g
       },
     },
     async function admission(request) {
-      const token = await ctx.auth.authenticate(request);
-      if (!REVIEWERS.includes(token.role)) {
-        throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not review admissions`);
-      }
-      return reviewAdmission(gov, request.body, token.name);
+      return reviewAdmission(gov, request.body, callerOf(request).name);
     },
   );
 
   app.get<{ Querystring: Static<typeof DecisionsQuery> }>(
     '/v1/admission/decisions',
     {
+      config: { access: 'read' },
       schema: {
         summary:
           'Recorded admission reviews of protected namespaces, newest first, each image with what accounted for it',
@@ -56,7 +50,6 @@ export function registerAdmissionRoutes(app: FastifyInstance, ctx: AppContext, g
       },
     },
     async function decisions(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return gov.store.gateDecisions.listAdmissions({ ...request.query, limit: request.query.limit ?? 50 });
     },
   );
