@@ -24,6 +24,7 @@ import {
   type ServerFileSettings,
 } from './config.js';
 import { ShiplogError } from './errors.js';
+import { normalizeRepository } from './governance/image-ref.js';
 import { parseTickets, validateTickets, type TicketCheckConfig } from './governance/ticket-config.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
@@ -51,9 +52,15 @@ const SECTIONS = [
   'mappings',
 ] as const;
 
-/** Kubernetes namespaces and the shiplog environment each one deploys to. */
+/** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
 export interface KubernetesMapping {
   readonly namespaces: Readonly<Record<string, string>>;
+  /**
+   * Service → the image repositories it ships from, normalized as Docker resolves them
+   * (`nginx` → `docker.io/library/nginx`). The admission webhook denies any image from a
+   * repository that is not listed here.
+   */
+  readonly repositories?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The parsed, validated and frozen configuration file. */
@@ -151,10 +158,18 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
   const namespaces = isRecord(kubernetes.namespaces) ? (kubernetes.namespaces as Record<string, string>) : {};
+  const repositories = isRecord(kubernetes.repositories)
+    ? (kubernetes.repositories as Record<string, string[]>)
+    : {};
   return deepFreeze({
     server,
     policy: parsePolicy(environments, source),
-    kubernetes: { namespaces: { ...namespaces } },
+    kubernetes: {
+      namespaces: { ...namespaces },
+      repositories: Object.fromEntries(
+        Object.entries(repositories).map(([service, list]) => [service, list.map(normalizeRepository)]),
+      ),
+    },
     tickets: parseTickets(root.tickets, environments),
     mappings: parseMappings(isRecord(root.mappings) ? structuredClone(root.mappings) : undefined),
     outbound: parseOutbound(outbound),
@@ -190,9 +205,10 @@ function kubernetesProblems(kubernetes: unknown, environments: unknown): PolicyP
   if (!isRecord(kubernetes)) return [];
   const problems: PolicyProblem[] = [];
   for (const key of Object.keys(kubernetes)) {
-    if (key !== 'namespaces')
+    if (key !== 'namespaces' && key !== 'repositories')
       problems.push({ path: ['kubernetes', key], atKey: true, message: 'is not a known key' });
   }
+  problems.push(...repositoryProblems(kubernetes.repositories));
   const namespaces = kubernetes.namespaces;
   if (namespaces === undefined || namespaces === null) return problems;
   if (!isRecord(namespaces)) {
@@ -212,6 +228,54 @@ function kubernetesProblems(kubernetes: unknown, environments: unknown): PolicyP
         message: `names environment "${environment}", which is not configured under environments`,
       });
     }
+  }
+  return problems;
+}
+
+/** `kubernetes.repositories`: service name → non-empty list of image repositories, each mapped once. */
+function repositoryProblems(repositories: unknown): PolicyProblem[] {
+  if (repositories === undefined || repositories === null) return [];
+  const base = ['kubernetes', 'repositories'];
+  if (!isRecord(repositories)) {
+    return [{ path: base, message: 'must map service names to lists of image repositories' }];
+  }
+  const problems: PolicyProblem[] = [];
+  const nameRule = new RegExp(NAME_PATTERN);
+  const owner = new Map<string, string>();
+  for (const [service, list] of Object.entries(repositories)) {
+    const path = [...base, service];
+    if (!nameRule.test(service)) {
+      problems.push({
+        path,
+        atKey: true,
+        message: 'must be a service name (1-63 characters of a-z 0-9 . _ -)',
+      });
+    }
+    if (!Array.isArray(list) || list.length === 0) {
+      problems.push({ path, message: 'must be a non-empty list of image repositories (ghcr.io/acme/api)' });
+      continue;
+    }
+    list.forEach((repository: unknown, i) => {
+      const lastSegment =
+        typeof repository === 'string' ? repository.slice(repository.lastIndexOf('/') + 1) : '';
+      if (
+        typeof repository !== 'string' ||
+        !/^[a-z0-9][a-z0-9._:/-]*$/i.test(repository) ||
+        lastSegment.includes(':')
+      ) {
+        problems.push({
+          path: [...path, i],
+          message: 'must be an image repository without tag or digest (ghcr.io/acme/api)',
+        });
+        return;
+      }
+      const normalized = normalizeRepository(repository);
+      const other = owner.get(normalized);
+      if (other !== undefined && other !== service) {
+        problems.push({ path: [...path, i], message: `${normalized} is already mapped to service ${other}` });
+      }
+      owner.set(normalized, service);
+    });
   }
   return problems;
 }

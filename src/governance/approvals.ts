@@ -4,15 +4,19 @@
  * environment's required approvals are met, marks the deployment approved, so the decision and
  * the status it changes commit together.
  *
- * Separation of duties (SOX): nobody approves a deployment whose actor they are.
+ * Separation of duties (SOX): nobody approves a deployment whose actor they are, under any
+ * look-alike of the actor's name (src/domain/identity.ts). A scoped token decides only on
+ * deployments of its services and environments.
  */
 import { randomBytes } from 'node:crypto';
+import { sameIdentity } from '../domain/identity.js';
 import { ShiplogError } from '../errors.js';
-import { evaluateGate, type ApprovalRecord } from '../policy/index.js';
 import { parseDuration } from '../policy/policy-schema.js';
 import { toApprovalView, type ApprovalView } from '../store/approvals-repository.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { ApprovalsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
+import { approvalStateOf } from './approval-state.js';
 import { appendToLedger, factsOf, policyOf, type GovernanceDeps } from './deps.js';
 
 const FINISHED = ['succeeded', 'failed', 'canceled', 'rolled_back'];
@@ -48,7 +52,8 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
     if (row.version === null) {
       throw new ShiplogError('SHIPLOG_CONFLICT', `Deployment "${row.deployment}" has no version to approve`);
     }
-    if (input.decision === 'approve' && token.name === row.actor) {
+    requireDecisionScope(token, row);
+    if (input.decision === 'approve' && sameIdentity(token.name, row.actor)) {
       throw new ShiplogError(
         'SHIPLOG_FORBIDDEN',
         `Separation of duties: ${token.name} is the actor of deployment "${row.deployment}" and may not approve it; ask another approver`,
@@ -58,7 +63,7 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
     const previous = await deps.store.approvals.of(row.deployment, trx);
     const already = previous.find(
       (a) =>
-        a.approver === token.name &&
+        sameIdentity(a.approver, token.name) &&
         a.version === row.version &&
         (a.expires_ms === null || a.expires_ms > nowMs),
     );
@@ -86,16 +91,7 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
     };
     await deps.store.approvals.insert(approval, trx);
 
-    const gate = evaluateGate({
-      policy: policy ?? { protected: false },
-      deployment: factsOf(row, row.version),
-      approvals: [...previous, approval].map(toApprovalRecord),
-      nowMs,
-      openIncidents: [],
-    });
-    const approved = !gate.reasons.some(
-      (r) => r.code === 'approval_missing' || r.code === 'approval_rejected',
-    );
+    const { approved } = await approvalStateOf(deps, row.deployment, factsOf(row, row.version), nowMs, trx);
     let status = row.status;
     if (approved !== (row.approved === 1)) {
       if (row.status === 'requested' && approved) status = 'approved';
@@ -108,16 +104,21 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
   });
 }
 
-/** An approval row as the gate sees it. */
-export function toApprovalRecord(row: ApprovalsTable): ApprovalRecord {
-  return {
-    approver: row.approver,
-    role: row.approver_role,
-    decision: row.decision,
-    at: row.created_ms,
-    version: row.version,
-    ...(row.expires_ms === null ? {} : { expiresAt: row.expires_ms }),
-  };
+/** Throws 403 when a scoped token's services or environments do not include the deployment's. */
+function requireDecisionScope(token: Token, row: DeploymentRow): void {
+  const scopes = token.scopes;
+  if (scopes?.services && !scopes.services.includes(row.service)) {
+    throw new ShiplogError(
+      'SHIPLOG_FORBIDDEN',
+      `Token "${token.name}" may not decide on deployments of service "${row.service}" (its services: ${scopes.services.join(', ')})`,
+    );
+  }
+  if (scopes?.environments && !scopes.environments.includes(row.environment)) {
+    throw new ShiplogError(
+      'SHIPLOG_FORBIDDEN',
+      `Token "${token.name}" may not decide on deployments to environment "${row.environment}" (its environments: ${scopes.environments.join(', ')})`,
+    );
+  }
 }
 
 /** Environments in which deployments wait for approvals (some approval count above 0). */

@@ -20,7 +20,7 @@ import { toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
 import type { GateDecisionsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
-import { toApprovalRecord } from './approvals.js';
+import { approvalStateOf } from './approval-state.js';
 import { factsOf, policyOf, type GovernanceDeps } from './deps.js';
 
 export interface GateRequest {
@@ -57,6 +57,12 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
       `Deployment "${req.deployment}" is ${row.service} to ${row.environment}, not ${req.service} to ${req.environment}`,
     );
   }
+  if (row && req.kind !== undefined && req.kind !== row.kind) {
+    throw new ShiplogError(
+      'SHIPLOG_CONFLICT',
+      `Deployment "${req.deployment}" is a ${row.kind} deployment, not a ${req.kind}: its events decide its kind`,
+    );
+  }
   const facts: DeploymentFacts = row
     ? factsOf(row, req.version, req.ticket)
     : {
@@ -71,7 +77,7 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   const nowMs = req.atMs ?? deps.now();
   const policy = policyOf(deps, req.environment);
   const [approvals, ticketProblem] = await Promise.all([
-    row ? deps.store.approvals.of(row.deployment).then((rows) => rows.map(toApprovalRecord)) : [],
+    row ? approvalStateOf(deps, row.deployment, facts, nowMs).then((state) => state.records) : [],
     ticketProblemOf(deps, policy, facts),
   ]);
   const decision = evaluateGate({
@@ -102,6 +108,7 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
     service: req.service,
     environment: req.environment,
     version: req.version,
+    kind: facts.kind,
     ticket: facts.ticket ?? null,
     asked_by: req.token.name,
     allow: decision.allow ? 1 : 0,

@@ -4,16 +4,22 @@
  * ticket exists and is in an allowed state. It fails closed: when the provider cannot be asked
  * (timeout, network error, 401/403, 5xx, an answer it cannot read) the verdict is
  * `ticket_unverified` and the gate denies; only an admin override gets a deploy through then.
- * Positive answers are cached briefly per ticket, and concurrent checks of one ticket share one
- * request, so a burst of gate calls asks the provider once.
+ * Answers are cached per ticket (a confirmation for a minute, a denial for ten seconds), and
+ * concurrent checks of one ticket share one request, so a burst of gate calls asks the provider
+ * once. The ticket is validated against the ticket key pattern (RE2, src/domain/pattern.ts)
+ * before anything is sent: a ticket is attacker input, and `..` or `OPS-1/../../admin` would
+ * otherwise walk the provider's URL path.
  */
+import { compilePattern } from '../domain/pattern.js';
 import type { GateReason } from '../policy/index.js';
 import { DEFAULT_OUTBOUND_MAX_BYTES } from '../config.js';
 import { OutboundError, callOut } from '../outbound/http-client.js';
-import type { TicketCheckConfig } from './ticket-config.js';
+import { ticketPatternOf, type TicketCheckConfig } from './ticket-config.js';
 
 /** How long a positive answer is reused. */
 const TICKET_CACHE_MS = 60_000;
+/** How long a denial is reused: long enough to absorb a burst, short enough to see a fix soon. */
+const DENIAL_CACHE_MS = 10_000;
 const CACHE_LIMIT = 1000;
 
 export type TicketVerdict =
@@ -27,7 +33,10 @@ export interface TicketChecker {
 }
 
 interface TicketCheckerOptions {
-  /** The bearer token, read from the variable the config names (src/config.ts). */
+  /**
+   * The secret read from the variable the config names (src/config.ts): the bearer token, or
+   * with `auth: basic` the API token (Jira Cloud) or password sent with `username`.
+   */
   readonly token?: string | undefined;
   /** Largest answer read (RuntimeConfig.outboundMaxBytes); default 4 MiB. */
   readonly maxBytes?: number;
@@ -45,17 +54,18 @@ export function createTicketChecker(
   const maxBytes = options.maxBytes ?? DEFAULT_OUTBOUND_MAX_BYTES;
   const provider = PROVIDER_NAMES[config.provider];
   const environments = new Set(config.environments);
-  /** Ticket → its allowed state and until when that answer is reused (epoch ms). */
-  const verified = new Map<string, { readonly state: string; readonly until: number }>();
+  const keyPattern = compilePattern(ticketPatternOf(config));
+  const authorization = authorizationOf(config, options.token);
+  /** Ticket → the provider's verdict and until when it is reused (epoch ms). */
+  const answers = new Map<string, { readonly verdict: TicketVerdict; readonly until: number }>();
   const inFlight = new Map<string, Promise<TicketVerdict>>();
 
   function remember(ticket: string, verdict: TicketVerdict): void {
-    if (!verdict.ok) return;
-    if (verified.size >= CACHE_LIMIT) {
-      for (const [key, entry] of verified) if (entry.until <= now()) verified.delete(key);
-      if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value as string);
+    if (answers.size >= CACHE_LIMIT) {
+      for (const [key, entry] of answers) if (entry.until <= now()) answers.delete(key);
+      if (answers.size >= CACHE_LIMIT) answers.delete(answers.keys().next().value as string);
     }
-    verified.set(ticket, { state: verdict.state, until: now() + TICKET_CACHE_MS });
+    answers.set(ticket, { verdict, until: now() + (verdict.ok ? TICKET_CACHE_MS : DENIAL_CACHE_MS) });
   }
 
   async function ask(ticket: string): Promise<TicketVerdict> {
@@ -71,7 +81,7 @@ export function createTicketChecker(
       const response = await callOut(requestUrl(config, ticket), {
         headers: {
           accept: 'application/json',
-          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+          ...(authorization === undefined ? {} : { authorization }),
         },
         timeoutMs: config.timeoutMs,
         maxBytes,
@@ -115,8 +125,17 @@ export function createTicketChecker(
   return {
     covers: (environment) => environments.has(environment),
     async check(ticket) {
-      const known = verified.get(ticket);
-      if (known !== undefined && known.until > now()) return { ok: true, state: known.state };
+      if (!keyPattern.test(ticket)) {
+        return {
+          ok: false,
+          reason: {
+            code: 'ticket_invalid',
+            message: `ticket "${ticket.slice(0, 64)}" is not a ${provider} key (${keyPattern.source}); ${provider} was not asked`,
+          },
+        };
+      }
+      const known = answers.get(ticket);
+      if (known !== undefined && known.until > now()) return known.verdict;
       let pending = inFlight.get(ticket);
       if (!pending) {
         pending = ask(ticket).then(function settle(verdict) {
@@ -129,6 +148,15 @@ export function createTicketChecker(
       return pending;
     },
   };
+}
+
+/** The Authorization header: `Bearer <token>`, or with `auth: basic` `Basic base64(username:token)`. */
+function authorizationOf(config: TicketCheckConfig, token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  if (config.auth === 'basic') {
+    return `Basic ${Buffer.from(`${config.username ?? ''}:${token}`, 'utf8').toString('base64')}`;
+  }
+  return `Bearer ${token}`;
 }
 
 function requestUrl(config: TicketCheckConfig, ticket: string): string {

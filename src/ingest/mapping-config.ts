@@ -16,6 +16,7 @@
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { EVENT_TYPES, NAME_PATTERN } from '../domain/event.js';
+import { patternProblem } from '../domain/pattern.js';
 import type { GenericMapping } from './generic.js';
 import type { MappingRules } from './mapping.js';
 import { WEBHOOK_SOURCES, type IngestMappings, type WebhookSource } from './sources.js';
@@ -145,12 +146,11 @@ export function validateMappings(section: unknown): MappingProblem[] {
         list.forEach((rule: { match: string }, i) => {
           const literal = /^\/(.+)\/([a-z]*)$/s.exec(rule.match);
           if (!literal) return;
-          try {
-            new RegExp(literal[1] ?? '', literal[2] ?? '');
-          } catch (error) {
+          const problem = patternProblem(literal[1] ?? '', literal[2] ?? '');
+          if (problem !== undefined) {
             problems.push({
               path: [...base, source, key, i, 'match'],
-              message: `is not a valid regular expression: ${(error as Error).message}`,
+              message: `is not a valid regular expression: ${problem}`,
             });
           }
         });

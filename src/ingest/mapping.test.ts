@@ -59,4 +59,11 @@ describe('mapping defaults', () => {
     expect(eventId('a\nb')).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(eventId('x'.repeat(129))).toMatch(/^sha256:/);
   });
+
+  it('regression: a backtracking regex rule answers at once (RE2) and ignores over-long candidates', () => {
+    const rules = [{ match: '/^(a+)+$/', service: 'evil' }];
+    expect(firstMatch(rules, [`${'a'.repeat(100)}!`])).toBeUndefined();
+    expect(firstMatch(rules, ['aaaa'])).toEqual(rules[0]);
+    expect(firstMatch([{ match: '*-api', service: 's' }], [`${'x'.repeat(300)}-api`])).toBeUndefined();
+  });
 });

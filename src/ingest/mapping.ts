@@ -3,11 +3,13 @@
  * rules from the config first, then the defaults every adapter shares.
  */
 import { NAME_PATTERN } from '../domain/event.js';
+import { compilePattern, type ConfiguredPattern } from '../domain/pattern.js';
 
 /**
  * A rule's `match` is an exact string, a glob (`*` any run of characters, `?` one character) or
  * a regular expression written `/.../flags`. Matching is case-insensitive except for regexes,
- * which carry their own flags.
+ * which carry their own flags. Globs and regexes run with RE2 semantics (src/domain/pattern.ts):
+ * they see tool-supplied names, so they must not backtrack.
  */
 export interface MappingRule {
   readonly match: string;
@@ -29,9 +31,9 @@ export interface AdapterOptions {
 }
 
 const NAME = new RegExp(NAME_PATTERN);
-const compiled = new Map<string, RegExp | null>();
+const compiled = new Map<string, ConfiguredPattern | null>();
 
-function toRegExp(match: string): RegExp | null {
+function toPattern(match: string): ConfiguredPattern | null {
   let re = compiled.get(match);
   if (re !== undefined) return re;
   re = null;
@@ -39,13 +41,13 @@ function toRegExp(match: string): RegExp | null {
   try {
     if (literal) {
       const [, source = '', flags = ''] = literal;
-      re = new RegExp(source, flags.replace(/[gy]/g, ''));
+      re = compilePattern(source, flags);
     } else if (/[*?]/.test(match)) {
       const body = match
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
         .replaceAll('*', '.*')
         .replaceAll('?', '.');
-      re = new RegExp(`^${body}$`, 'i');
+      re = compilePattern(`^${body}$`, 'i');
     }
   } catch {
     re = null; // an invalid regex in the config never matches; config validation reports it
@@ -56,7 +58,7 @@ function toRegExp(match: string): RegExp | null {
 
 /** Whether a rule's `match` accepts `candidate`. */
 function matches(match: string, candidate: string): boolean {
-  const re = toRegExp(match);
+  const re = toPattern(match);
   if (re) return re.test(candidate);
   return match.toLowerCase() === candidate.toLowerCase();
 }

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REASON_CODES, evaluateGate, type ApprovalRecord, type GateInput } from './gate.js';
+import {
+  REASON_CODES,
+  evaluateApprovals,
+  evaluateGate,
+  type ApprovalRecord,
+  type GateInput,
+} from './gate.js';
 import { loadPolicyFile } from './load-policy.js';
 import type { EnvironmentPolicy } from './policy-schema.js';
 
@@ -351,5 +357,44 @@ describe('docs/governance.md', () => {
     const example = /```yaml\n(environments:[\s\S]*?)```/.exec(doc)?.[1] ?? '';
     const policy = loadPolicyFile(example, 'docs/governance.md');
     expect(Object.keys(policy.environments)).toEqual(['production', 'staging']);
+  });
+});
+
+describe('evaluateApprovals: identities', () => {
+  const policy: EnvironmentPolicy = { protected: true, approvals: 2 };
+  const deployment = { ...facts, kind: 'release' as const };
+
+  it('regression: an approval by a look-alike of the actor is a self-approval and does not count', () => {
+    const reasons = evaluateApprovals(
+      policy,
+      deployment,
+      [
+        approval({ approver: '\u0430lice' }),
+        approval({ approver: 'ALICE\u200b' }),
+        approval({ approver: 'bob' }),
+      ],
+      MONDAY_10,
+    );
+    expect(reasons.map((r) => r.code)).toEqual(['approval_missing', 'self_approval_ignored']);
+    expect(reasons[0]?.message).toContain('1 of 2 approvals');
+  });
+
+  it('regression: one person approving under two look-alike names counts once', () => {
+    const twice = [approval({ approver: 'bob' }), approval({ approver: 'b\u043eb' })];
+    expect(evaluateApprovals(policy, deployment, twice, MONDAY_10).map((r) => r.code)).toEqual([
+      'approval_missing',
+    ]);
+    const two = [approval({ approver: 'bob' }), approval({ approver: 'carol' })];
+    expect(evaluateApprovals(policy, deployment, two, MONDAY_10)).toEqual([]);
+  });
+
+  it('counts only approvals of the version asked about', () => {
+    const other = [
+      approval({ approver: 'bob', version: '6.6.6' }),
+      approval({ approver: 'carol', version: '6.6.6' }),
+    ];
+    expect(evaluateApprovals(policy, deployment, other, MONDAY_10).map((r) => r.code)).toEqual([
+      'approval_missing',
+    ]);
   });
 });

@@ -5,6 +5,8 @@
  * deployer everything to fix. The precedence is documented in docs/governance.md.
  */
 import type { Kind } from '../domain/event.js';
+import { identityKey } from '../domain/identity.js';
+import { compilePattern } from '../domain/pattern.js';
 import { formatLocal } from './local-time.js';
 import {
   SEVERITIES,
@@ -115,7 +117,7 @@ export function evaluateGate(input: GateInput): GateDecision {
     ...timeReasons(policy, input, rule?.allowOutsideWindows === true),
     ...incidentReasons(policy, input, rule?.allowDuringIncident === true),
     ...fieldReasons(policy, input, rule?.fields ?? policy.require?.fields ?? []),
-    ...approvalReasons(policy, input, rule?.approvals ?? policy.approvals ?? 0),
+    ...evaluateApprovals(policy, input.deployment, input.approvals, input.nowMs),
   ];
   const enforced = policy.protected === true;
   if (reasons.length === 0 || !enforced) return { allow: true, reasons, overridden: false, enforced };
@@ -174,7 +176,7 @@ export function ticketToVerify(policy: EnvironmentPolicy, facts: DeploymentFacts
   const ticket = facts.ticket?.trim() ?? '';
   if (ticket === '') return undefined;
   const pattern = policy.requireTicket;
-  return pattern === undefined || new RegExp(pattern).test(ticket) ? ticket : undefined;
+  return pattern === undefined || compilePattern(pattern).test(ticket) ? ticket : undefined;
 }
 
 function fieldReasons(policy: EnvironmentPolicy, input: GateInput, fields: readonly string[]): GateReason[] {
@@ -184,7 +186,7 @@ function fieldReasons(policy: EnvironmentPolicy, input: GateInput, fields: reado
   const pattern = policy.requireTicket;
   if ((pattern !== undefined || fields.includes('ticket')) && ticket === '') {
     reasons.push({ code: 'ticket_missing', message: 'a change ticket is required' });
-  } else if (pattern !== undefined && ticket !== '' && !new RegExp(pattern).test(ticket)) {
+  } else if (pattern !== undefined && ticket !== '' && !compilePattern(pattern).test(ticket)) {
     reasons.push({ code: 'ticket_invalid', message: `ticket "${ticket}" does not match ${pattern}` });
   } else if (ticket !== '' && input.ticketProblem !== undefined) {
     reasons.push(input.ticketProblem);
@@ -210,8 +212,21 @@ function present(value: string | undefined): boolean {
   return value !== undefined && value.trim() !== '';
 }
 
-function approvalReasons(policy: EnvironmentPolicy, input: GateInput, required: number): GateReason[] {
-  const { deployment, nowMs } = input;
+/**
+ * The approval rules of the gate for `deployment` at `nowMs` (docs/governance.md, "How the gate
+ * decides", 4 and 5): the reasons approvals are short or rejected; none when they are met.
+ * Only approvals of `deployment.version` count. Names are compared as identities
+ * (src/domain/identity.ts): an actor's look-alike is the actor, and one person's decisions
+ * under look-alike names count once.
+ */
+export function evaluateApprovals(
+  policy: EnvironmentPolicy | undefined,
+  deployment: DeploymentFacts,
+  approvals: readonly ApprovalRecord[],
+  nowMs: number,
+): GateReason[] {
+  if (policy === undefined) return [];
+  const required = kindRule(policy, deployment.kind)?.approvals ?? policy.approvals ?? 0;
   const ttl = policy.approvalTtl === undefined ? undefined : parseDuration(policy.approvalTtl);
   const expired = (a: ApprovalRecord) =>
     (a.expiresAt !== undefined && a.expiresAt <= nowMs) || (ttl !== undefined && a.at + ttl <= nowMs);
@@ -223,25 +238,28 @@ function approvalReasons(policy: EnvironmentPolicy, input: GateInput, required: 
       approvers.names?.includes(a.approver) === true
     );
   };
+  const actor = identityKey(deployment.actor);
+  const isActor = (a: ApprovalRecord) => identityKey(a.approver) === actor;
   // Each approver's latest decision on this version counts; on a tie a rejection wins.
   const latest = new Map<string, ApprovalRecord>();
   let otherVersions = 0;
-  for (const a of input.approvals) {
+  for (const a of approvals) {
     if (a.at > nowMs) continue;
     if (a.version !== deployment.version) {
       otherVersions++;
       continue;
     }
-    const seen = latest.get(a.approver);
-    if (!seen || a.at > seen.at || (a.at === seen.at && a.decision === 'reject')) latest.set(a.approver, a);
+    const who = identityKey(a.approver);
+    const seen = latest.get(who);
+    if (!seen || a.at > seen.at || (a.at === seen.at && a.decision === 'reject')) latest.set(who, a);
   }
   const decisions = [...latest.values()];
   const rejectedBy = decisions
-    .filter((a) => a.decision === 'reject' && !expired(a) && (eligible(a) || a.approver === deployment.actor))
+    .filter((a) => a.decision === 'reject' && !expired(a) && (eligible(a) || isActor(a)))
     .map((a) => a.approver);
-  const approvals = decisions.filter((a) => a.decision === 'approve');
-  const self = approvals.filter((a) => a.approver === deployment.actor);
-  const others = approvals.filter((a) => a.approver !== deployment.actor);
+  const approved = decisions.filter((a) => a.decision === 'approve');
+  const self = approved.filter(isActor);
+  const others = approved.filter((a) => !isActor(a));
   const stale = others.filter((a) => eligible(a) && expired(a));
   const counted = others.filter((a) => eligible(a) && !expired(a));
   const ineligible = others.filter((a) => !eligible(a));

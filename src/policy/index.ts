@@ -8,7 +8,7 @@ export { EnvironmentsSchema, SEVERITIES } from './policy-schema.js';
 export type { ChangeWindow, EnvironmentPolicy, Freeze, Policy, Severity } from './policy-schema.js';
 export { activeFreeze, isInsideWindow, nextWindowOpening } from './windows.js';
 export type { ActiveFreeze, WindowOpening } from './windows.js';
-export { REASON_CODES, evaluateGate, ticketToVerify } from './gate.js';
+export { REASON_CODES, evaluateApprovals, evaluateGate, ticketToVerify } from './gate.js';
 export type {
   ApprovalRecord,
   DeploymentFacts,

@@ -110,7 +110,7 @@ describe('loadPolicyFile', () => {
     );
     expect(problems).toEqual([
       'shiplog.yaml:3:16 environments.production.protected: must be boolean',
-      'shiplog.yaml:4:20 environments.production.requireTicket: is not a valid regular expression (Invalid regular expression: /^([A-Z]+-[0-9]+$/: Unterminated group)',
+      'shiplog.yaml:4:20 environments.production.requireTicket: is not a valid regular expression (missing closing ): `^([A-Z]+-[0-9]+$`)',
       'shiplog.yaml:5:5 environments.production.aprovals: is not a known key',
       'shiplog.yaml:7:21 environments.production.windows[0].days[1]: must be one of mon, tue, wed, thu, fri, sat, sun',
       'shiplog.yaml:8:15 environments.production.windows[0].from: must be HH:MM (00:00-23:59)',

@@ -8,6 +8,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { Compile } from 'typebox/compile';
 import { NAME_PATTERN } from '../domain/event.js';
+import { patternProblem } from '../domain/pattern.js';
 import { ShiplogError } from '../errors.js';
 import { checkFreezes } from './freeze-checks.js';
 import {
@@ -116,12 +117,11 @@ function checkEnvironment(env: Record<string, unknown>, path: ConfigPath): Polic
     });
   }
   if (typeof env.requireTicket === 'string') {
-    try {
-      new RegExp(env.requireTicket);
-    } catch (error) {
+    const problem = patternProblem(env.requireTicket);
+    if (problem !== undefined) {
       problems.push({
         path: [...path, 'requireTicket'],
-        message: `is not a valid regular expression (${errorText(error)})`,
+        message: `is not a valid regular expression (${problem})`,
       });
     }
   }
@@ -178,10 +178,6 @@ function dedupe(problems: PolicyProblem[]): PolicyProblem[] {
     seen.add(key);
     return true;
   });
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function firstLine(text: string): string {

@@ -361,6 +361,42 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           (select count(*) from events e where e.deployment = deployments.deployment)`.execute(db);
       },
     },
+    '008-decision-kind-and-admissions': {
+      // A gate decision allows exactly the (service, environment, version, kind) it was made for,
+      // so it records its kind; decisions recorded before took the deployment's kind (or
+      // `release`, the default, when shiplog did not know the deployment). Admission reviews of
+      // the Kubernetes webhook are recorded like gate decisions.
+      async up(db: AnyDb) {
+        await db.schema
+          .alterTable('gate_decisions')
+          .addColumn('kind', 'text', (c) => c.notNull().defaultTo('release'))
+          .execute();
+        await sql`update gate_decisions set kind = (select d.kind from deployments d where d.deployment = gate_decisions.deployment)
+                  where exists (select 1 from deployments d where d.deployment = gate_decisions.deployment)`.execute(
+          db,
+        );
+        await db.schema
+          .createTable('admission_decisions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('uid', 'text', (c) => c.notNull())
+          .addColumn('operation', 'text', (c) => c.notNull())
+          .addColumn('namespace', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('workload_kind', 'text', (c) => c.notNull())
+          .addColumn('workload_name', 'text', (c) => c.notNull())
+          .addColumn('allow', 'integer', (c) => c.notNull())
+          .addColumn('images', 'text', (c) => c.notNull())
+          .addColumn('message', 'text')
+          .addColumn('asked_by', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('admission_decisions_newest')
+          .on('admission_decisions')
+          .columns(['created_ms', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

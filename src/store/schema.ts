@@ -135,6 +135,28 @@ export interface GateDecisionsTable {
   /** JSON array of `{code, message}`. */
   reasons: string;
   created_ms: number;
+  /** The deployment kind the decision was made for: it allows only that kind. */
+  kind: string;
+}
+
+/** One admission review of the Kubernetes webhook that shiplog decided (docs/governance.md). */
+export interface AdmissionDecisionsTable {
+  id: string;
+  /** The AdmissionReview's `request.uid`. */
+  uid: string;
+  operation: string;
+  namespace: string;
+  environment: string;
+  workload_kind: string;
+  workload_name: string;
+  allow: number;
+  /** JSON array: each image with the service, version and deployment that accounted for it, or why none. */
+  images: string;
+  /** The deny message; null when admitted. */
+  message: string | null;
+  /** The reviewing token's name (the API server's). */
+  asked_by: string;
+  created_ms: number;
 }
 
 /** One webhook delivery as received (kept 7 days, for debugging mappings). */
@@ -203,6 +225,7 @@ export interface Database {
   checkpoints: CheckpointsTable;
   approvals: ApprovalsTable;
   gate_decisions: GateDecisionsTable;
+  admission_decisions: AdmissionDecisionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_records: WebhookRecordsTable;
   outbound_sinks: OutboundSinksTable;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseImage } from '../../src/governance/admission.js';
+import { parseImage } from '../../src/governance/image-ref.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { CONFIG } from './policy-config.js';
@@ -62,7 +62,14 @@ function variant(
 
 describe('parseImage', () => {
   it('splits registry, repository, tag and digest', () => {
-    expect(parseImage('nginx')).toEqual({ image: 'nginx', name: 'nginx' });
+    expect(parseImage('nginx')).toEqual({
+      image: 'nginx',
+      repository: 'docker.io/library/nginx',
+      name: 'nginx',
+    });
+    expect(parseImage('acme/api:1')).toMatchObject({ repository: 'docker.io/acme/api' });
+    expect(parseImage('index.docker.io/acme/api:1')).toMatchObject({ repository: 'docker.io/acme/api' });
+    expect(parseImage('localhost:5000/API:1')).toMatchObject({ repository: 'localhost:5000/api', tag: '1' });
     expect(parseImage('registry:5000/acme/checkout-api:1.2.3')).toMatchObject({
       name: 'checkout-api',
       tag: '1.2.3',
@@ -123,7 +130,7 @@ describe.each(DIALECTS)('kubernetes admission on %s', (dialect) => {
     expect(answer.response.uid).toBe('13b390aa-ea59-48ef-9fb8-069bf0430dce');
     expect(answer.response.allowed).toBe(false);
     expect(answer.response.status?.code).toBe(403);
-    expect(answer.response.status?.message).toContain('Pin nginx to a version tag or digest');
+    expect(answer.response.status?.message).toContain('nginx is not pinned: use a version tag or a digest');
     expect(answer.response.status?.message).toContain('shiplog gate');
   });
 
@@ -141,7 +148,9 @@ describe.each(DIALECTS)('kubernetes admission on %s', (dialect) => {
     );
     const other = await verdict(variant({ image: 'nginx:1.27.4' }));
     expect(other.response.allowed).toBe(false);
-    expect(other.response.status?.message).toContain('no approved shiplog deployment of nginx');
+    expect(other.response.status?.message).toContain(
+      'no shiplog deployment of nginx 1.27.4 to production is approved or allowed by the gate',
+    );
     expect(other.response.status?.message).toContain('version 1.27.4');
 
     await approvedNginx('sha256:0123abcd', `nginx-digest-${dialect}`);
@@ -216,5 +225,10 @@ describe.each(DIALECTS)('kubernetes admission on %s', (dialect) => {
     expect(bad.status).toBe(400);
     expect(bad.json().error?.details.map((d) => d.path)).toEqual(['/apiVersion']);
     expect((await review({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' })).status).toBe(400);
+    const longUid = structuredClone(body);
+    longUid.request.uid = 'u'.repeat(129);
+    const tooLong = await review(longUid);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.json().error?.details.map((d) => d.path)).toEqual(['/request/uid']);
   });
 });

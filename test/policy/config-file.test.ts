@@ -79,6 +79,44 @@ describe('the configuration file', () => {
     expect(error.details.map((d) => d.path)).toContain('/servics');
   });
 
+  it('maps services to image repositories, normalized as Docker resolves them', () => {
+    const config = parseConfigFile(
+      [
+        'environments: {production: {protected: true}}',
+        'kubernetes:',
+        '  repositories:',
+        '    nginx: [nginx]',
+        '    checkout-api: [GHCR.io/acme/checkout-api, acme/checkout-api, localhost:5000/checkout-api]',
+      ].join('\n'),
+      'shiplog.yaml',
+    );
+    expect(config.kubernetes.repositories).toEqual({
+      nginx: ['docker.io/library/nginx'],
+      'checkout-api': [
+        'ghcr.io/acme/checkout-api',
+        'docker.io/acme/checkout-api',
+        'localhost:5000/checkout-api',
+      ],
+    });
+    const lines = problem(
+      [
+        'environments: {production: {protected: true}}',
+        'kubernetes:',
+        '  repositories:',
+        '    api: [ghcr.io/acme/api:1.0]',
+        '    web: []',
+        '    Bad_Name: [ghcr.io/acme/x]',
+        '    other: [ghcr.io/acme/x]',
+      ].join('\n'),
+    ).message.split('\n');
+    expect(lines.slice(1)).toEqual([
+      'shiplog.yaml:4:11 kubernetes.repositories.api[0]: must be an image repository without tag or digest (ghcr.io/acme/api)',
+      'shiplog.yaml:5:10 kubernetes.repositories.web: must be a non-empty list of image repositories (ghcr.io/acme/api)',
+      'shiplog.yaml:6:5 kubernetes.repositories.Bad_Name: must be a service name (1-63 characters of a-z 0-9 . _ -)',
+      'shiplog.yaml:7:13 kubernetes.repositories.other[0]: ghcr.io/acme/x is already mapped to service Bad_Name',
+    ]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problem('environments:\n  production: {protected: true\n').message).toMatch(
       /^shiplog\.yaml: 1 problem:\nshiplog\.yaml:\d+:\d+ \(yaml\)/,

@@ -30,6 +30,9 @@ kubernetes:
     nginx: production
     prod: production
     stage: staging
+  repositories:
+    nginx: [nginx]
+    checkout-api: [ghcr.io/acme/checkout-api]
 services:
   checkout-api: {owner: payments}
 `;

@@ -54,6 +54,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 const TOKEN = 'provider-token';
+/** Jira Cloud: Basic auth with the account's email and an API token. */
+const JIRA_CLOUD_BASIC = `Basic ${Buffer.from(`release-bot@acme.example:${TOKEN}`).toString('base64')}`;
 
 /** Jira issues and their status names; OPS-999 never answers, OPS-503 is down, OPS-200 is not JSON. */
 const JIRA_ISSUES: Readonly<Record<string, string>> = {
@@ -71,7 +73,7 @@ function jira(): Promise<StandIn> {
       send(res, 400, { errorMessages: ['unexpected request'], errors: {} });
       return;
     }
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+    if (req.headers.authorization !== `Bearer ${TOKEN}` && req.headers.authorization !== JIRA_CLOUD_BASIC) {
       send(res, 401, { errorMessages: ['You are not authenticated.'], errors: {} });
       return;
     }
@@ -119,7 +121,7 @@ function serviceNow(): Promise<StandIn> {
       send(res, 400, { error: { message: 'Invalid table' }, status: 'failure' });
       return;
     }
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+    if (req.headers.authorization !== `Bearer ${TOKEN}` && req.headers.authorization !== JIRA_CLOUD_BASIC) {
       send(res, 401, {
         error: { message: 'User Not Authenticated', detail: 'Required to provide Auth information' },
         status: 'failure',
@@ -211,7 +213,7 @@ describe('the ticket check against Jira', () => {
     expect(!unreachable.ok && unreachable.reason.message).toContain('cannot reach Jira (ECONNREFUSED)');
   });
 
-  it('caches a confirmation for a minute and shares concurrent checks; denials are not cached', async () => {
+  it('caches a confirmation for a minute, a denial for ten seconds, and shares concurrent checks', async () => {
     let clock = Date.parse('2026-11-26T10:00:00Z');
     const cached = createTicketChecker(jiraConfig(server.url), { token: TOKEN, now: () => clock });
     const asked = (issue: string) => server.requests.filter((r) => r.path.endsWith(`/${issue}`)).length;
@@ -226,8 +228,29 @@ describe('the ticket check against Jira', () => {
 
     const deniedBefore = asked('OPS-2');
     await cached.check('OPS-2');
+    expect(await cached.check('OPS-2')).toMatchObject({ ok: false, reason: { code: 'ticket_state' } });
+    expect(asked('OPS-2') - deniedBefore).toBe(1);
+    clock += 11_000;
     await cached.check('OPS-2');
     expect(asked('OPS-2') - deniedBefore).toBe(2);
+  });
+
+  it('regression: a ticket that walks the Jira URL path is refused without asking Jira', async () => {
+    const before = server.requests.length;
+    for (const ticket of ['..', '../../admin', 'OPS-1/../../../rest/api/2/myself', '%2e%2e', 'OPS-1?x=1']) {
+      const verdict = await checker.check(ticket);
+      expect(verdict, ticket).toMatchObject({ ok: false, reason: { code: 'ticket_invalid' } });
+    }
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('authenticates to Jira Cloud with Basic auth (email and API token)', async () => {
+    const cloud = createTicketChecker(
+      { ...jiraConfig(server.url), auth: 'basic', username: 'release-bot@acme.example' },
+      { token: TOKEN },
+    );
+    expect(await cloud.check('OPS-3')).toEqual({ ok: true, state: 'In Progress' });
+    expect(server.requests.at(-1)?.authorization).toBe(JIRA_CLOUD_BASIC);
   });
 
   it('covers only the configured environments', () => {
@@ -286,8 +309,27 @@ describe('the ticket check against ServiceNow', () => {
   });
 
   it('keeps a ticket from adding conditions to the encoded query', async () => {
+    // Not a change number: never sent.
+    const before = server.requests.length;
     const verdict = await checker.check('CHG0030002^ORstate=-1');
-    expect(verdict).toMatchObject({ ok: false, reason: { code: 'ticket_not_found' } });
+    expect(verdict).toMatchObject({ ok: false, reason: { code: 'ticket_invalid' } });
+    expect(server.requests.length).toBe(before);
+    // A pattern that lets carets through still cannot add conditions: `^^` is a literal caret.
+    const lenient = createTicketChecker(
+      {
+        provider: 'servicenow',
+        url: server.url,
+        allowedStates: ['-1'],
+        timeoutMs: 300,
+        environments: ['production'],
+        pattern: '^CHG[0-9]+',
+      },
+      { token: TOKEN },
+    );
+    expect(await lenient.check('CHG0030002^ORstate=-1')).toMatchObject({
+      ok: false,
+      reason: { code: 'ticket_not_found' },
+    });
     expect(server.requests.at(-1)?.query.get('sysparm_query')).toBe('number=CHG0030002^^ORstate=-1');
   });
 });
@@ -316,6 +358,7 @@ describe('the tickets section of shiplog.yaml', () => {
       provider: 'jira',
       url: 'https://jira.example.com',
       tokenVariable: 'SHIPLOG_JIRA_TOKEN',
+      auth: 'bearer',
       allowedStates: ['Approved', 'In Progress'],
       timeoutMs: 2000,
       environments: ['production', 'windowed'],
@@ -323,6 +366,48 @@ describe('the tickets section of shiplog.yaml', () => {
     expect(Object.isFrozen(config.tickets?.allowedStates)).toBe(true);
     expect(config.sections.tickets).toBeUndefined();
     expect(parseConfigFile(environments.join('\n'), 'shiplog.yaml').tickets).toBeUndefined();
+  });
+
+  it('reads Basic auth and a ticket pattern, and checks them', () => {
+    const config = parseConfigFile(
+      [
+        ...environments,
+        'tickets:',
+        '  provider: jira',
+        '  url: https://acme.atlassian.net',
+        '  auth: basic',
+        '  username: release-bot@acme.example',
+        '  tokenVariable: SHIPLOG_JIRA_TOKEN',
+        "  pattern: '^(OPS|CHG)-[0-9]+$'",
+        '  allowedStates: [Approved]',
+      ].join('\n'),
+      'shiplog.yaml',
+    );
+    expect(config.tickets).toMatchObject({
+      auth: 'basic',
+      username: 'release-bot@acme.example',
+      pattern: '^(OPS|CHG)-[0-9]+$',
+    });
+    const bad = (lines: string[]) => {
+      try {
+        parseConfigFile([...environments, 'tickets:', ...lines].join('\n'), 'shiplog.yaml');
+      } catch (error) {
+        return (error as ShiplogError).message.split('\n').slice(1);
+      }
+      throw new Error('expected a problem');
+    };
+    const base = ['  provider: jira', '  url: https://acme.atlassian.net', '  allowedStates: [Approved]'];
+    expect(bad([...base, '  auth: basic'])).toEqual([
+      expect.stringContaining(
+        'tickets.auth: basic needs `username` (the Jira Cloud email) and `tokenVariable`',
+      ),
+    ]);
+    expect(bad([...base, '  username: someone'])).toEqual([
+      expect.stringContaining('tickets.username: is only used with `auth: basic`'),
+    ]);
+    expect(bad([...base, "  pattern: '^(?!X)'"])).toEqual([
+      expect.stringContaining('tickets.pattern: is not a valid regular expression'),
+    ]);
   });
 
   it('names file, line and field of every problem', () => {

@@ -89,6 +89,7 @@ describe.each(DIALECTS)('keyset pages on %s', (dialect) => {
           service: `svc-${i % 2}`,
           environment: 'staging',
           version: `1.${i}.0`,
+          kind: 'release',
           ticket: null,
           asked_by: 'ci',
           allow: 0,
