@@ -20,6 +20,9 @@ import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerGateRoutes } from './routes/gate.js';
 import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
+import { registerIncidentRoutes } from './routes/incidents.js';
+import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
+import type { CorrelationSettings } from '../domain/correlation.js';
 import type { KubernetesMapping } from '../config-file.js';
 import { createGovernance } from '../governance/deps.js';
 import type { TicketChecker } from '../governance/ticket-check.js';
@@ -49,6 +52,10 @@ export interface AppOptions {
   readonly tickets?: TicketChecker | undefined;
   /** Webhook secrets (from the environment) and mapping rules (`mappings:` of shiplog.yaml). */
   readonly webhooks?: WebhookOptions | undefined;
+  /** `correlation:` of shiplog.yaml; default: 15-minute window, 24-hour lookback, depth 1. */
+  readonly correlation?: CorrelationSettings | undefined;
+  /** `services:` of shiplog.yaml: teams and dependencies (the imported catalog adds to it). */
+  readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
 }
 
 export interface App {
@@ -82,6 +89,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ledger,
     auth: createAuthenticator(options.store.db),
     metrics,
+    incidents: createIncidents({
+      store: options.store,
+      ledger,
+      correlation: options.correlation,
+      services: options.services,
+    }),
   };
 
   registerErrorHandler(server);
@@ -127,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerViolationRoutes(server, ctx, governance);
   registerAdmissionRoutes(server, ctx, governance);
   registerWebhookRoutes(server, ctx, options.webhooks);
+  registerIncidentRoutes(server, ctx, ctx.incidents);
   server.addHook('onClose', async () => writer.drain());
   return { server, writer, ledger };
 }

@@ -9,11 +9,12 @@ import { ShiplogError } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import { findTokenBySecret, type Role, type Token } from '../store/tokens-repository.js';
 
-export type Action = 'read' | 'events:write' | 'tokens:manage' | 'approve' | 'audit';
+export type Action = 'read' | 'events:write' | 'incidents:write' | 'tokens:manage' | 'approve' | 'audit';
 
 const ALLOWED: Record<Action, readonly Role[]> = {
   read: ['admin', 'approver', 'deployer', 'viewer', 'auditor'],
   'events:write': ['admin', 'deployer'],
+  'incidents:write': ['admin', 'deployer'],
   'tokens:manage': ['admin'],
   approve: ['admin', 'approver'],
   audit: ['admin', 'auditor', 'viewer', 'approver', 'deployer'],
@@ -89,6 +90,8 @@ function describe(action: Action): string {
       return 'read';
     case 'events:write':
       return 'record deployment events';
+    case 'incidents:write':
+      return 'record incidents';
     case 'tokens:manage':
       return 'manage tokens';
     case 'approve':

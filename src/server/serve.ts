@@ -60,6 +60,8 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
     policy: file.policy,
     kubernetes: file.kubernetes,
     tickets,
+    correlation: file.correlation,
+    services: file.services,
     webhooks: {
       secrets: config.webhookSecrets,
       mappings: file.mappings,

@@ -128,7 +128,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       requireRole(await ctx.auth.authenticate(request), 'read');
       const found = await getDeployment(db, request.params.deployment);
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
-      return found;
+      return { ...found, incidents: await ctx.incidents.ofDeployment(found.deployment) };
     },
   );
 

@@ -1,0 +1,205 @@
+/**
+ * Incidents as records and their suspects (DESIGN.md §9). Writes: one write transaction reads
+ * the stored incidents, plans each change with the pure `mergeIncident`, and stores the changed
+ * ones, each with a change row and a ledger entry, so a batch from one webhook delivery commits
+ * whole or not at all. Reads: suspects are ranked at read time by the pure `rankSuspects` over
+ * the candidate deployments read from indexed spans; a deployment's incidents are the incidents
+ * whose suspects include it, by the same function, so both pages always agree.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  DEFAULT_CORRELATION,
+  candidateSpan,
+  dependencyClosure,
+  rankSuspects,
+  type CorrelationSettings,
+  type Suspect,
+  type SuspectReason,
+} from '../domain/correlation.js';
+import { mergeIncident, type Incident, type IncidentReport } from '../domain/incident.js';
+import { canonicalJson } from '../ledger/jcs.js';
+import type { Store } from '../store/database.js';
+import type { LedgerAppender } from '../store/event-writer.js';
+import {
+  candidateDeployments,
+  candidateIncidents,
+  candidateOf,
+  catalogServices,
+  findIncident,
+  findIncidents,
+  saveIncident,
+  toIncidentFacts,
+  toIncidentView,
+  type IncidentView,
+} from '../store/incidents-repository.js';
+
+/** One service of `services:` in shiplog.yaml. */
+export interface ServiceConfig {
+  readonly team?: string | undefined;
+  readonly dependsOn?: readonly string[] | undefined;
+  readonly repository?: string | undefined;
+}
+
+export interface IncidentDeps {
+  readonly store: Store;
+  readonly ledger?: LedgerAppender | undefined;
+  readonly correlation?: CorrelationSettings | undefined;
+  /** `services:` of shiplog.yaml; the catalog imported over the API adds to it. */
+  readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
+  readonly now?: (() => number) | undefined;
+}
+
+export interface RecordedIncident {
+  readonly incident: IncidentView;
+  readonly status: 'created' | 'updated' | 'unchanged';
+  readonly ledgerIndex: number | null;
+}
+
+export interface DeploymentIncident {
+  readonly key: string;
+  readonly title: string;
+  readonly severity: string | null;
+  readonly status: string;
+  readonly reason: SuspectReason;
+  readonly withinWindow: boolean;
+}
+
+export interface Incidents {
+  /** Records every report in one transaction (a report for an unknown key creates it). */
+  record(reports: readonly IncidentReport[], actor: string): Promise<RecordedIncident[]>;
+  get(key: string): Promise<Incident | undefined>;
+  suspects(incident: Incident): Promise<Suspect[]>;
+  ofDeployment(deployment: string): Promise<DeploymentIncident[]>;
+  /** Direct dependencies of each service: the config's `services:` and the imported catalog. */
+  dependencies(): Promise<Map<string, string[]>>;
+  readonly settings: CorrelationSettings;
+}
+
+export function createIncidents(deps: IncidentDeps): Incidents {
+  const settings = deps.correlation ?? DEFAULT_CORRELATION;
+  const now = deps.now ?? Date.now;
+  const { store } = deps;
+
+  async function dependencies(): Promise<Map<string, string[]>> {
+    const map = new Map<string, string[]>();
+    for (const [name, config] of Object.entries(deps.services ?? {}))
+      map.set(name, [...(config.dependsOn ?? [])]);
+    for (const row of await catalogServices(store.db)) {
+      const listed = JSON.parse(row.depends_on) as string[];
+      map.set(row.name, [...new Set([...(map.get(row.name) ?? []), ...listed])]);
+    }
+    return map;
+  }
+
+  async function closureOf(service: string | null): Promise<Set<string>> {
+    if (service === null) return new Set();
+    const map = await dependencies();
+    return dependencyClosure(service, (s) => map.get(s) ?? [], settings.dependencyDepth);
+  }
+
+  return {
+    settings,
+    dependencies,
+    get: (key) => findIncident(store.db, key),
+
+    async record(reports, actor) {
+      return store.writeTransaction(async function recordIncidents(trx) {
+        const stored = await findIncidents(
+          trx,
+          reports.map((r) => r.key),
+        );
+        const nowMs = now();
+        const results: RecordedIncident[] = [];
+        for (const report of reports) {
+          const plan = mergeIncident(stored.get(report.key), report, nowMs);
+          stored.set(report.key, plan.incident);
+          if (plan.outcome === 'unchanged') {
+            results.push({ incident: toIncidentView(plan.incident), status: 'unchanged', ledgerIndex: null });
+            continue;
+          }
+          const view = toIncidentView(plan.incident);
+          const ledgerIndex = deps.ledger
+            ? await deps.ledger.append(
+                trx,
+                [
+                  canonicalJson({
+                    recordType: 'incident',
+                    change: plan.outcome,
+                    changed: [...plan.changed],
+                    reportedBy: actor,
+                    ...view,
+                  }),
+                ],
+                'incident',
+              )
+            : null;
+          const created = plan.outcome === 'created' && !results.some((r) => r.incident.key === report.key);
+          await saveIncident(trx, plan.incident, created, {
+            id: `inc_${randomBytes(9).toString('base64url')}`,
+            incident_key: report.key,
+            at_ms: nowMs,
+            actor,
+            outcome: plan.outcome,
+            status: plan.incident.status,
+            severity: plan.incident.severity,
+            changed: JSON.stringify(plan.changed),
+            ledger_index: ledgerIndex,
+          });
+          results.push({ incident: view, status: plan.outcome, ledgerIndex });
+        }
+        return results;
+      });
+    },
+
+    async suspects(incident) {
+      const related = await closureOf(incident.service);
+      const span = candidateSpan(incident.startedMs, settings);
+      const facts = toIncidentFacts(incident);
+      const mentioned = [incident.title, ...Object.values(incident.labels ?? {})]
+        .join(' ')
+        .split(/[\s,;()[\]{}"'`<>|]+/)
+        .filter((w) => w !== '' && w.length <= 256);
+      const candidates = await candidateDeployments(store.db, {
+        services: incident.service === null ? [...related] : [incident.service, ...related],
+        environment: incident.environment,
+        ticket: incident.ticket,
+        mentioned,
+        causedBy: incident.causedBy,
+        fromMs: span.fromMs,
+        toMs: span.toMs,
+      });
+      return rankSuspects(facts, candidates, related, settings);
+    },
+
+    async ofDeployment(deployment) {
+      const candidate = await candidateOf(store.db, deployment);
+      if (!candidate) return [];
+      const span = candidateSpan(0, settings);
+      const incidents = await candidateIncidents(store.db, deployment, candidate.firstMs, -span.fromMs);
+      if (incidents.length === 0) return [];
+      const map = await dependencies();
+      const found: (DeploymentIncident & { startedMs: number })[] = [];
+      for (const incident of incidents) {
+        const related =
+          incident.service === null
+            ? new Set<string>()
+            : dependencyClosure(incident.service, (s) => map.get(s) ?? [], settings.dependencyDepth);
+        const [suspect] = rankSuspects(toIncidentFacts(incident), [candidate], related, settings);
+        if (suspect) {
+          found.push({
+            key: incident.key,
+            title: incident.title,
+            severity: incident.severity,
+            status: incident.status,
+            reason: suspect.reason,
+            withinWindow: suspect.withinWindow,
+            startedMs: incident.startedMs,
+          });
+        }
+      }
+      return found
+        .sort((a, b) => a.startedMs - b.startedMs || (a.key < b.key ? -1 : 1))
+        .map(({ startedMs: _startedMs, ...rest }) => rest);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Incidents (DESIGN.md §9): `POST /v1/incidents` (admin, or a deployer within its services),
+ * `GET /v1/incidents` and `GET /v1/incidents/{key}` with its ranked suspects (any role).
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import {
+  INCIDENT_STATUSES,
+  IncidentInputSchema,
+  validateIncidentInput,
+  type IncidentInputBody,
+  type IncidentReport,
+} from '../../domain/incident.js';
+import { ShiplogError } from '../../errors.js';
+import type { Incidents } from '../../correlate/incidents.js';
+import { listIncidents, toIncidentView } from '../../store/incidents-repository.js';
+import type { Token } from '../../store/tokens-repository.js';
+import { requireRole } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { Cursor, ErrorResponse, Limit, Name, Time } from './shared.js';
+
+const ListQuery = Type.Object(
+  {
+    service: Type.Optional(Name),
+    environment: Type.Optional(Name),
+    status: Type.Optional(Type.Enum(INCIDENT_STATUSES)),
+    since: Type.Optional(Time),
+    until: Type.Optional(Time),
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+const KeyParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 256 }) });
+
+/** A report from a validated `POST /v1/incidents` body. */
+export function reportOfBody(body: IncidentInputBody, source: string, newKey: () => string): IncidentReport {
+  return {
+    key: body.key ?? newKey(),
+    kind: body.kind,
+    title: body.title,
+    service: body.service,
+    environment: body.environment,
+    region: body.region,
+    severity: body.severity,
+    status: body.status,
+    startedMs: body.startedAt === undefined ? undefined : Date.parse(body.startedAt),
+    resolvedMs: body.resolvedAt === undefined ? undefined : Date.parse(body.resolvedAt),
+    url: body.url,
+    ticket: body.ticket,
+    causedBy: body.causedBy,
+    labels: body.labels,
+    source,
+  };
+}
+
+/** A deployer token may report incidents only of its services (and environments). */
+function requireIncidentScope(token: Token, body: IncidentInputBody): void {
+  const scopes = token.scopes;
+  if (!scopes) return;
+  if (scopes.services && !scopes.services.includes(body.service)) {
+    throw new ShiplogError(
+      'SHIPLOG_FORBIDDEN',
+      `Token "${token.name}" may not report incidents of "${body.service}"`,
+      [{ path: '/service', message: `is outside the token's services (${scopes.services.join(', ')})` }],
+    );
+  }
+  if (scopes.environments) {
+    const environment = body.environment;
+    if (environment === undefined || !scopes.environments.includes(environment)) {
+      throw new ShiplogError('SHIPLOG_FORBIDDEN', `Token "${token.name}" may not report this incident`, [
+        {
+          path: '/environment',
+          message:
+            environment === undefined
+              ? `is required for a token limited to environments (${scopes.environments.join(', ')})`
+              : `is outside the token's environments (${scopes.environments.join(', ')})`,
+        },
+      ]);
+    }
+  }
+}
+
+const parseTime = (time: string | undefined, name: string): number | undefined => {
+  if (time === undefined) return undefined;
+  const value = Date.parse(time);
+  if (Number.isNaN(value))
+    throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
+      { path: name, message: 'is not an RFC 3339 time' },
+    ]);
+  return value;
+};
+
+export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, incidents: Incidents): void {
+  app.post(
+    '/v1/incidents',
+    {
+      schema: {
+        summary: 'Record an incident, or update the one with the same key',
+        tags: ['incidents'],
+        body: IncidentInputSchema,
+        response: { '4xx': ErrorResponse },
+      },
+      // Validated below, so every bad field is named by its pointer.
+      validatorCompiler: () => (value) => ({ value }),
+    },
+    async function recordIncident(request, reply) {
+      const token = await ctx.auth.authenticate(request);
+      requireRole(token, 'incidents:write');
+      const errors = validateIncidentInput(request.body);
+      if (errors.length > 0) {
+        throw new ShiplogError(
+          'SHIPLOG_INVALID_REQUEST',
+          'The incident is invalid; nothing was stored',
+          errors,
+        );
+      }
+      const body = request.body as IncidentInputBody;
+      requireIncidentScope(token, body);
+      const report = reportOfBody(body, token.name, () => `inc-${randomBytes(9).toString('base64url')}`);
+      const [result] = await incidents.record([report], token.name);
+      if (!result) throw new ShiplogError('SHIPLOG_INTERNAL');
+      return reply
+        .status(201)
+        .send({ incident: result.incident, status: result.status, ledgerIndex: result.ledgerIndex });
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/v1/incidents',
+    {
+      schema: {
+        summary: 'List incidents, newest start first',
+        tags: ['incidents'],
+        querystring: ListQuery,
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function list(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      const q = request.query;
+      return listIncidents(ctx.store.db, {
+        service: q.service,
+        environment: q.environment,
+        status: q.status,
+        sinceMs: parseTime(q.since, 'since'),
+        untilMs: parseTime(q.until, 'until'),
+        limit: q.limit ?? 50,
+        cursor: q.cursor,
+      });
+    },
+  );
+
+  app.get<{ Params: Static<typeof KeyParams> }>(
+    '/v1/incidents/:key',
+    {
+      schema: {
+        summary: 'One incident with its suspect deployments, most likely first',
+        tags: ['incidents'],
+        params: KeyParams,
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function show(request) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      const incident = await incidents.get(request.params.key);
+      if (!incident) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No incident "${request.params.key}"`);
+      return { ...toIncidentView(incident), suspects: await incidents.suspects(incident) };
+    },
+  );
+}

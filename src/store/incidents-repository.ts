@@ -1,0 +1,333 @@
+/**
+ * Incidents (DESIGN.md §9): the current record per key, one row per change (with its ledger
+ * index, for post-mortem timelines), and the reads correlation needs: the candidate
+ * deployments of one incident and the candidate incidents of one deployment, each bounded by
+ * an indexed time span so a suspect list stays fast at millions of deployments.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { CandidateDeployment, IncidentFacts } from '../domain/correlation.js';
+import type { Incident, IncidentKind, IncidentSeverity, IncidentStatus } from '../domain/incident.js';
+import { decodeCursor, pageOf, type Page } from './cursor.js';
+import type { CatalogServicesTable, Database, IncidentChangesTable, IncidentsTable } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface IncidentView {
+  key: string;
+  kind: IncidentKind;
+  title: string;
+  service: string | null;
+  environment: string | null;
+  region: string | null;
+  severity: IncidentSeverity | null;
+  status: IncidentStatus;
+  startedAt: string;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  url: string | null;
+  ticket: string | null;
+  causedBy: string | null;
+  labels: Record<string, string> | null;
+  source: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function toIncident(row: IncidentsTable): Incident {
+  return {
+    key: row.key,
+    kind: row.kind as IncidentKind,
+    title: row.title,
+    service: row.service,
+    environment: row.environment,
+    region: row.region,
+    severity: row.severity as IncidentSeverity | null,
+    status: row.status as IncidentStatus,
+    startedMs: Number(row.started_ms),
+    acknowledgedMs: row.acknowledged_ms === null ? null : Number(row.acknowledged_ms),
+    resolvedMs: row.resolved_ms === null ? null : Number(row.resolved_ms),
+    url: row.url,
+    ticket: row.ticket,
+    causedBy: row.caused_by,
+    labels: row.labels === null ? null : (JSON.parse(row.labels) as Record<string, string>),
+    source: row.source,
+    createdMs: Number(row.created_ms),
+    updatedMs: Number(row.updated_ms),
+  };
+}
+
+function toRow(incident: Incident): IncidentsTable {
+  return {
+    key: incident.key,
+    kind: incident.kind,
+    title: incident.title,
+    service: incident.service,
+    environment: incident.environment,
+    region: incident.region,
+    severity: incident.severity,
+    status: incident.status,
+    started_ms: incident.startedMs,
+    acknowledged_ms: incident.acknowledgedMs,
+    resolved_ms: incident.resolvedMs,
+    url: incident.url,
+    ticket: incident.ticket,
+    caused_by: incident.causedBy,
+    labels: incident.labels === null ? null : JSON.stringify(incident.labels),
+    source: incident.source,
+    created_ms: incident.createdMs,
+    updated_ms: incident.updatedMs,
+  };
+}
+
+export function toIncidentView(incident: Incident): IncidentView {
+  return {
+    key: incident.key,
+    kind: incident.kind,
+    title: incident.title,
+    service: incident.service,
+    environment: incident.environment,
+    region: incident.region,
+    severity: incident.severity,
+    status: incident.status,
+    startedAt: new Date(incident.startedMs).toISOString(),
+    acknowledgedAt: iso(incident.acknowledgedMs),
+    resolvedAt: iso(incident.resolvedMs),
+    url: incident.url,
+    ticket: incident.ticket,
+    causedBy: incident.causedBy,
+    labels: incident.labels === null ? null : { ...incident.labels },
+    source: incident.source,
+    createdAt: new Date(incident.createdMs).toISOString(),
+    updatedAt: new Date(incident.updatedMs).toISOString(),
+  };
+}
+
+export function toIncidentFacts(incident: Incident): IncidentFacts {
+  return {
+    key: incident.key,
+    title: incident.title,
+    service: incident.service,
+    environment: incident.environment,
+    region: incident.region,
+    startedMs: incident.startedMs,
+    ticket: incident.ticket,
+    causedBy: incident.causedBy,
+    labels: incident.labels,
+  };
+}
+
+export async function findIncident(db: Db, key: string): Promise<Incident | undefined> {
+  const row = await db.selectFrom('incidents').selectAll().where('key', '=', key).executeTakeFirst();
+  return row ? toIncident(row) : undefined;
+}
+
+/** Several incidents by key, in one query. */
+export async function findIncidents(db: Db, keys: readonly string[]): Promise<Map<string, Incident>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('key', 'in', [...keys])
+    .execute();
+  return new Map(rows.map((row) => [row.key, toIncident(row)]));
+}
+
+/** Inserts or replaces the incident and records the change. */
+export async function saveIncident(
+  trx: Transaction<Database>,
+  incident: Incident,
+  created: boolean,
+  change: IncidentChangesTable,
+): Promise<void> {
+  const row = toRow(incident);
+  if (created) await trx.insertInto('incidents').values(row).execute();
+  else await trx.updateTable('incidents').set(row).where('key', '=', incident.key).execute();
+  await trx.insertInto('incident_changes').values(change).execute();
+}
+
+export interface IncidentFilter {
+  readonly service?: string | undefined;
+  readonly environment?: string | undefined;
+  readonly status?: string | undefined;
+  readonly sinceMs?: number | undefined;
+  readonly untilMs?: number | undefined;
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+}
+
+/** Incidents, newest start first. */
+export async function listIncidents(db: Db, f: IncidentFilter): Promise<Page<IncidentView>> {
+  let q = db.selectFrom('incidents').selectAll();
+  if (f.service) q = q.where('service', '=', f.service);
+  if (f.environment) q = q.where('environment', '=', f.environment);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.sinceMs !== undefined) q = q.where('started_ms', '>=', f.sinceMs);
+  if (f.untilMs !== undefined) q = q.where('started_ms', '<', f.untilMs);
+  if (f.cursor) {
+    const [ms, key] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
+    q = q.where((eb) =>
+      eb.or([eb('started_ms', '<', ms), eb.and([eb('started_ms', '=', ms), eb('key', '<', key)])]),
+    );
+  }
+  const rows = await q
+    .orderBy('started_ms', 'desc')
+    .orderBy('key', 'desc')
+    .limit(f.limit + 1)
+    .execute();
+  return pageOf(
+    rows,
+    f.limit,
+    (row) => toIncidentView(toIncident(row)),
+    (last) => [Number(last.started_ms), last.key],
+  );
+}
+
+/** Incidents not resolved, of the given services. */
+export async function openIncidentsOf(db: Db, services: readonly string[]): Promise<Incident[]> {
+  if (services.length === 0) return [];
+  const rows = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('status', 'in', ['triggered', 'acknowledged'])
+    .where('service', 'in', [...services])
+    .execute();
+  return rows.map(toIncident);
+}
+
+/** The changes of one incident, oldest first. */
+export async function incidentChanges(db: Db, key: string): Promise<IncidentChangesTable[]> {
+  return db
+    .selectFrom('incident_changes')
+    .selectAll()
+    .where('incident_key', '=', key)
+    .orderBy('at_ms')
+    .orderBy('id')
+    .execute();
+}
+
+const CANDIDATE_COLUMNS = [
+  'deployment',
+  'service',
+  'environment',
+  'region',
+  'version',
+  'ticket',
+  'sort_ms',
+  'started_ms',
+  'finished_ms',
+] as const;
+
+type CandidateRow = Pick<Database['deployments'], (typeof CANDIDATE_COLUMNS)[number]>;
+
+function toCandidate(row: CandidateRow): CandidateDeployment {
+  return {
+    deployment: row.deployment,
+    service: row.service,
+    environment: row.environment,
+    region: row.region,
+    version: row.version,
+    ticket: row.ticket,
+    firstMs: Number(row.sort_ms),
+    startedMs: row.started_ms === null ? null : Number(row.started_ms),
+    finishedMs: row.finished_ms === null ? null : Number(row.finished_ms),
+  };
+}
+
+export interface CandidateQuery {
+  /** The incident's service and its dependencies. */
+  readonly services: readonly string[];
+  /** Only this environment for `services` (null: all). */
+  readonly environment: string | null;
+  readonly ticket: string | null;
+  /** Words of the incident that may be deployment keys. */
+  readonly mentioned: readonly string[];
+  readonly causedBy: string | null;
+  /** First-event span (`sort_ms`), inclusive. */
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+/**
+ * The deployments that can be suspects of one incident: of its services (and environment) in
+ * the span, carrying its ticket in the span, named by it in the span, and its `causedBy`. Each
+ * part walks an index (service+environment+sort_ms, ticket, primary key).
+ */
+export async function candidateDeployments(db: Db, q: CandidateQuery): Promise<CandidateDeployment[]> {
+  const parts: Promise<CandidateRow[]>[] = [];
+  const base = () => db.selectFrom('deployments').select([...CANDIDATE_COLUMNS]);
+  for (const service of q.services) {
+    let query = base().where('service', '=', service);
+    if (q.environment !== null) query = query.where('environment', '=', q.environment);
+    parts.push(query.where('sort_ms', '>=', q.fromMs).where('sort_ms', '<=', q.toMs).execute());
+  }
+  if (q.ticket !== null) {
+    parts.push(
+      base()
+        .where('ticket', '=', q.ticket)
+        .where('sort_ms', '>=', q.fromMs)
+        .where('sort_ms', '<=', q.toMs)
+        .execute(),
+    );
+  }
+  const keys = [...new Set([...q.mentioned.slice(0, 200), ...(q.causedBy === null ? [] : [q.causedBy])])];
+  if (keys.length > 0) parts.push(base().where('deployment', 'in', keys).execute());
+  const seen = new Map<string, CandidateDeployment>();
+  for (const rows of await Promise.all(parts)) {
+    for (const row of rows) if (!seen.has(row.deployment)) seen.set(row.deployment, toCandidate(row));
+  }
+  return [...seen.values()];
+}
+
+/** One deployment as a correlation candidate. */
+export async function candidateOf(db: Db, deployment: string): Promise<CandidateDeployment | undefined> {
+  const row = await db
+    .selectFrom('deployments')
+    .select([...CANDIDATE_COLUMNS])
+    .where('deployment', '=', deployment)
+    .executeTakeFirst();
+  return row ? toCandidate(row) : undefined;
+}
+
+/**
+ * Incidents that can have `deployment` among their suspects: those that name it as
+ * `causedBy`, and those that started within `spanMs` after its first event.
+ */
+export async function candidateIncidents(
+  db: Db,
+  deployment: string,
+  firstMs: number,
+  spanMs: number,
+): Promise<Incident[]> {
+  const [explicit, inSpan] = await Promise.all([
+    db.selectFrom('incidents').selectAll().where('caused_by', '=', deployment).execute(),
+    db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('started_ms', '>=', firstMs)
+      .where('started_ms', '<=', firstMs + spanMs)
+      .orderBy('started_ms')
+      .limit(5000)
+      .execute(),
+  ]);
+  const seen = new Map<string, Incident>();
+  for (const row of [...explicit, ...inSpan]) if (!seen.has(row.key)) seen.set(row.key, toIncident(row));
+  return [...seen.values()];
+}
+
+/** The catalog's services (team, repository, dependencies). */
+export async function catalogServices(db: Db): Promise<CatalogServicesTable[]> {
+  return db.selectFrom('catalog_services').selectAll().orderBy('name').execute();
+}
+
+/** Replaces catalog entries (by name). */
+export async function upsertCatalogServices(
+  trx: Transaction<Database>,
+  rows: readonly CatalogServicesTable[],
+): Promise<void> {
+  for (const row of rows) {
+    await trx.deleteFrom('catalog_services').where('name', '=', row.name).execute();
+    await trx.insertInto('catalog_services').values(row).execute();
+  }
+}
