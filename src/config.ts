@@ -46,6 +46,8 @@ const WEBHOOK_SOURCES = [
   'pagerduty',
   'opsgenie',
   'alertmanager',
+  'grafana',
+  'jira',
   'generic',
 ];
 

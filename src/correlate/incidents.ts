@@ -18,6 +18,8 @@ import {
 } from '../domain/correlation.js';
 import { mergeIncident, type Incident, type IncidentReport } from '../domain/incident.js';
 import { canonicalJson } from '../ledger/jcs.js';
+import { CDEVENT_INCIDENT_TYPES, incidentOfCdevent } from '../ingest/cdevents-incident.js';
+import type { MappingRules } from '../ingest/mapping.js';
 import type { Store } from '../store/database.js';
 import type { LedgerAppender } from '../store/event-writer.js';
 import {
@@ -27,7 +29,10 @@ import {
   catalogServices,
   findIncident,
   findIncidents,
+  linkRecord,
+  linkedRecords,
   saveIncident,
+  unlinkedRecords,
   toIncidentFacts,
   toIncidentView,
   type IncidentView,
@@ -65,13 +70,26 @@ export interface DeploymentIncident {
 }
 
 export interface Incidents {
-  /** Records every report in one transaction (a report for an unknown key creates it). */
-  record(reports: readonly IncidentReport[], actor: string): Promise<RecordedIncident[]>;
+  /**
+   * Records every report in one transaction (a report for an unknown key creates it). With
+   * `recordIds` (one per report: the stored webhook record it comes from), a report whose
+   * record was already turned into an incident is skipped, so each record counts once.
+   */
+  record(
+    reports: readonly IncidentReport[],
+    actor: string,
+    recordIds?: readonly string[],
+  ): Promise<RecordedIncident[]>;
   get(key: string): Promise<Incident | undefined>;
   suspects(incident: Incident): Promise<Suspect[]>;
   ofDeployment(deployment: string): Promise<DeploymentIncident[]>;
   /** Direct dependencies of each service: the config's `services:` and the imported catalog. */
   dependencies(): Promise<Map<string, string[]>>;
+  /**
+   * Turns stored CDEvents incident records that are not incidents yet into incidents (the
+   * migration of records kept before incidents existed); returns how many records it read.
+   */
+  migrateRecords(rules?: MappingRules): Promise<number>;
   readonly settings: CorrelationSettings;
 }
 
@@ -97,20 +115,27 @@ export function createIncidents(deps: IncidentDeps): Incidents {
     return dependencyClosure(service, (s) => map.get(s) ?? [], settings.dependencyDepth);
   }
 
-  return {
+  const api: Incidents = {
     settings,
     dependencies,
     get: (key) => findIncident(store.db, key),
 
-    async record(reports, actor) {
+    async record(reports, actor, recordIds) {
       return store.writeTransaction(async function recordIncidents(trx) {
         const stored = await findIncidents(
           trx,
           reports.map((r) => r.key),
         );
+        const linked = await linkedRecords(trx, recordIds ?? []);
         const nowMs = now();
         const results: RecordedIncident[] = [];
-        for (const report of reports) {
+        for (const [i, report] of reports.entries()) {
+          const recordId = recordIds?.[i];
+          if (recordId !== undefined) {
+            if (linked.has(recordId)) continue;
+            linked.add(recordId);
+            await linkRecord(trx, recordId, report.key, nowMs);
+          }
           const plan = mergeIncident(stored.get(report.key), report, nowMs);
           stored.set(report.key, plan.incident);
           if (plan.outcome === 'unchanged') {
@@ -149,6 +174,38 @@ export function createIncidents(deps: IncidentDeps): Incidents {
         }
         return results;
       });
+    },
+
+    async migrateRecords(rules) {
+      let read = 0;
+      for (;;) {
+        const rows = await unlinkedRecords(store.db, CDEVENT_INCIDENT_TYPES, 500);
+        if (rows.length === 0) return read;
+        read += rows.length;
+        const reports: IncidentReport[] = [];
+        const ids: string[] = [];
+        const skipped: string[] = [];
+        for (const row of rows) {
+          let data: unknown;
+          try {
+            data = JSON.parse(row.data) as unknown;
+          } catch {
+            data = undefined;
+          }
+          const report = incidentOfCdevent(row.record_type, data, row.time_ms, rules);
+          if (report) {
+            reports.push(report);
+            ids.push(row.id);
+          } else skipped.push(row.id);
+        }
+        await api.record(reports, 'migration:cdevents-records', ids);
+        if (skipped.length > 0) {
+          // Records that give no incident (no subject id) are marked so they are not read again.
+          await store.writeTransaction(async (trx) => {
+            for (const id of skipped) await linkRecord(trx, id, '', now());
+          });
+        }
+      }
     },
 
     async suspects(incident) {
@@ -202,4 +259,5 @@ export function createIncidents(deps: IncidentDeps): Incidents {
         .map(({ startedMs: _startedMs, ...rest }) => rest);
     },
   };
+  return api;
 }

@@ -73,3 +73,37 @@ describe('validateIncidentInput', () => {
     expect(validateIncidentInput([])).toEqual([{ path: '', message: 'must be a JSON object' }]);
   });
 });
+
+describe('mergeIncident for alerts (firing episodes)', () => {
+  const alert = (over: Partial<IncidentReport>): IncidentReport => report({ kind: 'alert', ...over });
+  it('a late firing of an episode already resolved does not re-open it (regression: retried delivery)', () => {
+    const firing = mergeIncident(undefined, alert({ status: 'triggered', startedMs: T0 }), T0).incident;
+    const resolved = mergeIncident(
+      firing,
+      alert({ status: 'resolved', startedMs: T0, resolvedMs: T0 + 60_000 }),
+      T0 + 60_000,
+    ).incident;
+    const late = mergeIncident(resolved, alert({ status: 'triggered', startedMs: T0 }), T0 + 90_000);
+    expect(late.outcome).toBe('unchanged');
+    expect(late.incident.status).toBe('resolved');
+  });
+
+  it('a new firing episode re-triggers with its own start', () => {
+    const firing = mergeIncident(undefined, alert({ status: 'triggered', startedMs: T0 }), T0).incident;
+    const resolved = mergeIncident(
+      firing,
+      alert({ status: 'resolved', resolvedMs: T0 + 60_000 }),
+      T0,
+    ).incident;
+    const again = mergeIncident(
+      resolved,
+      alert({ status: 'triggered', startedMs: T0 + 3_600_000 }),
+      T0 + 3_600_000,
+    );
+    expect(again.incident).toMatchObject({
+      status: 'triggered',
+      startedMs: T0 + 3_600_000,
+      resolvedMs: null,
+    });
+  });
+});

@@ -185,7 +185,19 @@ export function mergeIncident(
   report: IncidentReport,
   nowMs: number,
 ): IncidentPlan {
-  const status = report.status ?? stored?.status ?? 'triggered';
+  let status =
+    report.status ?? (report.resolvedMs !== undefined ? 'resolved' : (stored?.status ?? 'triggered'));
+  // An alert's start is the start of its firing episode: a firing report of the episode that is
+  // already resolved is a late retry, not a new episode, and does not re-open the incident.
+  const stale =
+    report.kind === 'alert' &&
+    stored?.status === 'resolved' &&
+    status !== 'resolved' &&
+    report.startedMs !== undefined &&
+    report.startedMs <= (stored.resolvedMs ?? stored.startedMs) &&
+    report.startedMs <= stored.startedMs;
+  if (stale) status = 'resolved';
+  const retriggered = stored?.status === 'resolved' && status !== 'resolved';
   const base: Incident = stored ?? {
     key: report.key,
     kind: 'incident',
@@ -207,10 +219,10 @@ export function mergeIncident(
     updatedMs: nowMs,
   };
   let acknowledgedMs = report.acknowledgedMs ?? base.acknowledgedMs;
-  let resolvedMs = report.resolvedMs ?? base.resolvedMs;
+  let resolvedMs = stale ? base.resolvedMs : (report.resolvedMs ?? base.resolvedMs);
   if (status === 'acknowledged' && acknowledgedMs === null) acknowledgedMs = nowMs;
   if (status === 'resolved' && resolvedMs === null) resolvedMs = nowMs;
-  if (status !== 'resolved' && report.resolvedMs === undefined) resolvedMs = null;
+  if (status !== 'resolved') resolvedMs = null;
   if (status === 'triggered' && stored?.status === 'resolved') acknowledgedMs = null;
   const next: Incident = {
     ...base,
@@ -221,7 +233,11 @@ export function mergeIncident(
     region: report.region ?? base.region,
     severity: report.severity ?? base.severity,
     status,
-    startedMs: stored ? Math.min(stored.startedMs, report.startedMs ?? stored.startedMs) : base.startedMs,
+    startedMs: !stored
+      ? base.startedMs
+      : retriggered && report.kind === 'alert' && report.startedMs !== undefined
+        ? report.startedMs
+        : Math.min(stored.startedMs, stale ? stored.startedMs : (report.startedMs ?? stored.startedMs)),
     acknowledgedMs,
     resolvedMs,
     url: report.url ?? base.url,

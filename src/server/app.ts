@@ -21,6 +21,8 @@ import { registerGateRoutes } from './routes/gate.js';
 import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
+import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
 import type { KubernetesMapping } from '../config-file.js';
@@ -139,8 +141,27 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerGateRoutes(server, ctx, governance);
   registerViolationRoutes(server, ctx, governance);
   registerAdmissionRoutes(server, ctx, governance);
-  registerWebhookRoutes(server, ctx, options.webhooks);
+  const cdeventRules = options.webhooks?.mappings?.rules?.cdevents;
+  registerWebhookRoutes(server, ctx, {
+    ...options.webhooks,
+    onRecord: async function cdeventIncident(record) {
+      const report = incidentOfCdevent(record.recordType, record.data, record.timeMs, cdeventRules);
+      if (!report) return undefined;
+      const [result] = await ctx.incidents.record([report], `webhook:${record.source}`, [record.id]);
+      return result ? { incident: { key: result.incident.key, status: result.status } } : undefined;
+    },
+  });
+  registerIncidentWebhookRoutes(server, ctx, {
+    secrets: options.webhooks?.secrets,
+    mappings: options.webhooks?.mappings,
+  });
   registerIncidentRoutes(server, ctx, ctx.incidents);
+  // Records kept before incidents existed become incidents once (idempotent, ledgered).
+  server.addHook('onReady', async function migrateIncidentRecords() {
+    const read = await ctx.incidents.migrateRecords(cdeventRules);
+    if (read > 0)
+      server.log.info({ records: read }, 'turned stored CDEvents incident records into incidents');
+  });
   server.addHook('onClose', async () => writer.drain());
   return { server, writer, ledger };
 }

@@ -331,3 +331,46 @@ export async function upsertCatalogServices(
     await trx.insertInto('catalog_services').values(row).execute();
   }
 }
+
+/** Which of `recordIds` are already turned into incidents. */
+export async function linkedRecords(db: Db, recordIds: readonly string[]): Promise<Set<string>> {
+  if (recordIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('incident_record_links')
+    .select('record_id')
+    .where('record_id', 'in', [...recordIds])
+    .execute();
+  return new Set(rows.map((r) => r.record_id));
+}
+
+export async function linkRecord(
+  trx: Transaction<Database>,
+  recordId: string,
+  incidentKey: string,
+  nowMs: number,
+): Promise<void> {
+  await trx
+    .insertInto('incident_record_links')
+    .values({ record_id: recordId, incident_key: incidentKey, created_ms: nowMs })
+    .execute();
+}
+
+/** Stored records of `types` not yet turned into incidents, oldest first. */
+export async function unlinkedRecords(
+  db: Db,
+  types: readonly string[],
+  limit: number,
+): Promise<{ id: string; record_type: string; time_ms: number; data: string }[]> {
+  const rows = await db
+    .selectFrom('webhook_records as r')
+    .leftJoin('incident_record_links as l', 'l.record_id', 'r.id')
+    .select(['r.id', 'r.record_type', 'r.time_ms', 'r.data'])
+    .where('r.record_type', 'in', [...types])
+    .where('l.record_id', 'is', null)
+    .orderBy('r.time_ms')
+    .orderBy('r.created_ms')
+    .orderBy('r.id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...r, time_ms: Number(r.time_ms) }));
+}

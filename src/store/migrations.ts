@@ -354,6 +354,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .on('incident_changes')
           .columns(['incident_key', 'at_ms'])
           .execute();
+        // Records (CDEvents incident.*) already turned into incidents, so each is turned once.
+        await db.schema
+          .createTable('incident_record_links')
+          .addColumn('record_id', 'text', (c) => c.primaryKey())
+          .addColumn('incident_key', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
         // Correlation reads deployments carrying the incident's ticket.
         await db.schema.createIndex('deployments_by_ticket').on('deployments').columns(['ticket']).execute();
         await db.schema

@@ -254,6 +254,13 @@ export interface IncidentChangesTable {
   ledger_index: number | null;
 }
 
+/** A stored webhook record (CDEvents incident.*) that has been turned into an incident. */
+export interface IncidentRecordLinksTable {
+  record_id: string;
+  incident_key: string;
+  created_ms: number;
+}
+
 /** A service of the catalog: from `services:` of the config or `POST /v1/catalog`. */
 export interface CatalogServicesTable {
   name: string;
@@ -284,4 +291,5 @@ export interface Database {
   incidents: IncidentsTable;
   incident_changes: IncidentChangesTable;
   catalog_services: CatalogServicesTable;
+  incident_record_links: IncidentRecordLinksTable;
 }
