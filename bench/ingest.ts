@@ -11,8 +11,9 @@ import { normalizeEvent, type EventInput } from '../src/domain/event.js';
 import { leafHash } from '../src/ledger/merkle.js';
 import { createRootBuilder } from '../src/ledger/root-builder.js';
 import { openStore } from '../src/store/database.js';
-import { applyToRow } from '../src/store/deployment-row.js';
-import { canonicalJson, toEventRecord } from '../src/store/event-record.js';
+import { applyToRow } from '../src/domain/deployment-row.js';
+import { toEventRecord } from '../src/domain/event-record.js';
+import { canonicalJson } from '../src/ledger/jcs.js';
 import { event, load, report, startChild, startShiplog, tempDir, TOKEN } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);

@@ -9,7 +9,7 @@ import { canonicalJson } from '../ledger/jcs.js';
 import type { Kind } from '../domain/event.js';
 import type { DeploymentFacts, EnvironmentPolicy, Policy } from '../policy/index.js';
 import type { Store } from '../store/database.js';
-import type { DeploymentRow } from '../store/deployment-row.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { LedgerAppender } from '../store/event-writer.js';
 import type { Database } from '../store/schema.js';
 import type { TicketChecker } from './ticket-check.js';

@@ -15,7 +15,7 @@ import { header } from './payload.js';
 import { verifyGithubSignature, verifySharedToken } from './signature.js';
 import type { AdapterResult, WebhookRequest } from './types.js';
 
-import { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource } from './source-names.js';
+import { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource } from '../domain/sources.js';
 
 export { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource };
 

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/database.js';
-import type { EventRecord } from '../store/event-record.js';
+import type { EventRecord } from '../domain/event-record.js';
 import { toCloudEvent } from './cloudevent.js';
 
 export interface CdeventSink {

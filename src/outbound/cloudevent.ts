@@ -6,7 +6,7 @@
  * `dev.cdeventsx.shiplog-deployment.<transition>.0.1.0` (spec: custom events, cdeventsx).
  * Spec: https://github.com/cdevents/spec/blob/v0.5.1/cloudevents-binding.md
  */
-import type { EventRecord } from '../store/event-record.js';
+import type { EventRecord } from '../domain/event-record.js';
 
 export const CDEVENTS_SPEC_VERSION = '0.4.1';
 

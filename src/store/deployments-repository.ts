@@ -2,8 +2,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
 import { decodeCursor, pageOf, type Page } from './cursor.js';
-import type { DeploymentRow } from './deployment-row.js';
-import type { EventRecord } from './event-record.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
+import type { EventRecord } from '../domain/event-record.js';
 import type { Database, EnvironmentsTable } from './schema.js';
 
 export type { Page };

@@ -7,7 +7,7 @@
 import type { Transaction } from 'kysely';
 import { bulkWrite } from './bulk-write.js';
 import type { Dialect } from './database.js';
-import type { DeploymentRow } from './deployment-row.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { Database, EnvironmentsTable } from './schema.js';
 
 type Key = string;

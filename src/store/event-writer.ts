@@ -1,32 +1,33 @@
 /**
  * The durable write path for events, with group commit: submissions that arrive while a
  * transaction is in flight wait and are then committed together in the next one, each answered
- * only after its commit. Every group is written set-wise (a handful of multi-row statements,
- * not a handful per event), and an event, the deployment state it changes, the environment
- * summary, the source's clock skew and the ledger entry commit in one transaction.
+ * only after its commit. A group is a plan, then I/O: the writer reads the stored facts the
+ * group touches, hands them to the pure planner (src/domain/write-plan.ts), and writes what the
+ * plan says set-wise (a handful of multi-row statements, not a handful per event). An event, the
+ * deployment state it changes, the environment summary, the source's clock skew and the ledger
+ * entry commit in one transaction. The event's entry bytes are stored once, in `events.body`;
+ * its ledger row keeps the leaf hash.
  */
 import type { Transaction } from 'kysely';
-import type { DeploymentEvent } from '../domain/event.js';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 import { createHybridLogicalClock, formatHlc, type HybridLogicalClock } from '../domain/hlc.js';
-import { ShiplogError, type ErrorDetail } from '../errors.js';
+import {
+  planSubmissions,
+  scopedId,
+  type KnownEvent,
+  type SourceDelta,
+  type StoredEvent,
+  type Submission,
+} from '../domain/write-plan.js';
+import { ShiplogError } from '../errors.js';
+import { canonicalJson } from '../ledger/jcs.js';
 import type { Store } from './database.js';
-import { applyToRow, type DeploymentRow } from './deployment-row.js';
 import { bulkWrite } from './bulk-write.js';
 import { createGroupCommit, type Settled } from './group-commit.js';
 import { updateEnvironments } from './environments-summary.js';
-import { canonicalJson, toEventRecord } from './event-record.js';
 import type { Database, EventsTable, SourcesTable } from './schema.js';
 
-export interface Submission {
-  readonly events: readonly DeploymentEvent[];
-  /** Who sent it: the token's name, or `webhook:<source>`. */
-  readonly source: string;
-  readonly receivedMs: number;
-  /** Per event: whether the sender gave a time (only those measure clock skew). */
-  readonly timed: readonly boolean[];
-  /** JSON pointer prefix of each event in the request, for error details. */
-  readonly pointers: readonly string[];
-}
+export type { StoredEvent, Submission };
 
 export interface EventResult {
   readonly id: string;
@@ -36,8 +37,16 @@ export interface EventResult {
 
 /** Appends ledger entries inside the caller's transaction; returns the index of the first. */
 export interface LedgerAppender {
-  /** `recordType`, when every entry has the same one, spares parsing each entry for it. */
-  append(trx: Transaction<Database>, entries: readonly string[], recordType?: string): Promise<number>;
+  /**
+   * `recordType`, when every entry has the same one, spares parsing each entry for it. With
+   * `external`, the entry bytes are stored by the caller (events.body) and only hashed here.
+   */
+  append(
+    trx: Transaction<Database>,
+    entries: readonly string[],
+    recordType?: string,
+    external?: boolean,
+  ): Promise<number>;
 }
 
 export interface EventWriter {
@@ -56,30 +65,69 @@ export interface EventWriterOptions {
   readonly onCommit?: (stored: readonly StoredEvent[]) => void;
 }
 
-export interface StoredEvent {
-  readonly event: DeploymentEvent;
-  readonly source: string;
-  readonly status: string;
-}
-
 const CHUNK = 500;
 
 export function createEventWriter(store: Store, options: EventWriterOptions = {}): EventWriter {
   const clock = options.clock ?? createHybridLogicalClock();
   const now = options.now ?? Date.now;
-  const group = createGroupCommit<Submission, EventResult[]>(
-    store,
-    (trx, submissions) => writeGroup(trx, submissions),
-    {
-      weight: (submission) => submission.events.length,
-      maxWeight: options.maxGroupEvents ?? 5000,
-    },
-  );
+  const stamp = (timeMs: number) => formatHlc(clock.receive(timeMs));
+  const group = createGroupCommit<Submission, EventResult[]>(store, writeGroup, {
+    weight: (submission) => submission.events.length,
+    maxWeight: options.maxGroupEvents ?? 5000,
+  });
 
   async function writeGroup(
     trx: Transaction<Database>,
     submissions: readonly Submission[],
   ): Promise<Settled<EventResult[]>[]> {
+    const facts = await readFacts(trx, submissions);
+    const plan = planSubmissions(submissions, facts, stamp, now());
+
+    const rows: Omit<EventsTable, 'seq'>[] = plan.events.map((e) => ({
+      id: e.id,
+      scope: e.scope,
+      deployment: e.deployment,
+      type: e.type,
+      time_ms: e.timeMs,
+      received_ms: e.receivedMs,
+      hlc: e.hlc,
+      source: e.source,
+      body: canonicalJson(e.record),
+      ledger_index: null,
+    }));
+    if (rows.length > 0) {
+      if (options.ledger) {
+        const bodies = rows.map((r) => r.body);
+        const first = await options.ledger.append(trx, bodies, 'event', true);
+        rows.forEach((r, i) => (r.ledger_index = first + i));
+      }
+      await bulkWrite(trx, store.dialect, 'events', EVENT_COLUMNS, rows);
+      await upsertDeployments(trx, store.dialect, [...plan.deployments.values()]);
+      await updateEnvironments(trx, store.dialect, facts.deployments, plan.deployments);
+      await upsertSources(trx, store.dialect, plan.sources);
+    }
+    if (plan.stored.length > 0) queueMicrotask(() => options.onCommit?.(plan.stored));
+    return plan.outcomes.map((outcome) =>
+      'rejected' in outcome
+        ? {
+            error: new ShiplogError(
+              outcome.rejected.code,
+              outcome.rejected.message,
+              outcome.rejected.details,
+            ),
+          }
+        : {
+            value: outcome.results.map((r) => ({
+              id: r.id,
+              status: r.status,
+              ledgerIndex: 'planned' in r ? (rows[r.planned]?.ledger_index ?? null) : r.ledgerIndex,
+            })),
+          },
+    );
+  }
+
+  /** The stored facts a group's plan needs: the ids it reuses and the deployments it touches. */
+  async function readFacts(trx: Transaction<Database>, submissions: readonly Submission[]) {
     const ids = new Set<string>();
     const keys = new Set<string>();
     for (const s of submissions) {
@@ -88,156 +136,31 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
         keys.add(e.deployment);
       }
     }
-
-    const existing = new Map<string, number | null>();
+    const events = new Map<string, KnownEvent>();
     for (const chunk of chunks([...ids])) {
-      const rows = await trx
+      const found = await trx
         .selectFrom('events')
-        .select(['id', 'ledger_index'])
+        .select(['id', 'scope', 'type', 'deployment', 'ledger_index'])
         .where('id', 'in', chunk)
         .execute();
-      for (const row of rows) existing.set(row.id, row.ledger_index);
+      for (const row of found) {
+        events.set(scopedId(row.scope, row.id), {
+          type: row.type,
+          deployment: row.deployment,
+          ledgerIndex: row.ledger_index,
+        });
+      }
     }
-    const before = new Map<string, DeploymentRow>();
+    const deployments = new Map<string, DeploymentRow>();
     for (const chunk of chunks([...keys])) {
-      const rows = await trx.selectFrom('deployments').selectAll().where('deployment', 'in', chunk).execute();
-      for (const row of rows) before.set(row.deployment, row);
+      const found = await trx
+        .selectFrom('deployments')
+        .selectAll()
+        .where('deployment', 'in', chunk)
+        .execute();
+      for (const row of found) deployments.set(row.deployment, row);
     }
-
-    const after = new Map<string, DeploymentRow>();
-    const newEvents: Omit<EventsTable, 'seq'>[] = [];
-    const stored: StoredEvent[] = [];
-    const seenInGroup = new Set<string>();
-    const sourceStats = new Map<string, SourceDelta>();
-    const outcomes: Settled<EventResult[]>[] = [];
-    const pendingLedger: (EventResult & { pending?: number })[][] = [];
-    const nowMs = now();
-
-    for (const submission of submissions) {
-      const scratch = new Map<string, DeploymentRow>();
-      const errors: ErrorDetail[] = [];
-      let conflict = false;
-      const results: (EventResult & { pending?: number })[] = [];
-      const rows: Omit<EventsTable, 'seq'>[] = [];
-      const mine = new Set<string>();
-      submission.events.forEach((event, i) => {
-        const pointer = submission.pointers[i] ?? '';
-        const previous = existing.get(event.id);
-        if (previous !== undefined) {
-          results.push({ id: event.id, status: 'duplicate', ledgerIndex: previous });
-          return;
-        }
-        if (seenInGroup.has(event.id) || mine.has(event.id)) {
-          results.push({ id: event.id, status: 'duplicate', ledgerIndex: null });
-          return;
-        }
-        const current =
-          scratch.get(event.deployment) ??
-          after.get(event.deployment) ??
-          before.get(event.deployment) ??
-          null;
-        if (current === null && event.version === undefined) {
-          errors.push({
-            path: `${pointer}/version`,
-            message: 'is required on the first event of a deployment',
-          });
-          return;
-        }
-        if (current && (current.service !== event.service || current.environment !== event.environment)) {
-          conflict = true;
-          errors.push({
-            path: `${pointer}/deployment`,
-            message: `deployment "${event.deployment}" belongs to ${current.service} in ${current.environment}, not ${event.service} in ${event.environment}`,
-          });
-          return;
-        }
-        const hlc = formatHlc(clock.receive(event.timeMs));
-        const record = toEventRecord(event, {
-          receivedMs: submission.receivedMs,
-          hlc,
-          source: submission.source,
-        });
-        const next = applyToRow(current, event, hlc, nowMs);
-        scratch.set(event.deployment, next);
-        mine.add(event.id);
-        rows.push({
-          id: event.id,
-          deployment: event.deployment,
-          type: event.type,
-          time_ms: event.timeMs,
-          received_ms: submission.receivedMs,
-          hlc,
-          source: submission.source,
-          body: canonicalJson(record),
-          ledger_index: null,
-        });
-        results.push({
-          id: event.id,
-          status: 'stored',
-          ledgerIndex: null,
-          pending: newEvents.length + rows.length - 1,
-        });
-      });
-      if (errors.length > 0) {
-        outcomes.push({
-          error: conflict
-            ? new ShiplogError(
-                'SHIPLOG_CONFLICT',
-                'An event conflicts with its stored deployment; nothing was stored',
-                errors,
-              )
-            : new ShiplogError(
-                'SHIPLOG_INVALID_EVENT',
-                'The request has invalid events; nothing was stored',
-                errors,
-              ),
-        });
-        continue;
-      }
-      for (const [key, row] of scratch) after.set(key, row);
-      for (const row of rows) seenInGroup.add(row.id);
-      newEvents.push(...rows);
-      submission.events.forEach((event, i) => {
-        if (results[i]?.status === 'stored') {
-          stored.push({
-            event,
-            source: submission.source,
-            status: scratch.get(event.deployment)?.status ?? '',
-          });
-          if (submission.timed[i])
-            addSkew(sourceStats, submission.source, submission.receivedMs - event.timeMs, nowMs);
-          else addSkew(sourceStats, submission.source, null, nowMs);
-        }
-      });
-      outcomes.push({ value: results });
-      pendingLedger.push(results);
-    }
-
-    if (newEvents.length > 0) {
-      if (options.ledger) {
-        const first = await options.ledger.append(
-          trx,
-          newEvents.map((e) => e.body),
-          'event',
-        );
-        newEvents.forEach((e, i) => (e.ledger_index = first + i));
-      }
-      await bulkWrite(trx, store.dialect, 'events', EVENT_COLUMNS, newEvents);
-      await upsertDeployments(trx, store.dialect, [...after.values()]);
-      await updateEnvironments(trx, store.dialect, before, after);
-      await upsertSources(trx, store.dialect, sourceStats);
-    }
-    for (const results of pendingLedger) {
-      for (const result of results) {
-        if (result.pending !== undefined) {
-          (result as { ledgerIndex: number | null }).ledgerIndex =
-            newEvents[result.pending]?.ledger_index ?? null;
-          delete result.pending;
-        }
-      }
-    }
-    if (stored.length > 0) queueMicrotask(() => options.onCommit?.(stored));
-    return outcomes;
+    return { events, deployments };
   }
 
   return { write: (submission) => group.submit(submission), drain: () => group.drain() };
@@ -245,6 +168,7 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
 
 const EVENT_COLUMNS = [
   'id',
+  'scope',
   'deployment',
   'type',
   'time_ms',
@@ -302,20 +226,8 @@ const DEPLOYMENT_COLUMNS = Object.keys({
   approved: 0,
   sort_ms: 0,
   updated_ms: 0,
+  event_count: 0,
 } satisfies Record<keyof DeploymentRow, 0>) as (keyof DeploymentRow)[];
-
-interface SourceDelta {
-  events: number;
-  skew: number[];
-  lastSeen: number;
-}
-
-function addSkew(stats: Map<string, SourceDelta>, source: string, skew: number | null, nowMs: number): void {
-  let delta = stats.get(source);
-  if (!delta) stats.set(source, (delta = { events: 0, skew: [], lastSeen: nowMs }));
-  delta.events += 1;
-  if (skew !== null) delta.skew.push(skew);
-}
 
 async function upsertSources(
   trx: Transaction<Database>,

@@ -1,23 +1,29 @@
 /**
  * Offline verification of a stored ledger (`shiplog verify --data DIR | --database URL`,
- * DESIGN.md §4). Trusts nothing the database caches: it streams the entries in index order,
- * recomputes every leaf hash from the entry bytes, checks each entry against the record stored
- * for it (events.body), rebuilds the RFC 9162 tree in O(log n) memory with the root builder,
- * compares every stored subtree hash with the recomputed one, checks the sequencer's size, and
- * checks the latest checkpoint's signature and root. The first failure is reported with the
- * index it concerns; reading stops there.
+ * DESIGN.md §4). Trusts nothing the database caches: it streams the entries in index order with
+ * the events that claim them, recomputes every leaf hash from the stored bytes (an event's entry
+ * bytes are its `events.body`, stored once), rebuilds the RFC 9162 tree in O(log n) memory with
+ * the root builder, compares every stored subtree hash with the recomputed one, checks the
+ * sequencer's size and the checkpoints' signatures and roots. The checks themselves are pure
+ * (src/ledger/audit-checks.ts); this module reads and feeds them. The first failure is reported
+ * with the index it concerns; reading stops there.
  */
+import {
+  checkCheckpoint,
+  checkEntry,
+  checkNode,
+  checkSize,
+  type CheckpointTarget,
+  type LedgerProblem,
+  type StoredEntry,
+} from '../ledger/audit-checks.js';
 import { verifyCheckpoint } from '../ledger/checkpoint.js';
-import { emptyRootHash, leafHash } from '../ledger/merkle.js';
+import { emptyRootHash } from '../ledger/merkle.js';
 import type { NoteVerifier } from '../ledger/note.js';
-import { createRootBuilder } from '../ledger/root-builder.js';
+import { createRootBuilder, type RootBuilder } from '../ledger/root-builder.js';
 import type { Store } from './database.js';
 
-export interface LedgerProblem {
-  /** The first entry index the problem concerns, when there is one. */
-  readonly index: number | null;
-  readonly message: string;
-}
+export type { LedgerProblem };
 
 export interface AuditOptions {
   /** Keys that may have signed checkpoints (current and rotated-out ones). */
@@ -40,37 +46,81 @@ export interface AuditReport {
   readonly rootHash: Uint8Array;
   /** Sizes of the checkpoints whose signature and root were checked. */
   readonly checkpointSizes: readonly number[];
+  /** Entries whose payload retention retired (only their leaf hash was checked). */
+  readonly retired: number;
   /** Failures, the first being the earliest in the log; empty when `ok`. */
   readonly problems: readonly LedgerProblem[];
-  /** Things worth saying that do not fail the check (no checkpoint yet, dropped payloads). */
+  /** Things worth saying that do not fail the check (no checkpoint yet, retired payloads). */
   readonly notes: readonly string[];
 }
-
-interface CheckpointToCheck {
-  readonly label: string;
-  readonly size: number;
-  readonly rootHash: Uint8Array;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 /** Verifies the whole stored ledger of `store`; never writes. */
 export async function auditLedger(store: Store, options: AuditOptions): Promise<AuditReport> {
   const db = store.db;
-  const pageSize = options.pageSize ?? 10_000;
   const problems: LedgerProblem[] = [];
   const notes: string[] = [];
   const head = await db.selectFrom('ledger_head').select('size').where('id', '=', 1).executeTakeFirst();
   const headSize = head ? Number(head.size) : 0;
   if (!head) problems.push({ index: null, message: 'the ledger head row (the sequencer) is missing' });
 
-  // The checkpoints to hold the log against: the latest stored one and any given.
-  const targets: CheckpointToCheck[] = [];
-  const latest = await db
+  const { targets, latestRoot } = await checkpointTargets(store, options, problems, notes);
+  if (
+    latestRoot &&
+    targets[0]?.label.startsWith('the latest') &&
+    !sameRoot(targets[0].rootHash, latestRoot)
+  ) {
+    problems.push({
+      index: null,
+      message: 'the latest checkpoint row holds a root hash other than its signed note',
+    });
+  }
+
+  const builder = createRootBuilder();
+  const roots = new Map<number, Uint8Array>();
+  for (const target of targets) if (target.size === 0) roots.set(0, emptyRootHash());
+  const walk = await walkEntries(store, builder, options, headSize, (size) => {
+    if (targets.some((t) => t.size === size)) roots.set(size, builder.root());
+  });
+  if (walk.problem) {
+    problems.push(walk.problem);
+  } else {
+    const end =
+      checkSize(builder.size, headSize) ??
+      (await strayRows(store, builder.size)) ??
+      targets.map((t) => checkCheckpoint(t, builder.size, roots.get(t.size))).find((p) => p !== undefined);
+    if (end) problems.push(end);
+  }
+  if (walk.retired > 0) {
+    notes.push(
+      `${walk.retired} entries had their payload retired by retention: only their leaf hash was checked`,
+    );
+  }
+  // The earliest index first; problems without an index (signatures, roots) after them.
+  problems.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
+  return {
+    ok: problems.length === 0,
+    entries: builder.size,
+    headSize,
+    rootHash: builder.root(),
+    checkpointSizes: targets.filter((t) => t.size <= builder.size).map((t) => t.size),
+    retired: walk.retired,
+    problems,
+    notes,
+  };
+}
+
+function sameRoot(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(b);
+}
+
+/** The latest stored checkpoint and any given ones, with their signatures checked. */
+async function checkpointTargets(
+  store: Store,
+  options: AuditOptions,
+  problems: LedgerProblem[],
+  notes: string[],
+): Promise<{ targets: CheckpointTarget[]; latestRoot: Uint8Array | undefined }> {
+  const latest = await store.db
     .selectFrom('checkpoints')
     .select(['size', 'note', 'root_hash'])
     .orderBy('size', 'desc')
@@ -81,14 +131,15 @@ export async function auditLedger(store: Store, options: AuditOptions): Promise<
     ...(options.checkpoints ?? []).map((note, i) => ({ label: `given checkpoint #${i + 1}`, note })),
   ];
   if (!latest) notes.push('no checkpoint has been cut yet: only the tree itself was checked');
+  const targets: CheckpointTarget[] = [];
   if (signed.length > 0 && options.verifiers.length === 0) {
     problems.push({
       index: null,
       message: 'no verifier key to check checkpoint signatures with (pass --key)',
     });
+    return { targets, latestRoot: latest?.root_hash };
   }
   for (const { label, note } of signed) {
-    if (options.verifiers.length === 0) break;
     try {
       const checkpoint = verifyCheckpoint(note, options.verifiers);
       targets.push({ label, size: checkpoint.size, rootHash: checkpoint.rootHash });
@@ -96,176 +147,93 @@ export async function auditLedger(store: Store, options: AuditOptions): Promise<
       problems.push({ index: null, message: `${label} is forged or damaged: ${(error as Error).message}` });
     }
   }
-  if (
-    latest &&
-    targets[0]?.label.startsWith('the latest') &&
-    !sameBytes(targets[0].rootHash, latest.root_hash)
-  ) {
-    problems.push({
-      index: null,
-      message: 'the latest checkpoint row holds a root hash other than its signed note',
-    });
-  }
-  const wanted = new Map<number, Uint8Array>();
-  for (const target of targets) if (target.size === 0) wanted.set(0, emptyRootHash());
-
-  const builder = createRootBuilder();
-  let expected = 0;
-  let dropped = 0;
-  const fail = (index: number | null, message: string) => {
-    problems.push({ index, message });
-  };
-  let broken = false;
-  while (!broken) {
-    const rows = await db
-      .selectFrom('ledger_entries')
-      .select(['idx', 'leaf_hash', 'data', 'record_type'])
-      .where('idx', '>=', expected)
-      .orderBy('idx')
-      .limit(pageSize)
-      .execute();
-    if (rows.length === 0) break;
-    const start = expected;
-    const end = start + rows.length;
-    const events = await eventsFor(store, start, end);
-    const nodes = await nodesCompletedIn(store, start, end);
-    for (const row of rows) {
-      const index = Number(row.idx);
-      if (index !== expected) {
-        fail(
-          expected,
-          `entry ${expected} is missing (the next stored entry is ${index}): a record was deleted`,
-        );
-        broken = true;
-        break;
-      }
-      let leaf: Uint8Array = row.leaf_hash;
-      if (row.data === null) {
-        dropped += 1;
-      } else {
-        leaf = leafHash(Buffer.from(row.data, 'utf8'));
-        if (!sameBytes(leaf, row.leaf_hash)) {
-          fail(
-            index,
-            `entry ${index}: its data does not hash to its stored leaf hash: the record was changed`,
-          );
-          broken = true;
-          break;
-        }
-        const claimed = events.get(index);
-        if (claimed && claimed.length > 1) {
-          fail(
-            index,
-            `entry ${index} is claimed by ${claimed.length} events (${claimed.map((e) => e.id).join(', ')})`,
-          );
-          broken = true;
-          break;
-        }
-        const event = claimed?.[0];
-        if (row.record_type === 'event' && !event) {
-          fail(index, `entry ${index}: the event it records is missing from the events table`);
-          broken = true;
-          break;
-        }
-        if (event && event.body !== row.data) {
-          fail(index, `entry ${index}: the stored event ${event.id} differs from its ledger entry`);
-          broken = true;
-          break;
-        }
-      }
-      for (const node of builder.append(leaf)) {
-        if (node.key.level === 0) continue;
-        const id = `${node.key.level}/${node.key.index}`;
-        const span = 2 ** node.key.level;
-        const first = node.key.index * span;
-        const stored = nodes.get(id);
-        const range = `entries ${first}..${first + span - 1}`;
-        if (stored === undefined) {
-          fail(first, `the stored node over ${range} (level ${node.key.level}) is missing`);
-          broken = true;
-        } else if (!sameBytes(node.hash, stored)) {
-          fail(
-            first,
-            `${range} do not hash to their stored node (level ${node.key.level}, index ${node.key.index}): ` +
-              'a record in that range was changed, moved or removed',
-          );
-          broken = true;
-        }
-        if (broken) break;
-      }
-      if (broken) break;
-      expected += 1;
-      for (const target of targets) if (target.size === expected) wanted.set(expected, builder.root());
-    }
-    options.onProgress?.(expected, Math.max(headSize, expected));
-    if (rows.length < pageSize) break;
-  }
-
-  if (!broken) {
-    if (headSize > expected) {
-      fail(
-        expected,
-        `the sequencer records ${headSize} entries but only ${expected} are stored: entries ${expected}..${headSize - 1} are missing (the log was truncated)`,
-      );
-    } else if (headSize < expected) {
-      fail(
-        headSize,
-        `${expected} entries are stored but the sequencer records ${headSize}: entries from ${headSize} on were added behind its back`,
-      );
-    }
-    const extra = await strayRows(store, expected);
-    if (extra) fail(expected, extra);
-    for (const target of targets) {
-      if (target.size > expected) {
-        fail(
-          expected,
-          `${target.label} covers ${target.size} entries but only ${expected} are stored: the log was truncated`,
-        );
-        continue;
-      }
-      const root = wanted.get(target.size);
-      if (root && !sameBytes(root, target.rootHash)) {
-        problems.push({
-          index: null,
-          message: `${target.label} has root ${hex(target.rootHash)} but the entries give ${hex(root)}: entries before ${target.size} were changed`,
-        });
-      }
-    }
-  }
-  if (dropped > 0)
-    notes.push(`${dropped} entries had their payload dropped by retention: only their leaf hash was checked`);
-  // The earliest index first; problems without an index (signatures, roots) after them.
-  problems.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
-  return {
-    ok: problems.length === 0,
-    entries: expected,
-    headSize,
-    rootHash: builder.root(),
-    checkpointSizes: targets.filter((t) => t.size <= expected).map((t) => t.size),
-    problems,
-    notes,
-  };
+  return { targets, latestRoot: latest?.root_hash };
 }
 
-async function eventsFor(
+/**
+ * Streams the entries page by page (each page an index range, read with the events claiming
+ * its entries and the subtree nodes it completes), checks each and appends it to the rebuilt
+ * tree. Returns at the first problem.
+ */
+async function walkEntries(
   store: Store,
-  start: number,
-  end: number,
-): Promise<Map<number, { id: string; body: string }[]>> {
-  const rows = await store.db
-    .selectFrom('events')
-    .select(['id', 'body', 'ledger_index'])
-    .where('ledger_index', '>=', start)
-    .where('ledger_index', '<', end)
-    .execute();
-  const byIndex = new Map<number, { id: string; body: string }[]>();
-  for (const row of rows) {
-    const index = Number(row.ledger_index);
-    const list = byIndex.get(index) ?? [];
-    list.push({ id: row.id, body: row.body });
-    byIndex.set(index, list);
+  builder: RootBuilder,
+  options: AuditOptions,
+  headSize: number,
+  onSize: (size: number) => void,
+): Promise<{ problem?: LedgerProblem; retired: number }> {
+  const pageSize = options.pageSize ?? 10_000;
+  const last = await store.db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.max('idx').as('idx'))
+    .executeTakeFirst();
+  const end = last?.idx === null || last?.idx === undefined ? 0 : Number(last.idx) + 1;
+  let retired = 0;
+  for (let start = 0; start < end; start += pageSize) {
+    const entries = await entriesIn(store, start, start + pageSize);
+    const nodes = await nodesCompletedIn(store, start, Math.min(start + pageSize, end));
+    for (let i = 0; i < entries.length; i += 1) {
+      const expected = builder.size;
+      const verdict = checkEntry(entries[i], expected, entries[i]?.index);
+      if ('problem' in verdict) return { problem: verdict.problem, retired };
+      if (verdict.retired) retired += 1;
+      for (const node of builder.append(verdict.leaf)) {
+        if (node.key.level === 0) continue;
+        const problem = checkNode(node, nodes.get(`${node.key.level}/${node.key.index}`));
+        if (problem) return { problem, retired };
+      }
+      onSize(builder.size);
+    }
+    if (builder.size < Math.min(start + pageSize, end)) {
+      const verdict = checkEntry(undefined, builder.size, await nextIndex(store, builder.size));
+      if ('problem' in verdict) return { problem: verdict.problem, retired };
+    }
+    options.onProgress?.(builder.size, Math.max(headSize, end));
   }
-  return byIndex;
+  return { retired };
+}
+
+async function nextIndex(store: Store, from: number): Promise<number | undefined> {
+  const row = await store.db
+    .selectFrom('ledger_entries')
+    .select((eb) => eb.fn.min('idx').as('idx'))
+    .where('idx', '>', from)
+    .executeTakeFirst();
+  return row?.idx === null || row?.idx === undefined ? undefined : Number(row.idx);
+}
+
+/** Entries [start, end), each with the events that claim it. */
+async function entriesIn(store: Store, start: number, end: number): Promise<StoredEntry[]> {
+  const rows = await store.db
+    .selectFrom('ledger_entries as l')
+    .leftJoin('events as e', 'e.ledger_index', 'l.idx')
+    .select(['l.idx', 'l.leaf_hash', 'l.data', 'l.record_type', 'l.retired_ms', 'e.id', 'e.body'])
+    .where('l.idx', '>=', start)
+    .where('l.idx', '<', end)
+    .orderBy('l.idx')
+    .execute();
+  const entries: StoredEntry[] = [];
+  let current: { entry: StoredEntry; claims: { id: string; body: string }[] } | undefined;
+  for (const row of rows) {
+    const index = Number(row.idx);
+    if (current?.entry.index !== index) {
+      const claims: { id: string; body: string }[] = [];
+      current = {
+        claims,
+        entry: {
+          index,
+          leafHash: row.leaf_hash,
+          data: row.data,
+          external: row.record_type === 'event' && row.data === null,
+          retired: row.retired_ms !== null,
+          claims,
+        },
+      };
+      entries.push(current.entry);
+    }
+    if (row.id !== null && row.body !== null) current.claims.push({ id: row.id, body: row.body });
+  }
+  return entries;
 }
 
 /** The stored nodes (level >= 1) that leaves [start, end) complete, keyed "level/index". */
@@ -293,7 +261,7 @@ async function nodesCompletedIn(store: Store, start: number, end: number): Promi
 }
 
 /** Rows that point past the end of the log: nodes over missing leaves, events claiming missing entries. */
-async function strayRows(store: Store, size: number): Promise<string | undefined> {
+async function strayRows(store: Store, size: number): Promise<LedgerProblem | undefined> {
   const db = store.db;
   const counts = await db
     .selectFrom('ledger_nodes')
@@ -303,7 +271,10 @@ async function strayRows(store: Store, size: number): Promise<string | undefined
   for (const { level, n } of counts) {
     const expected = Math.floor(size / 2 ** Number(level));
     if (Number(n) > expected) {
-      return `${Number(n) - expected} stored nodes at level ${Number(level)} lie beyond the ${size} entries: the log was truncated`;
+      return {
+        index: size,
+        message: `${Number(n) - expected} stored nodes at level ${Number(level)} lie beyond the ${size} entries: the log was truncated`,
+      };
     }
   }
   const beyond = await db
@@ -314,7 +285,10 @@ async function strayRows(store: Store, size: number): Promise<string | undefined
     .limit(1)
     .executeTakeFirst();
   if (beyond) {
-    return `event ${beyond.id} claims entry ${Number(beyond.ledger_index)}, beyond the ${size} stored entries: the log was truncated`;
+    return {
+      index: size,
+      message: `event ${beyond.id} claims entry ${Number(beyond.ledger_index)}, beyond the ${size} stored entries: the log was truncated`,
+    };
   }
   return undefined;
 }

@@ -9,7 +9,7 @@
  * batch needs in one query, hashes everything in memory and writes multi-row inserts. Roots and
  * proofs fetch their O(log n) nodes in one query each.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { type Kysely, type Transaction } from 'kysely';
 import { decodeBase64 } from '../ledger/base64.js';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import {
@@ -37,6 +37,9 @@ type Db = Kysely<Database> | Transaction<Database>;
 /** The most entries one read of entries returns (DESIGN.md §4). */
 export const MAX_ENTRIES_PER_READ = 1000;
 const INSERT_CHUNK = 1000;
+const LOOKUP_CHUNK = 500;
+/** Terms of one OR: SQLite parses an OR chain as deep as it is long (limit 1000). */
+const OR_CHUNK = 100;
 const utf8 = new TextEncoder();
 
 export interface LedgerEntry {
@@ -105,6 +108,7 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
     trx: Transaction<Database>,
     entries: readonly string[],
     recordType?: string,
+    external = false,
   ): Promise<number> {
     if (entries.length === 0) return readSize(trx, true);
     const first = await readSize(trx, true);
@@ -128,8 +132,9 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       entryRows.push({
         idx: index,
         leaf_hash: toBuffer(leaf),
-        data,
+        data: external ? null : data,
         record_type: recordType ?? recordTypeOf(data),
+        retired_ms: null,
       });
       for (const row of appendNodes(index, leaf, lookup)) {
         nodes.set(nodeKeyId(row.key), row.hash);
@@ -262,12 +267,16 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       const size = await readSize(db);
       const stop = Math.min(end, size);
       if (stop <= start) return [];
+      // An event's entry bytes live in events.body (stored once).
       const rows = await db
-        .selectFrom('ledger_entries')
-        .select(['idx', 'leaf_hash', 'data'])
-        .where('idx', '>=', start)
-        .where('idx', '<', stop)
-        .orderBy('idx')
+        .selectFrom('ledger_entries as l')
+        .leftJoin('events as e', (join) =>
+          join.onRef('e.ledger_index', '=', 'l.idx').on('l.data', 'is', null).on('l.retired_ms', 'is', null),
+        )
+        .select(['l.idx', 'l.leaf_hash', (eb) => eb.fn.coalesce('l.data', 'e.body').as('data')])
+        .where('l.idx', '>=', start)
+        .where('l.idx', '<', stop)
+        .orderBy('l.idx')
         .execute();
       return rows.map((row) => ({
         index: Number(row.idx),
@@ -335,22 +344,28 @@ export async function fetchNodes(db: Db, keys: readonly NodeKey[]): Promise<Map<
   if (keys.length === 0) return nodes;
   const leaves = [...new Set(keys.filter((k) => k.level === 0).map((k) => k.index))];
   const inner = new Map(keys.filter((k) => k.level > 0).map((k) => [nodeKeyId(k), k]));
-  const leafQuery = db
-    .selectFrom('ledger_entries')
-    .select([sql<number>`0`.as('level'), 'idx', 'leaf_hash as hash'])
-    .where('idx', 'in', leaves.length > 0 ? leaves : [-1]);
-  const innerQuery = db
-    .selectFrom('ledger_nodes')
-    .select(['level', 'idx', 'hash'])
-    .where((eb) =>
-      eb.or([...inner.values()].map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))),
-    );
-  const rows =
-    leaves.length === 0
-      ? await innerQuery.execute()
-      : inner.size === 0
-        ? await leafQuery.execute()
-        : await leafQuery.unionAll(innerQuery).execute();
+  const rows: { level: number; idx: number; hash: Uint8Array }[] = [];
+  // In chunks: a proof for many entries needs thousands of keys, and one giant OR (or IN) list
+  // overflows the SQL parser's stack.
+  for (let i = 0; i < leaves.length; i += LOOKUP_CHUNK) {
+    const chunk = leaves.slice(i, i + LOOKUP_CHUNK);
+    const found = await db
+      .selectFrom('ledger_entries')
+      .select(['idx', 'leaf_hash as hash'])
+      .where('idx', 'in', chunk)
+      .execute();
+    for (const row of found) rows.push({ level: 0, idx: row.idx, hash: row.hash });
+  }
+  const innerKeys = [...inner.values()];
+  for (let i = 0; i < innerKeys.length; i += OR_CHUNK) {
+    const chunk = innerKeys.slice(i, i + OR_CHUNK);
+    const found = await db
+      .selectFrom('ledger_nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) => eb.or(chunk.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
+      .execute();
+    rows.push(...found);
+  }
   for (const row of rows) {
     nodes.set(nodeKeyId({ level: Number(row.level), index: Number(row.idx) }), row.hash);
   }

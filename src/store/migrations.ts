@@ -299,6 +299,68 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '006-payload-once-scoped-ids': {
+      // Issue 8 §4 and issue 9 findings 2 and 9:
+      // - an event's entry bytes are stored once, in events.body: its ledger row keeps the leaf
+      //   hash only (data null), and retention can retire a payload (retired_ms) and keep the hash;
+      // - event ids are unique within a scope (the webhook source for its reserved prefix, else
+      //   the sending token's name), so one sender cannot squat another's ids;
+      // - each deployment counts its events, so one key cannot grow without bound.
+      async up(db: AnyDb) {
+        // Frozen here (a migration never changes): the webhook sources of release 0.1.
+        const scope =
+          'case ' +
+          ['github', 'gitlab', 'jenkins', 'argocd', 'cdevents', 'generic']
+            .map((s) => `when id like '${s}:%' then '${s}'`)
+            .join(' ') +
+          ' else source end';
+        if (dialect === 'postgres') {
+          await sql`alter table events add column scope text`.execute(db);
+          await sql.raw(`update events set scope = ${scope}`).execute(db);
+          await sql`alter table events alter column scope set not null`.execute(db);
+          await sql`alter table events drop constraint events_id_key`.execute(db);
+        } else {
+          // SQLite cannot drop a column's UNIQUE constraint: rebuild the table.
+          await sql`create table events_new (
+            seq integer primary key autoincrement, id text not null, scope text not null,
+            deployment text not null, type text not null, time_ms integer not null,
+            received_ms integer not null, hlc text not null, source text not null,
+            body text not null, ledger_index integer)`.execute(db);
+          await sql
+            .raw(
+              `insert into events_new (seq, id, scope, deployment, type, time_ms, received_ms, hlc, source, body, ledger_index)
+               select seq, id, ${scope}, deployment, type, time_ms, received_ms, hlc, source, body, ledger_index from events`,
+            )
+            .execute(db);
+          await sql`drop table events`.execute(db);
+          await sql`alter table events_new rename to events`.execute(db);
+          await db.schema
+            .createIndex('events_by_deployment')
+            .on('events')
+            .columns(['deployment', 'seq'])
+            .execute();
+          await db.schema.createIndex('events_by_ledger_index').on('events').column('ledger_index').execute();
+        }
+        await db.schema.createIndex('events_by_id').on('events').columns(['id', 'scope']).unique().execute();
+
+        await db.schema.alterTable('ledger_entries').addColumn('retired_ms', bigint).execute();
+        await sql`update ledger_entries set data = null
+          where record_type = 'event' and exists (
+            select 1 from events e where e.ledger_index = ledger_entries.idx and e.body = ledger_entries.data)`.execute(
+          db,
+        );
+        // An entry with neither its own data nor an event holding it had its payload dropped.
+        await sql`update ledger_entries set retired_ms = 0 where data is null and not exists (
+            select 1 from events e where e.ledger_index = ledger_entries.idx)`.execute(db);
+
+        await db.schema
+          .alterTable('deployments')
+          .addColumn('event_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await sql`update deployments set event_count =
+          (select count(*) from events e where e.deployment = deployments.deployment)`.execute(db);
+      },
+    },
     '007-incidents': {
       // Incidents and alerts (DESIGN.md §9), each change of one (for the post-mortem timeline,
       // with its ledger index), and the service catalog (`services:` and `POST /v1/catalog`).

@@ -1,60 +1,29 @@
 /** Table types of the shiplog database (both dialects). Times are epoch milliseconds. */
 import type { Generated } from 'kysely';
+import type { DeploymentRow } from '../domain/deployment-row.js';
 
 export interface EventsTable {
   seq: Generated<number>;
+  /** The sender's idempotency key, unique within `scope`. */
   id: string;
+  /**
+   * The namespace the id is unique in: the webhook source for ids with its reserved prefix
+   * (`github:...`), else the sending token's name. One sender cannot squat another's ids.
+   */
+  scope: string;
   deployment: string;
   type: string;
   time_ms: number;
   received_ms: number;
   hlc: string;
   source: string;
-  /** The stored record as canonical JSON (the ledger entry bytes). */
+  /** The stored record as canonical JSON: the ledger entry bytes, stored here only. */
   body: string;
   ledger_index: number | null;
 }
 
-export interface DeploymentsTable {
-  deployment: string;
-  service: string;
-  environment: string;
-  /** '' when the deployment names no region. */
-  region: string;
-  instance: string | null;
-  cohort: string | null;
-  traffic: number | null;
-  kind: string;
-  version: string | null;
-  commit_sha: string | null;
-  actor: string;
-  ticket: string | null;
-  build_id: string | null;
-  build_url: string | null;
-  build_provider: string | null;
-  labels: string | null;
-  status: string;
-  /** Lifecycle key (type, time, hlc) of the highest-ranked event, and of the deciding terminal one. */
-  head_type: string;
-  head_ms: number;
-  head_hlc: string;
-  terminal_type: string | null;
-  terminal_ms: number | null;
-  terminal_hlc: string | null;
-  /** Lifecycle key of the event whose descriptive fields win (the earliest one). */
-  desc_type: string;
-  desc_ms: number;
-  desc_hlc: string;
-  requested_ms: number | null;
-  started_ms: number | null;
-  finished_ms: number | null;
-  rolled_back_ms: number | null;
-  duration_ms: number | null;
-  approved: number;
-  /** Newest-first list order: the earliest event time of the deployment. */
-  sort_ms: number;
-  updated_ms: number;
-}
+/** One row per deployment: its derived state (see src/domain/deployment-row.ts). */
+export type DeploymentsTable = DeploymentRow;
 
 export interface EnvironmentsTable {
   service: string;
@@ -98,8 +67,14 @@ export interface LedgerEntriesTable {
   idx: number;
   /** SHA-256(0x00 || data), 32 bytes. */
   leaf_hash: Uint8Array;
-  /** The entry bytes (RFC 8785 JSON of the record); null once retention drops the payload. */
+  /**
+   * The entry bytes (RFC 8785 JSON of the record). null for an event's entry, whose bytes are
+   * `events.body` of the event with this `ledger_index` (stored once), and null once retention
+   * retired the payload (`retired_ms`).
+   */
   data: string | null;
+  /** When retention dropped the payload; the leaf hash stays. */
+  retired_ms: number | null;
   record_type: string;
 }
 

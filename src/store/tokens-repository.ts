@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Store } from './database.js';
-import { canonicalJson } from './event-record.js';
+import { canonicalJson } from '../ledger/jcs.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, TokensTable } from './schema.js';
 

@@ -16,23 +16,14 @@ import { runVerify } from './run-verify.js';
 
 const SIZE = 41; // the bootstrap token and 40 events
 
-async function entryData(store: Store, index: number): Promise<string> {
-  const row = await store.db
-    .selectFrom('ledger_entries')
-    .select('data')
-    .where('idx', '=', index)
-    .executeTakeFirstOrThrow();
-  return row.data as string;
-}
-
 function flipOneByte(text: string): string {
   const at = text.indexOf('alice');
   return `${text.slice(0, at)}blice${text.slice(at + 5)}`;
 }
 
-/** Recomputes every leaf and node hash from the stored data, as a careful forger would. */
-async function rehashEverything(store: Store): Promise<void> {
-  const rows = await store.db.selectFrom('ledger_entries').select(['idx', 'data']).orderBy('idx').execute();
+/** Recomputes every leaf and node hash from the stored bytes, as a careful forger would. */
+async function rehashEverything(store: Store, ledger: LedgerFixture['ledger']): Promise<void> {
+  const rows = await ledger.entries(0, 1000);
   const builder = createRootBuilder();
   await store.db.deleteFrom('ledger_nodes').execute();
   for (const row of rows) {
@@ -40,7 +31,7 @@ async function rehashEverything(store: Store): Promise<void> {
     await store.db
       .updateTable('ledger_entries')
       .set({ leaf_hash: leaf })
-      .where('idx', '=', row.idx)
+      .where('idx', '=', row.index)
       .execute();
     for (const node of builder.append(leaf)) {
       if (node.key.level === 0) continue;
@@ -74,30 +65,49 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     expect(Buffer.from(report.rootHash).equals(Buffer.from(await f.ledger.rootHash(SIZE)))).toBe(true);
   });
 
-  it('accepts entries whose payload retention dropped, keeping their leaf hash', async () => {
+  it('accepts entries whose payload retention retired, keeping their leaf hash', async () => {
     const f = await setup();
-    await f.store.db.updateTable('ledger_entries').set({ data: null }).where('idx', '=', 8).execute();
+    await f.store.db
+      .updateTable('ledger_entries')
+      .set({ retired_ms: Date.now() })
+      .where('idx', '=', 8)
+      .execute();
     await f.store.db.deleteFrom('events').where('ledger_index', '=', 8).execute();
     const report = await audit(f);
     expect(report.problems).toEqual([]);
+    expect(report.retired).toBe(1);
     expect(report.notes).toContain(
-      '1 entries had their payload dropped by retention: only their leaf hash was checked',
+      '1 entries had their payload retired by retention: only their leaf hash was checked',
     );
+  });
+
+  it('stores an event entry once: its ledger row holds the leaf hash, the event the bytes', async () => {
+    const f = await setup();
+    const row = await f.store.db
+      .selectFrom('ledger_entries')
+      .select(['data', 'record_type'])
+      .where('idx', '=', 17)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ data: null, record_type: 'event' });
+    const [entry] = await f.ledger.entries(17, 18);
+    const event = await f.store.db
+      .selectFrom('events')
+      .select('body')
+      .where('ledger_index', '=', 17)
+      .executeTakeFirstOrThrow();
+    expect(entry?.data).toBe(event.body);
   });
 
   it('detects one changed byte of a ledger entry', async () => {
     const f = await setup();
-    const data = await entryData(f.store, 17);
-    await f.store.db
-      .updateTable('ledger_entries')
-      .set({ data: flipOneByte(data) })
-      .where('idx', '=', 17)
-      .execute();
+    const [entry] = await f.ledger.entries(0, 1);
+    const data = (entry?.data ?? '').replace('"admin"', '"vdmin"');
+    await f.store.db.updateTable('ledger_entries').set({ data }).where('idx', '=', 0).execute();
     const report = await audit(f);
     expect(report.ok).toBe(false);
     expect(report.problems[0]).toEqual({
-      index: 17,
-      message: 'entry 17: its data does not hash to its stored leaf hash: the record was changed',
+      index: 0,
+      message: 'entry 0: its data does not hash to its stored leaf hash: the record was changed',
     });
   });
 
@@ -116,7 +126,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     const report = await audit(f);
     expect(report.problems[0]).toEqual({
       index: 9,
-      message: `entry 9: the stored event ${row.id} differs from its ledger entry`,
+      message: `entry 9: the stored event ${row.id} does not hash to its stored leaf hash: the record was changed`,
     });
   });
 
@@ -152,10 +162,12 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
       await trx.updateTable('ledger_entries').set({ idx: 3 }).where('idx', '=', 30).execute();
       await trx.updateTable('ledger_entries').set({ idx: 30 }).where('idx', '=', -1).execute();
     });
-    expect(a.data).not.toBe(b.data);
+    expect(a.leaf_hash).not.toEqual(b.leaf_hash);
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(3);
-    expect(report.problems[0]?.message).toMatch(/entry 3: the stored event .* differs from its ledger entry/);
+    expect(report.problems[0]?.message).toMatch(
+      /entry 3: the stored event .* does not hash to its stored leaf hash/,
+    );
   });
 
   it('detects two swapped records even when their events are swapped with them', async () => {
@@ -192,7 +204,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     await f.store.db.deleteFrom('events').where('ledger_index', '>=', 30).execute();
     await f.store.db.deleteFrom('ledger_nodes').execute();
     await f.store.db.updateTable('ledger_head').set({ size: 30 }).execute();
-    await rehashEverything(f.store);
+    await rehashEverything(f.store, f.ledger);
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(30);
     expect(report.problems[0]?.message).toBe(
@@ -227,10 +239,10 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a record rewritten with every hash above it: the signed root no longer matches', async () => {
     const f = await setup();
-    const data = flipOneByte(await entryData(f.store, 12));
-    await f.store.db.updateTable('ledger_entries').set({ data }).where('idx', '=', 12).execute();
+    const [entry] = await f.ledger.entries(12, 13);
+    const data = flipOneByte(entry?.data ?? '');
     await f.store.db.updateTable('events').set({ body: data }).where('ledger_index', '=', 12).execute();
-    await rehashEverything(f.store);
+    await rehashEverything(f.store, f.ledger);
     const report = await audit(f);
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]?.message).toMatch(
@@ -269,16 +281,16 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
         /^ok: 41 entries, root [0-9a-f]{64}; checkpoint signature and root verified at size 41\n$/,
       );
 
-      const data = await entryData(f.store, 21);
+      const [entry] = await f.ledger.entries(21, 22);
       await f.store.db
-        .updateTable('ledger_entries')
-        .set({ data: flipOneByte(data) })
-        .where('idx', '=', 21)
+        .updateTable('events')
+        .set({ body: flipOneByte(entry?.data ?? '') })
+        .where('ledger_index', '=', 21)
         .execute();
       const bad = await run([...target(f), ...key]);
       expect(bad.code).toBe(1);
-      expect(bad.err).toContain(
-        'shiplog: the ledger does NOT verify: index 21: entry 21: its data does not hash',
+      expect(bad.err).toMatch(
+        /shiplog: the ledger does NOT verify: index 21: entry 21: the stored event \S+ does not hash/,
       );
     });
 

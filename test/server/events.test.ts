@@ -41,17 +41,102 @@ describe.each(DIALECTS)('events on %s', (dialect) => {
     expect(await countEvents(t.store)).toBe(before);
   });
 
-  it('requires a version on the first event of a deployment', async () => {
-    const answer = await t.call('POST', '/v1/events', {
-      ...base,
-      type: 'deployment.started',
-      deployment: 'no-version',
+  it('stores a failed event that overtakes its started event, and ends as in-order arrival', async () => {
+    const started = { ...base, type: 'deployment.started', version: '4.1.0', time: '2026-11-02T10:00:00Z' };
+    const failed = { ...base, type: 'deployment.failed', time: '2026-11-02T10:02:00Z' };
+    await t.call('POST', '/v1/events', {
+      events: [
+        { ...started, deployment: 'ooo-a' },
+        { ...failed, deployment: 'ooo-a' },
+      ],
     });
-    expect(answer.status).toBe(400);
-    expect(answer.json().error?.details).toEqual([
-      { path: '/version', message: 'is required on the first event of a deployment' },
-    ]);
+
+    const early = await t.call('POST', '/v1/events', { ...failed, deployment: 'ooo-b' });
+    expect(early.status).toBe(201);
+    expect(early.json().results).toMatchObject([{ status: 'stored' }]);
+    expect((await t.call('GET', '/v1/deployments/ooo-b')).json()).toMatchObject({
+      version: null,
+      status: 'failed',
+    });
+    await t.call('POST', '/v1/events', { ...started, deployment: 'ooo-b' });
+
+    const a = (await t.call('GET', '/v1/deployments/ooo-a')).json();
+    const b = (await t.call('GET', '/v1/deployments/ooo-b')).json();
+    for (const d of [a, b]) {
+      expect(d).toMatchObject({
+        version: '4.1.0',
+        status: 'failed',
+        startedAt: '2026-11-02T10:00:00.000Z',
+        finishedAt: '2026-11-02T10:02:00.000Z',
+        durationMs: 120_000,
+      });
+    }
   });
+
+  it('does not let one token squat another token id (issue 9, finding 2)', async () => {
+    const other = await tokenFor('squatter');
+    const event = {
+      ...base,
+      id: 'shared-id',
+      type: 'deployment.started',
+      deployment: 'victim-1',
+      version: '1',
+    };
+    const squat = { ...event, deployment: 'squat-1' };
+    expect((await t.call('POST', '/v1/events', squat, other)).json().results).toMatchObject([
+      { status: 'stored' },
+    ]);
+    const real = await t.call('POST', '/v1/events', event);
+    expect(real.json().results).toMatchObject([{ id: 'shared-id', status: 'stored' }]);
+    expect((await t.call('GET', '/v1/deployments/victim-1')).json().status).toBe('in_progress');
+  });
+
+  it('answers 409 when an id is reused for another event, and stores nothing of the batch', async () => {
+    await t.call('POST', '/v1/events', {
+      ...base,
+      id: 'reuse-1',
+      type: 'deployment.started',
+      deployment: 'reuse',
+      version: '1',
+    });
+    const before = await countEvents(t.store);
+    const answer = await t.call('POST', '/v1/events', {
+      events: [
+        { ...base, id: 'reuse-2', type: 'deployment.started', deployment: 'reuse-other', version: '1' },
+        { ...base, id: 'reuse-1', type: 'deployment.succeeded', deployment: 'reuse' },
+      ],
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.json().error?.details[0]?.path).toBe('/events/1/id');
+    expect(await countEvents(t.store)).toBe(before);
+  });
+
+  it('reserves webhook prefixes of keys and ids for their source (issue 9, finding 3)', async () => {
+    const deployer = await tokenFor('team-ci');
+    const before = await countEvents(t.store);
+    const key = await t.call(
+      'POST',
+      '/v1/events',
+      { ...base, type: 'deployment.started', deployment: 'jenkins:billing-deploy:42', version: '1' },
+      deployer,
+    );
+    expect(key.status).toBe(403);
+    expect(key.json().error?.details[0]?.path).toBe('/deployment');
+    const id = await t.call(
+      'POST',
+      '/v1/events',
+      { ...base, id: 'github:123:456', type: 'deployment.started', deployment: 'mine', version: '1' },
+      deployer,
+    );
+    expect(id.status).toBe(403);
+    expect(id.json().error?.details[0]?.path).toBe('/id');
+    expect(await countEvents(t.store)).toBe(before);
+  });
+
+  async function tokenFor(name: string): Promise<string> {
+    const answer = await t.call('POST', '/v1/tokens', { name, role: 'deployer' });
+    return (answer.json() as { token: string }).token;
+  }
 
   it('refuses an event that moves a deployment to another service', async () => {
     await t.call('POST', '/v1/events', {

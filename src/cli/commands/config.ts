@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { loadRuntimeConfig } from '../../config.js';
-import { WEBHOOK_SOURCES, isWebhookSource } from '../../ingest/source-names.js';
+import { WEBHOOK_SOURCES, isWebhookSource } from '../../domain/sources.js';
 import { CliError } from '../output.js';
 
 interface Flags {

@@ -129,6 +129,7 @@ async function runOffline(flags: VerifyFlags, keys: readonly string[]): Promise<
         entries: report.entries,
         rootHash: root,
         checkpointSizes: report.checkpointSizes,
+        retired: report.retired,
         problems: report.problems,
         notes: report.notes,
       })}\n`,

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { reservedSourceOf } from '../../domain/sources.js';
 import { EventSchema, normalizeEvent, validateEvent, type EventInput } from '../../domain/event.js';
 import { ShiplogError, type ErrorDetail } from '../../errors.js';
 import { requireRole, requireScope } from '../auth.js';
@@ -39,6 +40,32 @@ function eventsOf(body: unknown): { items: unknown[]; pointers: string[] } {
   return { items: [body], pointers: [''] };
 }
 
+/** Keys and ids with a webhook source's prefix are that source's (and admins', for `shiplog sync`). */
+function refuseReservedNames(inputs: readonly EventInput[], pointers: readonly string[]): void {
+  const details: ErrorDetail[] = [];
+  inputs.forEach((input, i) => {
+    for (const [field, value] of [
+      ['deployment', input.deployment],
+      ['id', input.id],
+    ] as const) {
+      const owner = value === undefined ? undefined : reservedSourceOf(value);
+      if (owner) {
+        details.push({
+          path: `${pointers[i] ?? ''}/${field}`,
+          message: `"${owner}:" is reserved for the ${owner} webhook (and admins running shiplog sync)`,
+        });
+      }
+    }
+  });
+  if (details.length > 0) {
+    throw new ShiplogError(
+      'SHIPLOG_FORBIDDEN',
+      'The request uses names reserved for a webhook source',
+      details,
+    );
+  }
+}
+
 export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post(
     '/v1/events',
@@ -72,6 +99,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void
       }
       const inputs = items as EventInput[];
       inputs.forEach((input, i) => requireScope(token, input.service, input.environment, pointers[i] ?? ''));
+      if (token.role !== 'admin') refuseReservedNames(inputs, pointers);
       const events = inputs.map((input) =>
         normalizeEvent(input, { nowMs: receivedMs, actor: token.name, newId: randomUUID }),
       );

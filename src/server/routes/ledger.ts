@@ -191,7 +191,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       const rows = await db
         .selectFrom('events')
         .innerJoin('ledger_entries', 'ledger_entries.idx', 'events.ledger_index')
-        .select(['events.id', 'ledger_entries.idx', 'ledger_entries.leaf_hash', 'ledger_entries.data'])
+        .select(['events.id', 'ledger_entries.idx', 'ledger_entries.leaf_hash', 'events.body as data'])
         .where('events.deployment', '=', deployment)
         .orderBy('ledger_entries.idx')
         .execute();

@@ -1,9 +1,12 @@
 /**
  * Maps events onto a deployment row: the lifecycle state from the pure reducer, plus the
  * descriptive fields (version, commit, region, ...). Descriptive fields are taken from the
- * lifecycle-earliest event that carries them, so they too do not depend on arrival order.
+ * lifecycle-earliest event that carries a version (events without one fill only what is still
+ * empty), so the version and its fields do not depend on arrival order either: a
+ * `failed` that overtakes its `started` makes a row with `version: null`, and the `started`
+ * fills it in when it arrives.
  */
-import type { DeploymentEvent, EventType } from '../domain/event.js';
+import type { DeploymentEvent, EventType } from './event.js';
 import {
   applyEvent,
   durationMs,
@@ -12,10 +15,53 @@ import {
   statusOf,
   type DeploymentState,
   type LifecycleEvent,
-} from '../domain/lifecycle.js';
-import type { DeploymentsTable } from './schema.js';
+} from './lifecycle.js';
 
-export type DeploymentRow = Omit<DeploymentsTable, never>;
+/** A deployment's derived state, one row of the `deployments` table. Times are epoch ms. */
+export interface DeploymentRow {
+  deployment: string;
+  service: string;
+  environment: string;
+  /** '' when the deployment names no region. */
+  region: string;
+  instance: string | null;
+  cohort: string | null;
+  traffic: number | null;
+  kind: string;
+  /** null until an event carrying the version arrives (an overtaking `failed`, say). */
+  version: string | null;
+  commit_sha: string | null;
+  actor: string;
+  ticket: string | null;
+  build_id: string | null;
+  build_url: string | null;
+  build_provider: string | null;
+  labels: string | null;
+  status: string;
+  /** Lifecycle key (type, time, hlc) of the highest-ranked event, and of the deciding terminal one. */
+  head_type: string;
+  head_ms: number;
+  head_hlc: string;
+  terminal_type: string | null;
+  terminal_ms: number | null;
+  terminal_hlc: string | null;
+  /** Lifecycle key of the event whose descriptive fields win (the earliest one). */
+  desc_type: string;
+  desc_ms: number;
+  desc_hlc: string;
+  requested_ms: number | null;
+  started_ms: number | null;
+  finished_ms: number | null;
+  rolled_back_ms: number | null;
+  duration_ms: number | null;
+  /** 1 when the approvals for `version` are met; reset whenever the version changes. */
+  approved: number;
+  /** Newest-first list order: the earliest event time of the deployment. */
+  sort_ms: number;
+  updated_ms: number;
+  /** Events stored for the deployment (capped, see MAX_EVENTS_PER_DEPLOYMENT). */
+  event_count: number;
+}
 
 const DESCRIPTIVE = [
   'version',
@@ -85,6 +131,7 @@ export function applyToRow(
       desc_ms: lifecycle.timeMs,
       desc_hlc: hlc,
       sort_ms: event.timeMs,
+      event_count: 0,
       ...incoming,
     } as DeploymentRow;
   } else {
@@ -93,12 +140,16 @@ export function applyToRow(
       timeMs: row.desc_ms,
       hlc: row.desc_hlc,
     };
-    const incomingWins = isEarlier(lifecycle, current);
+    // The lead is the lifecycle-earliest event that carries a version (else the earliest of
+    // all): an event without one, overtaking or late, only fills fields that are still empty.
+    const incomingVersioned = event.version !== undefined;
+    const incomingWins =
+      incomingVersioned !== (row.version !== null) ? incomingVersioned : isEarlier(lifecycle, current);
     base = { ...row, sort_ms: Math.min(row.sort_ms, event.timeMs) };
     for (const key of DESCRIPTIVE) {
       const value = incoming[key];
       if (value === null) continue;
-      if (incomingWins || base[key] === null) (base as Record<string, unknown>)[key] = value;
+      if (incomingWins || base[key] === null) (base as unknown as Record<string, unknown>)[key] = value;
     }
     if (event.region && (incomingWins || base.region === '')) base.region = event.region;
     if (incomingWins) {
@@ -108,6 +159,8 @@ export function applyToRow(
       base.desc_ms = lifecycle.timeMs;
       base.desc_hlc = hlc;
     }
+    // An approval is for one version: a backdated event that changes the version drops it.
+    if (base.version !== row.version) base.approved = 0;
   }
   return {
     ...base,
@@ -124,5 +177,6 @@ export function applyToRow(
     rolled_back_ms: state.rolledBackAt,
     duration_ms: durationMs(state),
     updated_ms: nowMs,
+    event_count: base.event_count + 1,
   };
 }

@@ -1,9 +1,8 @@
 /**
  * The stored record of an event: what the API returns in a deployment's timeline and, as
- * RFC 8785 canonical JSON, the exact bytes of its ledger entry.
+ * RFC 8785 canonical JSON (src/ledger/jcs.ts), the exact bytes of its ledger entry.
  */
-import canonicalize from 'canonicalize';
-import type { DeploymentEvent } from '../domain/event.js';
+import type { DeploymentEvent } from './event.js';
 
 export interface EventRecord {
   readonly recordType: 'event';
@@ -42,11 +41,4 @@ export function toEventRecord(
     hlc: meta.hlc,
     source: meta.source,
   };
-}
-
-/** RFC 8785 canonical JSON text of a record. */
-export function canonicalJson(record: unknown): string {
-  const text = canonicalize(record);
-  if (text === undefined) throw new Error('record cannot be canonicalized');
-  return text;
 }

@@ -1,0 +1,30 @@
+/**
+ * The webhook sources shiplog receives deployments from (DESIGN.md §7), and the namespaces they
+ * own: a deployment key or event id that starts with `<source>:` belongs to that source. Only
+ * its webhook receiver (and admins, for `shiplog sync`) may write such keys and ids, so a
+ * deployer cannot pre-create `jenkins:billing-deploy:42` and turn billing's real delivery into
+ * a 409, nor take the id a delivery will arrive with (docs/security.md).
+ */
+export const WEBHOOK_SOURCES = ['github', 'gitlab', 'jenkins', 'argocd', 'cdevents', 'generic'] as const;
+export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
+
+export function isWebhookSource(value: string): value is WebhookSource {
+  return (WEBHOOK_SOURCES as readonly string[]).includes(value);
+}
+
+/** The webhook source whose reserved prefix `key` carries, if any. */
+export function reservedSourceOf(key: string): WebhookSource | undefined {
+  const colon = key.indexOf(':');
+  if (colon < 0) return undefined;
+  const prefix = key.slice(0, colon);
+  return isWebhookSource(prefix) ? prefix : undefined;
+}
+
+/**
+ * The namespace an event id is unique in: the webhook source whose prefix it carries, else the
+ * sender (a token's name). Webhook deliveries and `shiplog sync` of one tool share the tool's
+ * namespace, so they dedupe against each other; one token cannot take another's ids.
+ */
+export function idScope(id: string, sender: string): string {
+  return reservedSourceOf(id) ?? sender;
+}
