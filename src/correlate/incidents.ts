@@ -79,6 +79,8 @@ export interface Incidents {
     reports: readonly IncidentReport[],
     actor: string,
     recordIds?: readonly string[],
+    /** Throws (a 403) when the reporter may not change the stored incident; inside the transaction. */
+    authorize?: (stored: Incident | undefined) => void,
   ): Promise<RecordedIncident[]>;
   get(key: string): Promise<Incident | undefined>;
   suspects(incident: Incident): Promise<Suspect[]>;
@@ -120,7 +122,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
     dependencies,
     get: (key) => findIncident(store.db, key),
 
-    async record(reports, actor, recordIds) {
+    async record(reports, actor, recordIds, authorize) {
       return store.writeTransaction(async function recordIncidents(trx) {
         const stored = await findIncidents(
           trx,
@@ -136,6 +138,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
             linked.add(recordId);
             await linkRecord(trx, recordId, report.key, nowMs);
           }
+          authorize?.(stored.get(report.key));
           const plan = mergeIncident(stored.get(report.key), report, nowMs);
           stored.set(report.key, plan.incident);
           if (plan.outcome === 'unchanged') {

@@ -17,6 +17,7 @@ import {
   type GateReason,
 } from '../policy/index.js';
 import { approvalsOf } from '../store/approvals-repository.js';
+import { openIncidentsAt } from '../store/incidents-repository.js';
 import { insertGateDecisions, toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
 import type { GateDecisionsTable } from '../store/schema.js';
@@ -76,16 +77,30 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   const simulated = req.atMs !== undefined;
   const nowMs = req.atMs ?? deps.now();
   const policy = policyOf(deps, req.environment);
-  const [approvals, ticketProblem] = await Promise.all([
+  const [approvals, ticketProblem, incidents] = await Promise.all([
     row ? approvalsOf(db, row.deployment).then((rows) => rows.map(toApprovalRecord)) : [],
     ticketProblemOf(deps, policy, facts),
+    policy?.incidentFreeze !== undefined || policy?.blockOnIncidentSeverity !== undefined
+      ? openIncidentsAt(db, req.service, nowMs)
+      : [],
   ]);
   const decision = evaluateGate({
     policy,
     deployment: facts,
     approvals,
     nowMs,
-    openIncidents: [],
+    openIncidents: incidents.flatMap((incident) =>
+      incident.severity === null
+        ? []
+        : [
+            {
+              service: req.service,
+              severity: incident.severity,
+              id: incident.key,
+              ...(incident.environment === null ? {} : { environment: incident.environment }),
+            },
+          ],
+    ),
     ticketProblem,
     ...(req.override === undefined
       ? {}

@@ -184,14 +184,19 @@ export async function listIncidents(db: Db, f: IncidentFilter): Promise<Page<Inc
   );
 }
 
-/** Incidents not resolved, of the given services. */
-export async function openIncidentsOf(db: Db, services: readonly string[]): Promise<Incident[]> {
-  if (services.length === 0) return [];
+/**
+ * The incidents of `service` open at `atMs`: started by then and not resolved by then (an
+ * open incident now has no resolution; a what-if in the past sees the incidents open then).
+ */
+export async function openIncidentsAt(db: Db, service: string, atMs: number): Promise<Incident[]> {
   const rows = await db
     .selectFrom('incidents')
     .selectAll()
-    .where('status', 'in', ['triggered', 'acknowledged'])
-    .where('service', 'in', [...services])
+    .where('service', '=', service)
+    .where('started_ms', '<=', atMs)
+    .where((eb) => eb.or([eb('resolved_ms', 'is', null), eb('resolved_ms', '>', atMs)]))
+    .orderBy('started_ms')
+    .limit(1000)
     .execute();
   return rows.map(toIncident);
 }

@@ -187,6 +187,26 @@ describe.each(DIALECTS)('incidents (%s)', (dialect) => {
     const other = await t.call('POST', '/v1/incidents', { title: 'x', service: 'billing' }, deployer);
     expect(other.status).toBe(403);
     expect(other.json().error?.details[0]?.path).toBe('/service');
+    // Regression: a key of another service's incident, or of a receiver, is not a way around the scope.
+    const hijack = await t.call(
+      'POST',
+      '/v1/incidents',
+      { key: 'INC-2', title: 'x', service: 'checkout-api', status: 'resolved' },
+      deployer,
+    );
+    expect(hijack.status).toBe(403);
+    expect((await t.call('GET', '/v1/incidents/INC-2')).json()).toMatchObject({
+      service: 'search',
+      title: 'search slow',
+    });
+    const squat = await t.call(
+      'POST',
+      '/v1/incidents',
+      { key: 'pagerduty:P123', title: 'x', service: 'checkout-api' },
+      deployer,
+    );
+    expect(squat.status).toBe(403);
+    expect(squat.json().error?.details[0]?.path).toBe('/key');
     const viewer = await t.call('POST', '/v1/tokens', { name: 'v', role: 'viewer' });
     const asViewer = await t.call(
       'POST',

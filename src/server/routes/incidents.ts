@@ -13,6 +13,7 @@ import {
   type IncidentReport,
 } from '../../domain/incident.js';
 import { ShiplogError } from '../../errors.js';
+import { INCIDENT_SOURCES } from '../../ingest/incident-source.js';
 import type { Incidents } from '../../correlate/incidents.js';
 import { listIncidents, toIncidentView } from '../../store/incidents-repository.js';
 import type { Token } from '../../store/tokens-repository.js';
@@ -32,6 +33,9 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Incident keys the receivers write: only they (and admins) may use these prefixes. */
+const RESERVED_PREFIXES = new Set([...INCIDENT_SOURCES, 'cdevents']);
 
 const KeyParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 256 }) });
 
@@ -119,8 +123,26 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
       }
       const body = request.body as IncidentInputBody;
       requireIncidentScope(token, body);
+      const reserved = body.key?.split(':')[0];
+      if (
+        token.role !== 'admin' &&
+        reserved !== undefined &&
+        RESERVED_PREFIXES.has(reserved) &&
+        body.key?.includes(':')
+      ) {
+        throw new ShiplogError(
+          'SHIPLOG_FORBIDDEN',
+          `Keys starting with "${reserved}:" belong to the ${reserved} receiver`,
+          [{ path: '/key', message: `is reserved for /v1/webhooks/${reserved} (or an admin token)` }],
+        );
+      }
       const report = reportOfBody(body, token.name, () => `inc-${randomBytes(9).toString('base64url')}`);
-      const [result] = await incidents.record([report], token.name);
+      const [result] = await incidents.record([report], token.name, undefined, (stored) => {
+        // Updating an incident of another service is writing that service.
+        if (stored?.service != null && stored.service !== body.service) {
+          requireIncidentScope(token, { ...body, service: stored.service });
+        }
+      });
       if (!result) throw new ShiplogError('SHIPLOG_INTERNAL');
       return reply
         .status(201)
