@@ -3,7 +3,7 @@
  *  1. durable single-event ingest over HTTP, 50 concurrent clients, against a bare Fastify
  *     route that does no work (target: at least 0.25×);
  *  2. batch ingest, 1000 events per request, against raw better-sqlite3 inserts of the same
- *     rows into the same tables, one transaction per 1000 (target: at least 0.5×).
+ *     rows into the same tables, one transaction per 1000 (target: at least 0.6×).
  */
 import SQLite from 'better-sqlite3';
 import path from 'node:path';
@@ -127,7 +127,8 @@ export async function rawInsertRate(batches: number): Promise<number> {
       upsertEnvironment.run(r.environment);
       upsertSource.run(r.source);
       const entry = ledger[offset + i] as (typeof ledger)[number];
-      insertEntry.run(entry.index, entry.leaf, r.event.body, 'event');
+      // The entry bytes are the event's body, stored once (shiplog does the same).
+      insertEntry.run(entry.index, entry.leaf, null, 'event');
       for (const node of entry.nodes) insertNode.run(...node);
     });
     setHead.run(offset + batch.length);
@@ -152,6 +153,7 @@ function rowsOf(input: Record<string, unknown>, n: number) {
   return {
     event: {
       id: event.id,
+      scope: 'bench',
       deployment: event.deployment,
       type: event.type,
       time_ms: event.timeMs,
@@ -202,8 +204,8 @@ export async function benchBatch(): Promise<boolean> {
     `${measured.toFixed(0)} events/s`,
     `${raw.toFixed(0)} events/s as raw better-sqlite3 inserts of the same rows into the same tables, one transaction per 1000`,
     ratio,
-    '>= 0.5',
-    ratio >= 0.5,
+    '>= 0.6',
+    ratio >= 0.6,
   );
-  return ratio >= 0.5;
+  return ratio >= 0.6;
 }

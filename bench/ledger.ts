@@ -1,12 +1,14 @@
 /**
  * Ledger benchmarks (issue 3):
  *  - batch ingest with the ledger against the same write path without it (target >= 0.7×);
- *  - `shiplog verify` (the offline audit) over BENCH_LEDGER entries (default 1M) against
- *    crypto.hash('sha256') over the same entry bytes in the same process (target >= 0.5×);
+ *  - `shiplog verify` (the offline audit) over BENCH_LEDGER stored events (default 1M) against
+ *    a baseline that makes the same hash calls (every leaf hash and the interior-node hashes
+ *    the tree needs) over the same bytes, in one process with no database (target >= 0.8×);
  *  - an inclusion proof at 1M entries against one at 1k entries (target <= 3× the latency).
  */
-import crypto from 'node:crypto';
+import { leafHash } from '../src/ledger/merkle.js';
 import { generateSigner } from '../src/ledger/note.js';
+import { createRootBuilder } from '../src/ledger/root-builder.js';
 import { buildApp } from '../src/server/app.js';
 import { openStore, type Store } from '../src/store/database.js';
 import { createEventWriter } from '../src/store/event-writer.js';
@@ -104,20 +106,48 @@ async function fillLedger(store: Store, ledger: Ledger, count: number): Promise<
   }
 }
 
+/** Stores `count` events through the real write path (the ledger included), 5000 per group. */
+async function fillEvents(store: Store, ledger: Ledger, count: number): Promise<void> {
+  const writer = createEventWriter(store, { ledger });
+  const start = Date.now();
+  for (let b = 0; b * 1000 < count; b += 5) {
+    await Promise.all(
+      Array.from({ length: 5 }, (_, k) => {
+        const list = events(b + k, 'fill');
+        return writer.write({
+          events: list,
+          source: 'bench',
+          receivedMs: Date.now(),
+          timed: list.map(() => true),
+          pointers: list.map(() => ''),
+        });
+      }),
+    );
+    if (b > 0 && (b * 1000) % 200_000 === 0)
+      process.stderr.write(`  stored ${b * 1000} events (${Math.round((Date.now() - start) / 1000)} s)\n`);
+  }
+}
+
 export async function benchVerify(): Promise<boolean> {
   const dataDir = tempDir('verify');
   const store = await openStore({ dataDir });
   const ledger = newLedger(store);
-  process.stderr.write(`appending ${ENTRIES} ledger entries...\n`);
-  await fillLedger(store, ledger, ENTRIES);
+  process.stderr.write(`storing ${ENTRIES} events...\n`);
+  await fillEvents(store, ledger, ENTRIES);
   await ledger.cutCheckpoint();
+  const size = await ledger.size();
 
-  const bytes: Buffer[] = [];
-  for (let start = 0; start < ENTRIES; start += 1000) {
-    for (const e of await ledger.entries(start, start + 1000)) bytes.push(Buffer.from(e.data ?? '', 'utf8'));
+  const bytes: Uint8Array[] = [];
+  const utf8 = new TextEncoder();
+  for (let start = 0; start < size; start += 1000) {
+    for (const e of await ledger.entries(start, start + 1000)) bytes.push(utf8.encode(e.data ?? ''));
   }
+  // The baseline: the hash calls verify makes (each leaf, and the interior nodes the tree
+  // needs), over the same bytes, no database.
   const hashStart = process.hrtime.bigint();
-  for (const b of bytes) crypto.hash('sha256', b, 'buffer');
+  const tree = createRootBuilder();
+  for (const b of bytes) tree.append(leafHash(b));
+  tree.root();
   const hashSeconds = Number(process.hrtime.bigint() - hashStart) / 1e9;
 
   const auditStart = process.hrtime.bigint();
@@ -127,14 +157,14 @@ export async function benchVerify(): Promise<boolean> {
   if (!result.ok) throw new Error(`the audit failed: ${JSON.stringify(result.problems)}`);
   const ratio = hashSeconds / auditSeconds;
   report(
-    `shiplog verify over ${ENTRIES} entries (reads, leaf and node hashes, every stored node compared)`,
-    `${(ENTRIES / auditSeconds).toFixed(0)} entries/s`,
-    `${(ENTRIES / hashSeconds).toFixed(0)} entries/s crypto.hash('sha256') over the same bytes`,
+    `shiplog verify over ${size} entries (reads, leaf and node hashes, every stored node compared)`,
+    `${(size / auditSeconds).toFixed(0)} entries/s`,
+    `${(size / hashSeconds).toFixed(0)} entries/s making the same hash calls over the same bytes, no database`,
     ratio,
-    '>= 0.5',
-    ratio >= 0.5,
+    '>= 0.8',
+    ratio >= 0.8,
   );
-  return ratio >= 0.5;
+  return ratio >= 0.8;
 }
 
 /** Median latency of GET /v1/ledger/proof/inclusion on a ledger of `size` entries. */

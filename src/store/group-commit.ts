@@ -81,13 +81,23 @@ export function createGroupCommit<T, R>(
     }
   }
 
+  /**
+   * Starts the loop unless it runs. An item can be queued after the loop saw an empty queue but
+   * before its promise settled (a submitter answered by the last group resubmits at once): the
+   * loop is then started again, so that item is never stranded.
+   */
+  function kick(): void {
+    running ??= loop().finally(() => {
+      running = null;
+      if (queue.length > 0) kick();
+    });
+  }
+
   return {
     submit(item) {
       return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        running ??= loop().finally(() => {
-          running = null;
-        });
+        kick();
       });
     },
     async drain() {

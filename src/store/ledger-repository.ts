@@ -9,7 +9,7 @@
  * batch needs in one query, hashes everything in memory and writes multi-row inserts. Roots and
  * proofs fetch their O(log n) nodes in one query each.
  */
-import { type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { decodeBase64 } from '../ledger/base64.js';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import {
@@ -37,7 +37,6 @@ type Db = Kysely<Database> | Transaction<Database>;
 /** The most entries one read of entries returns (DESIGN.md §4). */
 export const MAX_ENTRIES_PER_READ = 1000;
 const INSERT_CHUNK = 1000;
-const LOOKUP_CHUNK = 500;
 /** Terms of one OR: SQLite parses an OR chain as deep as it is long (limit 1000). */
 const OR_CHUNK = 100;
 const utf8 = new TextEncoder();
@@ -342,29 +341,25 @@ function recordTypeOf(data: string): string {
 export async function fetchNodes(db: Db, keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>> {
   const nodes = new Map<string, Uint8Array>();
   if (keys.length === 0) return nodes;
-  const leaves = [...new Set(keys.filter((k) => k.level === 0).map((k) => k.index))];
-  const inner = new Map(keys.filter((k) => k.level > 0).map((k) => [nodeKeyId(k), k]));
+  const unique = [...new Map(keys.map((k) => [nodeKeyId(k), k])).values()];
   const rows: { level: number; idx: number; hash: Uint8Array }[] = [];
-  // In chunks: a proof for many entries needs thousands of keys, and one giant OR (or IN) list
-  // overflows the SQL parser's stack.
-  for (let i = 0; i < leaves.length; i += LOOKUP_CHUNK) {
-    const chunk = leaves.slice(i, i + LOOKUP_CHUNK);
-    const found = await db
+  // In chunks, one query each (usually one in all): a proof for many entries needs thousands
+  // of keys, and one giant OR list overflows the SQL parser's stack.
+  for (let i = 0; i < unique.length; i += OR_CHUNK) {
+    const chunk = unique.slice(i, i + OR_CHUNK);
+    const leaves = chunk.filter((k) => k.level === 0).map((k) => k.index);
+    const inner = chunk.filter((k) => k.level > 0);
+    const leafQuery = db
       .selectFrom('ledger_entries')
-      .select(['idx', 'leaf_hash as hash'])
-      .where('idx', 'in', chunk)
-      .execute();
-    for (const row of found) rows.push({ level: 0, idx: row.idx, hash: row.hash });
-  }
-  const innerKeys = [...inner.values()];
-  for (let i = 0; i < innerKeys.length; i += OR_CHUNK) {
-    const chunk = innerKeys.slice(i, i + OR_CHUNK);
-    const found = await db
+      .select([sql<number>`0`.as('level'), 'idx', 'leaf_hash as hash'])
+      .where('idx', 'in', leaves.length > 0 ? leaves : [-1]);
+    const innerQuery = db
       .selectFrom('ledger_nodes')
       .select(['level', 'idx', 'hash'])
-      .where((eb) => eb.or(chunk.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))))
-      .execute();
-    rows.push(...found);
+      .where((eb) => eb.or(inner.map((k) => eb.and([eb('level', '=', k.level), eb('idx', '=', k.index)]))));
+    const query =
+      inner.length === 0 ? leafQuery : leaves.length === 0 ? innerQuery : leafQuery.unionAll(innerQuery);
+    rows.push(...(await query.execute()));
   }
   for (const row of rows) {
     nodes.set(nodeKeyId({ level: Number(row.level), index: Number(row.idx) }), row.hash);

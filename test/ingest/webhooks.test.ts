@@ -121,7 +121,7 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
       expect(d.events.map((e) => e.type)).toEqual(['deployment.requested', 'deployment.succeeded']);
     });
 
-    it.each(Object.entries(events))(
+    it.each(Object.entries(events).filter(([file]) => file !== 'deployment_status.gh-pages.payload.json'))(
       '%s is stored once (the same transition again is a duplicate)',
       async (file, e) => {
         const response = await deliver(t.app.server, 'github', fixture(`github/${file}`), {
@@ -150,8 +150,25 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
       },
     );
 
+    // The gh-pages variant carries the same status id as deployment_status.payload.json but
+    // another state: one id naming two transitions is refused, never taken for a duplicate.
+    it('answers 409 for a status id reused with another state, and stores nothing', async () => {
+      const before = await countEvents(t.store);
+      const response = await deliver(
+        t.app.server,
+        'github',
+        fixture('github/deployment_status.gh-pages.payload.json'),
+        {
+          'x-github-event': 'deployment_status',
+        },
+      );
+      expect(response.status).toBe(409);
+      expect(response.json().error.details[0].path).toBe('/events/0/id');
+      expect(await countEvents(t.store)).toBe(before);
+    });
+
     it('accepts the application/x-www-form-urlencoded content type GitHub offers', async () => {
-      const json = fixture('github/deployment_status.gh-pages.payload.json').toString('utf8');
+      const json = fixture('github/deployment_status.payload.json').toString('utf8');
       const form = `payload=${encodeURIComponent(json)}`;
       const response = await deliver(t.app.server, 'github', form, {
         'x-github-event': 'deployment_status',

@@ -223,3 +223,44 @@ describe.each(DIALECTS)('ledger API on %s', (dialect) => {
     expect((await checkpoint()).size).toBe(17);
   });
 });
+
+describe.each(DIALECTS)('proofs of a long deployment on %s', (dialect) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await testApp(dialect);
+  });
+  afterAll(async () => t.close());
+
+  // Regression (issue 9, finding 13): the node lookup for 1000+ proofs was one giant OR that
+  // overflowed the SQL parser's stack.
+  it('proves every event of a deployment with 1200 events', async () => {
+    for (let batch = 0; batch < 2; batch += 1) {
+      const events = Array.from({ length: 600 }, (_, i) => ({
+        ...base,
+        id: `long-${batch * 600 + i}`,
+        type: 'deployment.started',
+        deployment: 'long',
+        version: '1.0.0',
+      }));
+      expect((await t.call('POST', '/v1/events', { events })).status).toBe(201);
+    }
+    const response = await t.app.server.inject({
+      url: '/v1/deployments/long/proof',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(response.statusCode).toBe(200);
+    const body = response.json() as {
+      checkpoint: { note: string };
+      verifierKey: string;
+      events: { index: number; data: string; hashes: string[] }[];
+    };
+    expect(body.events).toHaveLength(1200);
+    const verified = verifyCheckpoint(body.checkpoint.note, [parseVerifierKey(body.verifierKey)]);
+    for (const event of body.events) {
+      const leaf = leafHash(utf8(event.data));
+      expect(
+        verifyInclusion(leaf, event.index, verified.size, event.hashes.map(unhex), verified.rootHash),
+      ).toBe(true);
+    }
+  });
+});
