@@ -143,7 +143,8 @@ const EnvironmentPolicySchema = Type.Object(
     blockOnIncidentSeverity: Type.Optional(Type.Enum(SEVERITIES)),
     incidentFreeze: Type.Optional(
       Type.Enum(INCIDENT_SEVERITIES, {
-        description: 'sev1..sev5: an open incident of the service at this severity or worse blocks (DESIGN.md §9)',
+        description:
+          'sev1..sev5: an open incident of the service at this severity or worse blocks (DESIGN.md §9)',
       }),
     ),
   },
