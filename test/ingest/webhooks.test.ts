@@ -163,7 +163,8 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
         },
       );
       expect(response.status).toBe(409);
-      expect(response.json().error.details[0].path).toBe('/events/0/id');
+      const { error } = response.json() as { error: { details: { path: string }[] } };
+      expect(error.details[0]?.path).toBe('/events/0/id');
       expect(await countEvents(t.store)).toBe(before);
     });
 
