@@ -21,6 +21,7 @@ import { registerGateRoutes } from './routes/gate.js';
 import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
 import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
@@ -156,6 +157,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     mappings: options.webhooks?.mappings,
   });
   registerIncidentRoutes(server, ctx, ctx.incidents);
+  registerCatalogRoutes(server, ctx, options.services);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);

@@ -262,8 +262,8 @@ export interface CandidateQuery {
 export async function candidateDeployments(db: Db, q: CandidateQuery): Promise<CandidateDeployment[]> {
   const parts: Promise<CandidateRow[]>[] = [];
   const base = () => db.selectFrom('deployments').select([...CANDIDATE_COLUMNS]);
-  for (const service of q.services) {
-    let query = base().where('service', '=', service);
+  if (q.services.length > 0) {
+    let query = base().where('service', 'in', [...q.services]);
     if (q.environment !== null) query = query.where('environment', '=', q.environment);
     parts.push(query.where('sort_ms', '>=', q.fromMs).where('sort_ms', '<=', q.toMs).execute());
   }
@@ -378,4 +378,33 @@ export async function unlinkedRecords(
     .limit(limit)
     .execute();
   return rows.map((r) => ({ ...r, time_ms: Number(r.time_ms) }));
+}
+
+/** The newest deployment running per service, environment and region (the environments summary). */
+export async function currentDeployments(db: Db): Promise<
+  {
+    service: string;
+    environment: string;
+    region: string;
+    deployment: string | null;
+    version: string | null;
+    since_ms: number | null;
+  }[]
+> {
+  const rows = await db
+    .selectFrom('environments')
+    .select([
+      'service',
+      'environment',
+      'region',
+      'current_deployment as deployment',
+      'current_version as version',
+      'current_since_ms as since_ms',
+    ])
+    .orderBy('service')
+    .orderBy('environment')
+    .orderBy('region')
+    .limit(100_000)
+    .execute();
+  return rows.map((r) => ({ ...r, since_ms: r.since_ms === null ? null : Number(r.since_ms) }));
 }
