@@ -16,6 +16,7 @@ import { registerConfig } from './commands/config.js';
 import { registerSync } from './commands/sync.js';
 import { registerGate } from './commands/gate.js';
 import { registerCatalog } from './commands/catalog.js';
+import { registerPostmortem } from './commands/postmortem.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerSync(program);
   registerCatalog(program);
+  registerPostmortem(program);
   return program;
 }
 

@@ -408,3 +408,126 @@ export async function currentDeployments(db: Db): Promise<
     .execute();
   return rows.map((r) => ({ ...r, since_ms: r.since_ms === null ? null : Number(r.since_ms) }));
 }
+
+/** One fact of a post-mortem timeline, as stored. */
+export interface TimelineRow {
+  readonly atMs: number;
+  readonly kind: 'deployment_event' | 'approval' | 'gate_decision' | 'override' | 'incident_change';
+  readonly what: string;
+  readonly who: string;
+  readonly ledgerIndex: number | null;
+  readonly deployment?: string;
+}
+
+/**
+ * Deployment events, approvals and gate decisions (overrides among them) of `services` in
+ * [fromMs, toMs], oldest first. Approvals and gate decisions keep no ledger index of their
+ * own, so theirs is found among the ledger entries of their record type in the same span.
+ */
+export async function timelineRows(
+  db: Db,
+  services: readonly string[],
+  fromMs: number,
+  toMs: number,
+): Promise<TimelineRow[]> {
+  if (services.length === 0) return [];
+  const [events, approvals, gates] = await Promise.all([
+    db
+      .selectFrom('events as e')
+      .innerJoin('deployments as d', 'd.deployment', 'e.deployment')
+      .select([
+        'e.time_ms',
+        'e.type',
+        'e.deployment',
+        'e.ledger_index',
+        'd.service',
+        'd.environment',
+        'd.version',
+        'd.actor',
+      ])
+      .where('d.service', 'in', [...services])
+      .where('e.time_ms', '>=', fromMs)
+      .where('e.time_ms', '<=', toMs)
+      .orderBy('e.time_ms')
+      .limit(5000)
+      .execute(),
+    db
+      .selectFrom('approvals')
+      .selectAll()
+      .where('service', 'in', [...services])
+      .where('created_ms', '>=', fromMs)
+      .where('created_ms', '<=', toMs)
+      .limit(1000)
+      .execute(),
+    db
+      .selectFrom('gate_decisions')
+      .selectAll()
+      .where('service', 'in', [...services])
+      .where('created_ms', '>=', fromMs)
+      .where('created_ms', '<=', toMs)
+      .limit(1000)
+      .execute(),
+  ]);
+  const ids = [...approvals.map((a) => a.id), ...gates.map((g) => g.id)];
+  const indexOf = await ledgerIndexesOf(db, ids);
+  return [
+    ...events.map((e): TimelineRow => ({
+      atMs: Number(e.time_ms),
+      kind: 'deployment_event',
+      what: `${e.type} ${e.deployment}: ${e.service} ${e.version ?? ''} to ${e.environment}`.replace(
+        '  ',
+        ' ',
+      ),
+      who: e.actor,
+      ledgerIndex: e.ledger_index === null ? null : Number(e.ledger_index),
+      deployment: e.deployment,
+    })),
+    ...approvals.map((a): TimelineRow => ({
+      atMs: Number(a.created_ms),
+      kind: 'approval',
+      what: `${a.decision} ${a.deployment}: ${a.service} ${a.version} to ${a.environment}`,
+      who: a.approver,
+      ledgerIndex: indexOf.get(a.id) ?? null,
+      deployment: a.deployment,
+    })),
+    ...gates.map((g): TimelineRow => ({
+      atMs: Number(g.created_ms),
+      kind: g.overridden === 1 ? 'override' : 'gate_decision',
+      what:
+        g.overridden === 1
+          ? `gate overridden for ${g.deployment}: ${g.override_justification ?? ''}`
+          : `gate ${g.allow === 1 ? 'allowed' : 'denied'} ${g.deployment}: ${g.service} ${g.version} to ${g.environment}`,
+      who: g.override_by ?? g.asked_by,
+      ledgerIndex: indexOf.get(g.id) ?? null,
+      deployment: g.deployment,
+    })),
+  ];
+}
+
+/** Ledger indexes of approvals and gate decisions by their id (read from the entries' JSON). */
+async function ledgerIndexesOf(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  if (ids.length === 0) return found;
+  const rows = await db
+    .selectFrom('ledger_entries')
+    .select(['idx', 'data'])
+    .where('record_type', 'in', ['approval', 'gate_decision'])
+    .where((eb) =>
+      eb.or(
+        ids.flatMap((id) => {
+          const safe = id.replace(/[%\\]/g, '');
+          return [eb('data', 'like', `%"id":"${safe}"%`), eb('data', 'like', `%"decisionId":"${safe}"%`)];
+        }),
+      ),
+    )
+    .limit(ids.length * 2)
+    .execute();
+  const wanted = new Set(ids);
+  for (const row of rows) {
+    // LIKE's `_` matches any character: keep only the entries whose id is one asked for.
+    const record = row.data === null ? {} : (JSON.parse(row.data) as { id?: string; decisionId?: string });
+    const id = record.id ?? record.decisionId;
+    if (id !== undefined && wanted.has(id)) found.set(id, Number(row.idx));
+  }
+  return found;
+}

@@ -15,7 +15,14 @@ import {
 import { ShiplogError } from '../../errors.js';
 import { INCIDENT_SOURCES } from '../../ingest/incident-source.js';
 import type { Incidents } from '../../correlate/incidents.js';
-import { listIncidents, toIncidentView } from '../../store/incidents-repository.js';
+import { buildTimeline, timelineMarkdown } from '../../correlate/postmortem.js';
+import { dependencyClosure } from '../../domain/correlation.js';
+import {
+  incidentChanges,
+  listIncidents,
+  timelineRows,
+  toIncidentView,
+} from '../../store/incidents-repository.js';
 import type { Token } from '../../store/tokens-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -96,6 +103,10 @@ const parseTime = (time: string | undefined, name: string): number | undefined =
     ]);
   return value;
 };
+
+function dependencyServices(service: string, map: Map<string, string[]>, depth: number): string[] {
+  return [...dependencyClosure(service, (s) => map.get(s) ?? [], depth)];
+}
 
 export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, incidents: Incidents): void {
   app.post(
@@ -190,6 +201,58 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
       const incident = await incidents.get(request.params.key);
       if (!incident) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No incident "${request.params.key}"`);
       return { ...toIncidentView(incident), suspects: await incidents.suspects(incident) };
+    },
+  );
+
+  const TimelineQuery = Type.Object(
+    { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('md')])) },
+    { additionalProperties: false },
+  );
+  app.get<{ Params: Static<typeof KeyParams>; Querystring: Static<typeof TimelineQuery> }>(
+    '/v1/incidents/:key/timeline',
+    {
+      schema: {
+        summary: 'The post-mortem timeline of an incident (format=json, or md for a post-mortem document)',
+        tags: ['incidents'],
+        params: KeyParams,
+        querystring: TimelineQuery,
+        response: { '4xx': ErrorResponse },
+      },
+    },
+    async function timeline(request, reply) {
+      requireRole(await ctx.auth.authenticate(request), 'read');
+      const incident = await incidents.get(request.params.key);
+      if (!incident) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No incident "${request.params.key}"`);
+      const map = await incidents.dependencies();
+      const services =
+        incident.service === null
+          ? []
+          : [
+              incident.service,
+              ...dependencyServices(incident.service, map, incidents.settings.dependencyDepth),
+            ];
+      const fromMs = incident.startedMs - incidents.settings.lookbackHours * 3_600_000;
+      const toMs = incident.resolvedMs ?? Date.now();
+      const [suspects, rows, changes] = await Promise.all([
+        incidents.suspects(incident),
+        timelineRows(ctx.store.db, services, fromMs, toMs),
+        incidentChanges(ctx.store.db, incident.key),
+      ]);
+      const all = [
+        ...rows,
+        ...changes.map((c) => ({
+          atMs: Number(c.at_ms),
+          kind: 'incident_change' as const,
+          what: `incident ${incident.key} ${c.outcome}: ${c.status}${c.severity === null ? '' : ` ${c.severity}`}`,
+          who: c.actor,
+          ledgerIndex: c.ledger_index === null ? null : Number(c.ledger_index),
+        })),
+      ];
+      const result = buildTimeline(incident, services, { fromMs, toMs }, suspects, all);
+      if (request.query.format === 'md') {
+        return reply.type('text/markdown; charset=utf-8').send(timelineMarkdown(result, incident));
+      }
+      return result;
     },
   );
 }
