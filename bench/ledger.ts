@@ -14,7 +14,6 @@ import { openStore, type Store } from '../src/store/database.js';
 import { createEventWriter } from '../src/store/event-writer.js';
 import { auditLedger } from '../src/store/ledger-audit.js';
 import { createLedger, type Ledger } from '../src/store/ledger-repository.js';
-import { ensureBootstrapToken } from '../src/store/tokens-repository.js';
 import type { DeploymentEvent } from '../src/domain/event.js';
 import { medianMs, report, tempDir, TOKEN } from './lib.js';
 
@@ -170,7 +169,7 @@ export async function benchVerify(): Promise<boolean> {
 /** Median latency of GET /v1/ledger/proof/inclusion on a ledger of `size` entries. */
 async function proofLatency(size: number): Promise<number> {
   const store = await openStore({ dataDir: tempDir(`proof-${size}`) });
-  await ensureBootstrapToken(store.db, TOKEN);
+  await store.tokens.ensureBootstrap(TOKEN);
   const ledger = newLedger(store);
   await fillLedger(store, ledger, size);
   const { server } = await buildApp({ store, ledger });

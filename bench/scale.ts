@@ -11,7 +11,6 @@ import path from 'node:path';
 import { buildApp } from '../src/server/app.js';
 import { openStore } from '../src/store/database.js';
 import { createEventWriter } from '../src/store/event-writer.js';
-import { ensureBootstrapToken } from '../src/store/tokens-repository.js';
 import type { DeploymentEvent } from '../src/domain/event.js';
 import { batchRate } from './ingest.js';
 import { medianMs, memoryOf, report, startShiplog, tempDir, TOKEN } from './lib.js';
@@ -36,7 +35,7 @@ function seedEvent(n: number): DeploymentEvent {
 
 async function seed(dataDir: string): Promise<void> {
   const store = await openStore({ dataDir });
-  await ensureBootstrapToken(store.db, TOKEN);
+  await store.tokens.ensureBootstrap(TOKEN);
   const writer = createEventWriter(store);
   const start = Date.now();
   for (let n = 0; n < TOTAL; n += 1000) {

@@ -22,21 +22,7 @@ import { CDEVENT_INCIDENT_TYPES, incidentOfCdevent } from '../ingest/cdevents-in
 import type { MappingRules } from '../ingest/mapping.js';
 import type { Store } from '../store/database.js';
 import type { LedgerAppender } from '../store/event-writer.js';
-import {
-  candidateDeployments,
-  candidateIncidents,
-  candidateOf,
-  catalogServices,
-  findIncident,
-  findIncidents,
-  linkRecord,
-  linkedRecords,
-  saveIncident,
-  unlinkedRecords,
-  toIncidentFacts,
-  toIncidentView,
-  type IncidentView,
-} from '../store/incidents-repository.js';
+import { toIncidentFacts, toIncidentView, type IncidentView } from '../store/incidents-repository.js';
 
 /** One service of `services:` in shiplog.yaml. */
 export interface ServiceConfig {
@@ -104,7 +90,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
     const map = new Map<string, string[]>();
     for (const [name, config] of Object.entries(deps.services ?? {}))
       map.set(name, [...(config.dependsOn ?? [])]);
-    for (const row of await catalogServices(store.db)) {
+    for (const row of await store.incidents.catalog()) {
       const listed = JSON.parse(row.depends_on) as string[];
       map.set(row.name, [...new Set([...(map.get(row.name) ?? []), ...listed])]);
     }
@@ -120,15 +106,15 @@ export function createIncidents(deps: IncidentDeps): Incidents {
   const api: Incidents = {
     settings,
     dependencies,
-    get: (key) => findIncident(store.db, key),
+    get: (key) => store.incidents.find(key),
 
     async record(reports, actor, recordIds, authorize) {
       return store.writeTransaction(async function recordIncidents(trx) {
-        const stored = await findIncidents(
-          trx,
+        const stored = await store.incidents.findMany(
           reports.map((r) => r.key),
+          trx,
         );
-        const linked = await linkedRecords(trx, recordIds ?? []);
+        const linked = await store.incidents.linkedRecords(recordIds ?? [], trx);
         const nowMs = now();
         const results: RecordedIncident[] = [];
         for (const [i, report] of reports.entries()) {
@@ -136,7 +122,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
           if (recordId !== undefined) {
             if (linked.has(recordId)) continue;
             linked.add(recordId);
-            await linkRecord(trx, recordId, report.key, nowMs);
+            await store.incidents.linkRecord(recordId, report.key, nowMs, trx);
           }
           authorize?.(stored.get(report.key));
           const plan = mergeIncident(stored.get(report.key), report, nowMs);
@@ -162,17 +148,22 @@ export function createIncidents(deps: IncidentDeps): Incidents {
               )
             : null;
           const created = plan.outcome === 'created' && !results.some((r) => r.incident.key === report.key);
-          await saveIncident(trx, plan.incident, created, {
-            id: `inc_${randomBytes(9).toString('base64url')}`,
-            incident_key: report.key,
-            at_ms: nowMs,
-            actor,
-            outcome: plan.outcome,
-            status: plan.incident.status,
-            severity: plan.incident.severity,
-            changed: JSON.stringify(plan.changed),
-            ledger_index: ledgerIndex,
-          });
+          await store.incidents.save(
+            plan.incident,
+            created,
+            {
+              id: `inc_${randomBytes(9).toString('base64url')}`,
+              incident_key: report.key,
+              at_ms: nowMs,
+              actor,
+              outcome: plan.outcome,
+              status: plan.incident.status,
+              severity: plan.incident.severity,
+              changed: JSON.stringify(plan.changed),
+              ledger_index: ledgerIndex,
+            },
+            trx,
+          );
           results.push({ incident: view, status: plan.outcome, ledgerIndex });
         }
         return results;
@@ -182,7 +173,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
     async migrateRecords(rules) {
       let read = 0;
       for (;;) {
-        const rows = await unlinkedRecords(store.db, CDEVENT_INCIDENT_TYPES, 500);
+        const rows = await store.incidents.unlinkedRecords(CDEVENT_INCIDENT_TYPES, 500);
         if (rows.length === 0) return read;
         read += rows.length;
         const reports: IncidentReport[] = [];
@@ -205,7 +196,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
         if (skipped.length > 0) {
           // Records that give no incident (no subject id) are marked so they are not read again.
           await store.writeTransaction(async (trx) => {
-            for (const id of skipped) await linkRecord(trx, id, '', now());
+            for (const id of skipped) await store.incidents.linkRecord(id, '', now(), trx);
           });
         }
       }
@@ -219,7 +210,7 @@ export function createIncidents(deps: IncidentDeps): Incidents {
         .join(' ')
         .split(/[\s,;()[\]{}"'`<>|]+/)
         .filter((w) => w !== '' && w.length <= 256);
-      const candidates = await candidateDeployments(store.db, {
+      const candidates = await store.incidents.candidateDeployments({
         services: incident.service === null ? [...related] : [incident.service, ...related],
         environment: incident.environment,
         ticket: incident.ticket,
@@ -232,10 +223,10 @@ export function createIncidents(deps: IncidentDeps): Incidents {
     },
 
     async ofDeployment(deployment) {
-      const candidate = await candidateOf(store.db, deployment);
+      const candidate = await store.incidents.candidateOf(deployment);
       if (!candidate) return [];
       const span = candidateSpan(0, settings);
-      const incidents = await candidateIncidents(store.db, deployment, candidate.firstMs, -span.fromMs);
+      const incidents = await store.incidents.candidateIncidents(deployment, candidate.firstMs, -span.fromMs);
       if (incidents.length === 0) return [];
       const map = await dependencies();
       const found: (DeploymentIncident & { startedMs: number })[] = [];

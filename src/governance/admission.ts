@@ -11,7 +11,6 @@
  * changes nothing that runs. Everything else is admitted untouched.
  */
 import { ShiplogError } from '../errors.js';
-import { findAdmissibleDeployment } from '../store/gate-decisions-repository.js';
 import { policyOf, type GovernanceDeps } from './deps.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -120,7 +119,7 @@ export async function reviewAdmission(deps: GovernanceDeps, body: unknown): Prom
   const refs = images.map(parseImage);
   const services = serviceNames(object, refs);
   const versions = refs.flatMap(versionsOf);
-  const match = await findAdmissibleDeployment(deps.store.db, environment, services, versions);
+  const match = await deps.store.gateDecisions.findAdmissible(environment, services, versions);
   if (match) return answer(true);
 
   const unpinned = refs.filter((ref) => ref.tag === undefined && ref.digest === undefined);

@@ -10,12 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ShiplogError } from '../errors.js';
 import { evaluateGate, type ApprovalRecord } from '../policy/index.js';
 import { parseDuration } from '../policy/policy-schema.js';
-import {
-  approvalsOf,
-  insertApproval,
-  toApprovalView,
-  type ApprovalView,
-} from '../store/approvals-repository.js';
+import { toApprovalView, type ApprovalView } from '../store/approvals-repository.js';
 import type { ApprovalsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
 import { appendToLedger, factsOf, policyOf, type GovernanceDeps } from './deps.js';
@@ -42,11 +37,7 @@ export interface DecideResult {
 export async function decideApproval(deps: GovernanceDeps, input: DecideInput): Promise<DecideResult> {
   const { token } = input;
   return deps.store.writeTransaction(async function decide(trx) {
-    const row = await trx
-      .selectFrom('deployments')
-      .selectAll()
-      .where('deployment', '=', input.deployment)
-      .executeTakeFirst();
+    const row = await deps.store.deployments.find(input.deployment, trx);
     if (!row) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${input.deployment}"`);
     if (FINISHED.includes(row.status)) {
       throw new ShiplogError(
@@ -64,7 +55,7 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
       );
     }
     const nowMs = deps.now();
-    const previous = await approvalsOf(trx, row.deployment);
+    const previous = await deps.store.approvals.of(row.deployment, trx);
     const already = previous.find(
       (a) =>
         a.approver === token.name &&
@@ -93,7 +84,7 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
       created_ms: nowMs,
       expires_ms: ttl === undefined ? null : nowMs + ttl,
     };
-    await insertApproval(trx, approval);
+    await deps.store.approvals.insert(approval, trx);
 
     const gate = evaluateGate({
       policy: policy ?? { protected: false },
@@ -109,11 +100,7 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
     if (approved !== (row.approved === 1)) {
       if (row.status === 'requested' && approved) status = 'approved';
       if (row.status === 'approved' && !approved) status = 'requested';
-      await trx
-        .updateTable('deployments')
-        .set({ approved: approved ? 1 : 0, status, updated_ms: nowMs })
-        .where('deployment', '=', row.deployment)
-        .execute();
+      await deps.store.deployments.setApproval(row.deployment, { approved, status, updatedMs: nowMs }, trx);
     }
     const view = toApprovalView(approval);
     const ledgerIndex = await appendToLedger(deps, trx, { recordType: 'approval', ...view });

@@ -3,15 +3,13 @@
  * `shiplog.yaml`, the namespace mapping of the admission webhook, the ticket checker, the
  * ledger and the clock.
  */
-import type { Transaction } from 'kysely';
 import type { KubernetesMapping } from '../config-file.js';
 import { canonicalJson } from '../ledger/jcs.js';
 import type { Kind } from '../domain/event.js';
 import type { DeploymentFacts, EnvironmentPolicy, Policy } from '../policy/index.js';
-import type { Store } from '../store/database.js';
+import type { Store, WriteTransaction } from '../store/database.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { LedgerAppender } from '../store/event-writer.js';
-import type { Database } from '../store/schema.js';
 import type { TicketChecker } from './ticket-check.js';
 
 export interface GovernanceDeps {
@@ -45,7 +43,7 @@ export function protectedEnvironments(deps: GovernanceDeps): string[] {
  */
 export async function appendToLedger(
   deps: GovernanceDeps,
-  trx: Transaction<Database>,
+  trx: WriteTransaction,
   record: { readonly recordType: string } & Record<string, unknown>,
 ): Promise<number | null> {
   if (!deps.ledger) return null;

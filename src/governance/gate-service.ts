@@ -16,9 +16,7 @@ import {
   type EnvironmentPolicy,
   type GateReason,
 } from '../policy/index.js';
-import { approvalsOf } from '../store/approvals-repository.js';
-import { openIncidentsAt } from '../store/incidents-repository.js';
-import { insertGateDecisions, toGateDecisionView } from '../store/gate-decisions-repository.js';
+import { toGateDecisionView } from '../store/gate-decisions-repository.js';
 import { createGroupCommit, type GroupCommit } from '../store/group-commit.js';
 import type { GateDecisionsTable } from '../store/schema.js';
 import type { Token } from '../store/tokens-repository.js';
@@ -52,12 +50,7 @@ export interface GateAnswer {
 
 /** Decides, and records unless simulated. */
 export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<GateAnswer> {
-  const db = deps.store.db;
-  const row = await db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('deployment', '=', req.deployment)
-    .executeTakeFirst();
+  const row = await deps.store.deployments.find(req.deployment);
   if (row && (row.service !== req.service || row.environment !== req.environment)) {
     throw new ShiplogError(
       'SHIPLOG_CONFLICT',
@@ -78,10 +71,10 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   const nowMs = req.atMs ?? deps.now();
   const policy = policyOf(deps, req.environment);
   const [approvals, ticketProblem, incidents] = await Promise.all([
-    row ? approvalsOf(db, row.deployment).then((rows) => rows.map(toApprovalRecord)) : [],
+    row ? deps.store.approvals.of(row.deployment).then((rows) => rows.map(toApprovalRecord)) : [],
     ticketProblemOf(deps, policy, facts),
     policy?.incidentFreeze !== undefined || policy?.blockOnIncidentSeverity !== undefined
-      ? openIncidentsAt(db, req.service, nowMs)
+      ? deps.store.incidents.openAt(req.service, nowMs)
       : [],
   ]);
   const decision = evaluateGate({
@@ -164,7 +157,7 @@ function decisionRecorder(deps: GovernanceDeps): GroupCommit<GateDecisionsTable,
   let recorder = recorders.get(deps);
   if (!recorder) {
     recorder = createGroupCommit(deps.store, async function recordDecisions(trx, rows) {
-      await insertGateDecisions(trx, rows);
+      await deps.store.gateDecisions.insert(rows, trx);
       if (!deps.ledger) return rows.map(() => ({ value: null }));
       const entries = rows.map((row) =>
         canonicalJson({ recordType: 'gate_decision', ...toGateDecisionView(row) }),

@@ -7,6 +7,7 @@ import {
   parseSignerKey,
   parseVerifierKey,
   signNote,
+  signatureOf,
 } from './note.js';
 
 // The Ed25519 example keys and signatures of golang.org/x/mod/sumdb/note (note_test.go), the
@@ -163,5 +164,22 @@ describe('signed notes', () => {
     const opened = openNote(signNote(text, signer), [signer.verifier]);
     expect(opened.text).toBe(text);
     expect(opened.verifiedBy).toEqual([signer.verifier]);
+  });
+
+  it('finds the signature line of one key with the same parser as openNote, without verifying', () => {
+    const note = `${TEXT}\n${PETER_SIG}${ENOCH_SIG}`;
+    expect(signatureOf(note, 'EnochRoot', enoch.keyId)).toEqual({
+      name: 'EnochRoot',
+      keyId: enoch.keyId,
+      signature: ENOCH_SIG.slice('— EnochRoot '.length, -1),
+    });
+    expect(signatureOf(note, 'PeterNeumann', peter.keyId)?.signature).toBe(
+      PETER_SIG.slice('— PeterNeumann '.length, -1),
+    );
+    // Same name, another key (a rotated key keeps its name): not that key's signature.
+    expect(signatureOf(note, 'PeterNeumann', enoch.keyId)).toBeUndefined();
+    expect(
+      signatureOf(`${TEXT}\n${PETER_SIG}Unexpected line.\n`, 'PeterNeumann', peter.keyId),
+    ).toBeUndefined();
   });
 });

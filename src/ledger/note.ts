@@ -212,12 +212,11 @@ export function signNote(text: string, signer: NoteSigner): string {
 }
 
 /**
- * Opens a signed note: splits text and signature lines, checks every signature made by one of
- * `verifiers`, and ignores signatures by other keys. Throws a SHIPLOG_LEDGER_INVALID error when
- * the note is malformed, when a known key's signature does not verify, or when no known key
- * signed it.
+ * Splits a note into its text and signature lines, checking their form only (no signature is
+ * verified). The one parser of signature lines: {@link openNote} and {@link signatureOf} use it.
+ * Throws a SHIPLOG_LEDGER_INVALID error when the note is malformed.
  */
-export function openNote(note: string, verifiers: readonly NoteVerifier[]): OpenedNote {
+function parseNote(note: string): { text: string; signatures: NoteSignature[] } {
   if (!isValidNoteText(note)) throw invalid('malformed note: control characters or invalid Unicode');
   const split = note.lastIndexOf('\n\n');
   if (split < 0) throw invalid('malformed note: no blank line before the signatures');
@@ -227,13 +226,7 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[]): Open
 
   const lines = block.slice(0, -1).split('\n');
   if (lines.length > MAX_SIGNATURES) throw invalid('malformed note: too many signatures');
-  const message = utf8.encode(text);
-  const verifiedBy: NoteVerifier[] = [];
-  const signatures: NoteSignature[] = [];
-  const unverified: NoteSignature[] = [];
-  const seen = new Set<string>();
-
-  for (const line of lines) {
+  const signatures = lines.map((line) => {
     if (!line.startsWith(SIGNATURE_PREFIX)) throw invalid('malformed note: bad signature line');
     const rest = line.slice(SIGNATURE_PREFIX.length);
     const space = rest.indexOf(' ');
@@ -243,8 +236,41 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[]): Open
     if (!isValidName(name) || bytes === undefined || bytes.length < 5) {
       throw invalid('malformed note: bad signature line');
     }
-    const keyId = Buffer.from(bytes.subarray(0, 4)).toString('hex');
-    const entry: NoteSignature = { name, keyId, signature: encoded };
+    return { name, keyId: Buffer.from(bytes.subarray(0, 4)).toString('hex'), signature: encoded };
+  });
+  return { text, signatures };
+}
+
+/**
+ * The signature line of `note` by the key (`name`, `keyId`), without verifying it; undefined
+ * when the note is malformed or has no such line.
+ */
+export function signatureOf(note: string, name: string, keyId: string): NoteSignature | undefined {
+  let signatures: NoteSignature[];
+  try {
+    signatures = parseNote(note).signatures;
+  } catch {
+    return undefined;
+  }
+  return signatures.find((s) => s.name === name && s.keyId === keyId);
+}
+
+/**
+ * Opens a signed note: splits text and signature lines, checks every signature made by one of
+ * `verifiers`, and ignores signatures by other keys. Throws a SHIPLOG_LEDGER_INVALID error when
+ * the note is malformed, when a known key's signature does not verify, or when no known key
+ * signed it.
+ */
+export function openNote(note: string, verifiers: readonly NoteVerifier[]): OpenedNote {
+  const { text, signatures: lines } = parseNote(note);
+  const message = utf8.encode(text);
+  const verifiedBy: NoteVerifier[] = [];
+  const signatures: NoteSignature[] = [];
+  const unverified: NoteSignature[] = [];
+  const seen = new Set<string>();
+
+  for (const entry of lines) {
+    const { name, keyId, signature: encoded } = entry;
     const id = `${name}+${keyId}`;
     if (seen.has(id + ' ' + encoded)) continue;
     seen.add(id + ' ' + encoded);
@@ -258,7 +284,10 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[]): Open
       unverified.push(entry);
       continue;
     }
-    if (!verifier.verify(message, bytes.subarray(4))) throw invalid(`invalid signature for key ${id}`);
+    const bytes = decodeBase64(encoded);
+    if (!bytes || !verifier.verify(message, bytes.subarray(4))) {
+      throw invalid(`invalid signature for key ${id}`);
+    }
     if (verifiedBy.includes(verifier)) continue;
     verifiedBy.push(verifier);
     signatures.push(entry);

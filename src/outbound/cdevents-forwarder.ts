@@ -7,7 +7,6 @@
  * recorded from then on, not the history). Several replicas forwarding to one sink may send an
  * event twice; CloudEvents consumers dedupe on (source, id).
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/database.js';
 import type { EventRecord } from '../domain/event-record.js';
@@ -48,7 +47,7 @@ export function createCdeventsForwarder(
   sinks: readonly CdeventSink[],
   options: ForwarderOptions = {},
 ): CdeventsForwarder {
-  const db = store.db;
+  const { outboundSinks, deadLetters } = store;
   const source = options.source ?? '/shiplog';
   const maxAttempts = options.maxAttempts ?? 5;
   const backoff = options.backoffMs ?? ((n: number) => 250 * 2 ** (n - 1));
@@ -57,26 +56,6 @@ export function createCdeventsForwarder(
   let running: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
-
-  async function position(sink: CdeventSink): Promise<number> {
-    const row = await db
-      .selectFrom('outbound_sinks')
-      .select('last_seq')
-      .where('sink', '=', sink.name)
-      .executeTakeFirst();
-    if (row) return Number(row.last_seq);
-    const end = await db
-      .selectFrom('events')
-      .select((eb) => eb.fn.max('seq').as('seq'))
-      .executeTakeFirst();
-    const start = Number(end?.seq ?? 0);
-    await db
-      .insertInto('outbound_sinks')
-      .values({ sink: sink.name, last_seq: start, updated_ms: now() })
-      .onConflict((oc) => oc.column('sink').doNothing())
-      .execute();
-    return start;
-  }
 
   async function send(sink: CdeventSink, record: EventRecord): Promise<void> {
     const event = toCloudEvent(record, source);
@@ -105,42 +84,28 @@ export function createCdeventsForwarder(
       if (attempt < maxAttempts) await sleep(backoff(attempt));
     }
     options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
-    await db
-      .insertInto('outbound_dead_letters')
-      .values({
-        id: randomUUID(),
-        sink: sink.name,
-        event_id: record.id,
-        ce_type: event.type,
-        headers: JSON.stringify(event.headers),
-        body: event.body,
-        attempts,
-        last_error: lastError.slice(0, 500),
-        created_ms: now(),
-      })
-      .execute();
+    await deadLetters.insert({
+      sink: sink.name,
+      eventId: record.id,
+      type: event.type,
+      headers: event.headers,
+      body: event.body,
+      attempts,
+      lastError,
+      createdMs: now(),
+    });
   }
 
   async function forward(sink: CdeventSink): Promise<number> {
-    let from = await position(sink);
+    let from = await outboundSinks.position(sink.name, now());
     let handled = 0;
     for (;;) {
-      const rows = await db
-        .selectFrom('events')
-        .select(['seq', 'body'])
-        .where('seq', '>', from)
-        .orderBy('seq')
-        .limit(batch)
-        .execute();
+      const rows = await outboundSinks.eventsAfter(from, batch);
       for (const row of rows) {
         if (stopped) return handled;
-        await send(sink, JSON.parse(row.body) as EventRecord);
-        from = Number(row.seq);
-        await db
-          .updateTable('outbound_sinks')
-          .set({ last_seq: from, updated_ms: now() })
-          .where('sink', '=', sink.name)
-          .execute();
+        await send(sink, row.record);
+        from = row.seq;
+        await outboundSinks.advance(sink.name, from, now());
         handled++;
       }
       if (rows.length < batch) return handled;

@@ -78,7 +78,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true, useDefaults: true },
     },
   });
-  const metrics = createMetrics(options.store.db);
+  const metrics = createMetrics(options.store.environments);
   const ledger =
     options.ledger ??
     createLedger(options.store, { signer: generateSigner(DEFAULT_ORIGIN).signer, origin: DEFAULT_ORIGIN });
@@ -90,7 +90,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     store: options.store,
     writer,
     ledger,
-    auth: createAuthenticator(options.store.db),
+    auth: createAuthenticator(options.store.tokens),
     metrics,
     incidents: createIncidents({
       store: options.store,

@@ -4,10 +4,8 @@
  * process within `ttlMs`).
  */
 import type { FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
 import { ShiplogError } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import { findTokenBySecret, type Role, type Token } from '../store/tokens-repository.js';
+import type { Role, Token, TokensRepository } from '../store/tokens-repository.js';
 
 export type Action = 'read' | 'events:write' | 'incidents:write' | 'tokens:manage' | 'approve' | 'audit';
 
@@ -25,7 +23,7 @@ export interface Authenticator {
   forget(tokenId: string): void;
 }
 
-export function createAuthenticator(db: Kysely<Database>, ttlMs = 5_000): Authenticator {
+export function createAuthenticator(tokens: TokensRepository, ttlMs = 5_000): Authenticator {
   const cache = new Map<string, { token: Token; until: number }>();
   return {
     async authenticate(request) {
@@ -37,7 +35,7 @@ export function createAuthenticator(db: Kysely<Database>, ttlMs = 5_000): Authen
       const secret = match[1];
       const hit = cache.get(secret);
       if (hit && hit.until > Date.now()) return hit.token;
-      const token = await findTokenBySecret(db, secret);
+      const token = await tokens.findBySecret(secret);
       if (!token) {
         cache.delete(secret);
         throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'The token is unknown or revoked');

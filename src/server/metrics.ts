@@ -1,7 +1,6 @@
 /** Prometheus metrics: events by source and outcome, request latency, deployments in progress. */
 import client from 'prom-client';
-import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { EnvironmentsRepository } from '../store/environments-repository.js';
 
 export interface Metrics {
   readonly registry: client.Registry;
@@ -11,7 +10,7 @@ export interface Metrics {
   readonly commitEvents: client.Histogram;
 }
 
-export function createMetrics(db: Kysely<Database>): Metrics {
+export function createMetrics(environments: EnvironmentsRepository): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'shiplog_process_' });
   const events = new client.Counter({
@@ -38,11 +37,7 @@ export function createMetrics(db: Kysely<Database>): Metrics {
     help: 'Deployments started and not yet finished',
     registers: [registry],
     async collect() {
-      const row = await db
-        .selectFrom('environments')
-        .select((eb) => eb.fn.sum<number>('progress_count').as('n'))
-        .executeTakeFirst();
-      this.set(Number(row?.n ?? 0));
+      this.set(await environments.inProgressCount());
     },
   });
   return { registry, events, requestSeconds, commitEvents };

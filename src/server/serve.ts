@@ -13,7 +13,6 @@ import type { CdeventSink } from '../outbound/cdevents-forwarder.js';
 import { openStore, type Store } from '../store/database.js';
 import { loadLedgerSigner } from '../store/ledger-keys.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
-import { ensureBootstrapToken } from '../store/tokens-repository.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 
@@ -47,7 +46,7 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
     });
     ledger = createLedger(store, { signer, origin: config.ledgerOrigin });
     if (config.bootstrapToken) {
-      await ensureBootstrapToken(store.db, config.bootstrapToken, { store, ledger });
+      await store.tokens.ensureBootstrap(config.bootstrapToken, ledger);
     }
   } catch (error) {
     await store.close();

@@ -2,12 +2,10 @@
  * Approval decisions (docs/governance.md): append-only rows, one per decision, and the two
  * views of them: decisions given, and deployments still waiting for approval.
  */
-import type { Kysely, Transaction } from 'kysely';
-import { decodeCursor, pageOf } from './cursor.js';
-import type { Page } from './deployments-repository.js';
+import type { Kysely } from 'kysely';
+import { keysetPage, type Page } from './cursor.js';
+import type { WriteTransaction } from './database.js';
 import type { ApprovalsTable, Database } from './schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface ApprovalView {
   id: string;
@@ -52,106 +50,103 @@ export function toApprovalView(row: ApprovalsTable): ApprovalView {
   };
 }
 
-export async function insertApproval(trx: Db, row: ApprovalsTable): Promise<void> {
-  await trx.insertInto('approvals').values(row).execute();
-}
-
-/** Every decision on `deployment`, oldest first. */
-export async function approvalsOf(db: Db, deployment: string): Promise<ApprovalsTable[]> {
-  return db
-    .selectFrom('approvals')
-    .selectAll()
-    .where('deployment', '=', deployment)
-    .orderBy('created_ms')
-    .orderBy('id')
-    .execute();
-}
-
-/** Decisions given, newest first. */
-export async function listDecidedApprovals(
-  db: Db,
-  f: { environment?: string | undefined; limit: number; cursor?: string | undefined },
-): Promise<Page<ApprovalView>> {
-  let q = db.selectFrom('approvals').selectAll();
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.cursor) {
-    const [ms, id] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
-    q = q.where((eb) =>
-      eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q
-    .orderBy('created_ms', 'desc')
-    .orderBy('id', 'desc')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(rows, f.limit, toApprovalView, (last) => [last.created_ms, last.id]);
-}
-
-/**
- * Deployments that are requested but not approved yet, in the environments that require
- * approvals, newest first.
- */
-export async function listPendingApprovals(
-  db: Db,
-  f: {
+export interface ApprovalsRepository {
+  /** Stores one decision inside `trx`. */
+  insert(row: ApprovalsTable, trx: WriteTransaction): Promise<void>;
+  /** Every decision on `deployment`, oldest first, read in `trx` when given. */
+  of(deployment: string, trx?: WriteTransaction): Promise<ApprovalsTable[]>;
+  /** Decisions given, newest first. */
+  listDecided(f: {
+    environment?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<ApprovalView>>;
+  /**
+   * Deployments that are requested but not approved yet, in the environments that require
+   * approvals, newest first.
+   */
+  listPending(f: {
     environments: readonly string[];
     environment?: string | undefined;
     limit: number;
     cursor?: string | undefined;
-  },
-): Promise<Page<PendingApprovalView>> {
-  const environments = f.environment
-    ? f.environments.filter((e) => e === f.environment)
-    : [...f.environments];
-  if (environments.length === 0) return { items: [], nextCursor: null };
-  let q = db
-    .selectFrom('deployments as d')
-    .select([
-      'd.deployment',
-      'd.service',
-      'd.environment',
-      'd.version',
-      'd.actor',
-      'd.requested_ms',
-      'd.sort_ms',
-    ])
-    .select((eb) =>
-      eb
-        .selectFrom('approvals as a')
-        .select((inner) => inner.fn.countAll<number>().as('n'))
-        .whereRef('a.deployment', '=', 'd.deployment')
-        .whereRef('a.version', '=', 'd.version')
-        .as('decisions'),
-    )
-    .where('d.status', '=', 'requested')
-    .where('d.environment', 'in', environments);
-  if (f.cursor) {
-    const [ms, deployment] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
-    q = q.where((eb) =>
-      eb.or([
-        eb('d.sort_ms', '<', ms),
-        eb.and([eb('d.sort_ms', '=', ms), eb('d.deployment', '<', deployment)]),
-      ]),
-    );
-  }
-  const rows = await q
-    .orderBy('d.sort_ms', 'desc')
-    .orderBy('d.deployment', 'desc')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(
-    rows,
-    f.limit,
-    (row) => ({
-      deployment: row.deployment,
-      service: row.service,
-      environment: row.environment,
-      version: row.version,
-      actor: row.actor,
-      requestedAt: iso(row.requested_ms),
-      decisions: Number(row.decisions ?? 0),
-    }),
-    (last) => [last.sort_ms, last.deployment],
-  );
+  }): Promise<Page<PendingApprovalView>>;
+}
+
+export function createApprovalsRepository(db: Kysely<Database>): ApprovalsRepository {
+  return Object.freeze({
+    async insert(row: ApprovalsTable, trx: WriteTransaction) {
+      await trx.insertInto('approvals').values(row).execute();
+    },
+
+    async of(deployment: string, trx?: WriteTransaction) {
+      return (trx ?? db)
+        .selectFrom('approvals')
+        .selectAll()
+        .where('deployment', '=', deployment)
+        .orderBy('created_ms')
+        .orderBy('id')
+        .execute();
+    },
+
+    async listDecided(f: { environment?: string | undefined; limit: number; cursor?: string | undefined }) {
+      let q = db.selectFrom('approvals').selectAll();
+      if (f.environment) q = q.where('environment', '=', f.environment);
+      return keysetPage(
+        q,
+        { columns: ['created_ms', 'id'], shape: ['n', 's'], direction: 'desc' },
+        { limit: f.limit, cursor: f.cursor || undefined },
+        toApprovalView,
+        (last) => [last.created_ms, last.id],
+      );
+    },
+
+    async listPending(f: {
+      environments: readonly string[];
+      environment?: string | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
+      const environments = f.environment
+        ? f.environments.filter((e) => e === f.environment)
+        : [...f.environments];
+      if (environments.length === 0) return { items: [], nextCursor: null };
+      const q = db
+        .selectFrom('deployments as d')
+        .select([
+          'd.deployment',
+          'd.service',
+          'd.environment',
+          'd.version',
+          'd.actor',
+          'd.requested_ms',
+          'd.sort_ms',
+        ])
+        .select((eb) =>
+          eb
+            .selectFrom('approvals as a')
+            .select((inner) => inner.fn.countAll<number>().as('n'))
+            .whereRef('a.deployment', '=', 'd.deployment')
+            .whereRef('a.version', '=', 'd.version')
+            .as('decisions'),
+        )
+        .where('d.status', '=', 'requested')
+        .where('d.environment', 'in', environments);
+      return keysetPage(
+        q,
+        { columns: ['d.sort_ms', 'd.deployment'], shape: ['n', 's'], direction: 'desc' },
+        { limit: f.limit, cursor: f.cursor || undefined },
+        (row) => ({
+          deployment: row.deployment,
+          service: row.service,
+          environment: row.environment,
+          version: row.version,
+          actor: row.actor,
+          requestedAt: iso(row.requested_ms),
+          decisions: Number(row.decisions ?? 0),
+        }),
+        (last) => [last.sort_ms, last.deployment],
+      );
+    },
+  });
 }

@@ -4,7 +4,7 @@
  * out once per shape (table, columns, row count, dialect), then only their parameters change;
  * on SQLite the prepared statement is reused too (see database.ts).
  */
-import { CompiledQuery, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Dialect } from './database.js';
 import type { Database } from './schema.js';
 
@@ -59,4 +59,15 @@ export async function bulkWrite<Row extends object>(
       CompiledQuery.raw(statementFor(dialect, table, columns, chunk.length, conflict), params),
     );
   }
+}
+
+/**
+ * `column in (values)` with one statement text whatever the number of values (a JSON array on
+ * SQLite, a text array on PostgreSQL), so the write path's lookups are prepared once instead
+ * of once per list length.
+ */
+export function inList(dialect: Dialect, column: string, values: readonly string[]): RawBuilder<SqlBool> {
+  return dialect === 'postgres'
+    ? sql<SqlBool>`${sql.ref(column)} = any(${values}::text[])`
+    : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
 }

@@ -1,6 +1,10 @@
 /**
  * Opens the database: embedded SQLite (better-sqlite3, WAL, fsync on commit) under the data
- * folder by default, or PostgreSQL when a URL is given. Both behind one Kysely instance.
+ * folder by default, or PostgreSQL when a URL is given. Both behind one Kysely instance, which
+ * stays inside src/store: the rest of shiplog reads and writes through the repositories on the
+ * store (one per aggregate, created once per store), never through a query builder. ESLint
+ * enforces it (eslint.config.js: no `kysely` import, no `.db`, no query builder call outside
+ * src/store).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,12 +19,48 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
-import type { Database } from './schema.js';
+import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
+import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
+import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
+import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
+import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
+import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
 import { migrateToLatest } from './migrations.js';
+import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
+import type { Database } from './schema.js';
+import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
+import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
+import { createDeliveriesRepository, type DeliveriesRepository } from './webhook-deliveries-repository.js';
+import {
+  createWebhookRecordsRepository,
+  type WebhookRecordsRepository,
+} from './webhook-records-repository.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-export interface Store {
+/**
+ * A write transaction, to hand to repository functions (and the ledger's `append`) so several
+ * writes commit together. Outside src/store it is only passed along, never queried.
+ */
+export type WriteTransaction = Transaction<Database>;
+
+/** The repositories, one per aggregate. */
+export interface Repositories {
+  readonly deployments: DeploymentsRepository;
+  readonly environments: EnvironmentsRepository;
+  readonly sources: SourcesRepository;
+  readonly tokens: TokensRepository;
+  readonly approvals: ApprovalsRepository;
+  readonly gateDecisions: GateDecisionsRepository;
+  readonly webhookDeliveries: DeliveriesRepository;
+  readonly webhookRecords: WebhookRecordsRepository;
+  readonly outboundSinks: OutboundSinksRepository;
+  readonly deadLetters: DeadLettersRepository;
+  readonly incidents: IncidentsRepository;
+}
+
+export interface Store extends Repositories {
+  /** The query builder: for code inside src/store only (lint-enforced). */
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   /** Where the data lives, for messages (never includes a password). */
@@ -30,7 +70,7 @@ export interface Store {
    * lock on PostgreSQL, the single write lock on SQLite), so several processes may share one
    * PostgreSQL and still append to one ledger in order.
    */
-  writeTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  writeTransaction<T>(fn: (trx: WriteTransaction) => Promise<T>): Promise<T>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -72,11 +112,30 @@ function openSqlite(dataDir: string): Store {
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
-  return {
+  return withRepositories({
     db,
     dialect: 'sqlite',
     location: file,
     writeTransaction: (fn) => db.transaction().execute(fn),
+  });
+}
+
+/** The store over `handle`, with its repositories created once. */
+function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'>): Store {
+  const { db } = handle;
+  return {
+    ...handle,
+    deployments: createDeploymentsRepository(db),
+    environments: createEnvironmentsRepository(db),
+    sources: createSourcesRepository(db),
+    tokens: createTokensRepository(db, handle.writeTransaction),
+    approvals: createApprovalsRepository(db),
+    gateDecisions: createGateDecisionsRepository(db),
+    webhookDeliveries: createDeliveriesRepository(db),
+    webhookRecords: createWebhookRecordsRepository(db),
+    outboundSinks: createOutboundSinksRepository(db),
+    deadLetters: createDeadLettersRepository(db),
+    incidents: createIncidentsRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;
@@ -122,7 +181,7 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void = (
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const parsed = new URL(url);
   parsed.password = '';
-  return {
+  return withRepositories({
     db,
     dialect: 'postgres',
     location: parsed.toString(),
@@ -131,10 +190,5 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void = (
         await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
         return fn(trx);
       }),
-    ping: async () => {
-      await sql`select 1`.execute(db);
-      return true;
-    },
-    close: () => db.destroy(),
-  };
+  });
 }

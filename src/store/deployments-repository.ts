@@ -1,10 +1,15 @@
-/** Reads of deployments, their timelines, the environments summary and past state. */
+/**
+ * Deployments: their rows (the state derived from their events), the list and one deployment
+ * with its timeline, which version ran where at an instant, and the approval status the
+ * governance code sets.
+ */
 import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
-import { decodeCursor, pageOf, type Page } from './cursor.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { EventRecord } from '../domain/event-record.js';
-import type { Database, EnvironmentsTable } from './schema.js';
+import { keysetPage, type Keyset, type Page, type PageRequest } from './cursor.js';
+import type { WriteTransaction } from './database.js';
+import type { Database } from './schema.js';
 
 export type { Page };
 
@@ -81,128 +86,6 @@ export function toDeploymentView(row: DeploymentRow): DeploymentView {
   };
 }
 
-export async function listDeployments(
-  db: Kysely<Database>,
-  f: DeploymentFilter,
-): Promise<Page<DeploymentView>> {
-  let q = db.selectFrom('deployments').selectAll();
-  if (f.service) q = q.where('service', '=', f.service);
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.region) q = q.where('region', '=', f.region);
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.kind) q = q.where('kind', '=', f.kind);
-  if (f.actor) q = q.where('actor', '=', f.actor);
-  if (f.sinceMs !== undefined) q = q.where('sort_ms', '>=', f.sinceMs);
-  if (f.untilMs !== undefined) q = q.where('sort_ms', '<', f.untilMs);
-  if (f.cursor) {
-    const [sortMs, deployment] = decodeCursor(f.cursor, ['n', 's']) as [number, string];
-    q = q.where((eb) =>
-      eb.or([
-        eb('sort_ms', '<', sortMs),
-        eb.and([eb('sort_ms', '=', sortMs), eb('deployment', '<', deployment)]),
-      ]),
-    );
-  }
-  const rows = await q
-    .orderBy('sort_ms', 'desc')
-    .orderBy('deployment', 'desc')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(rows, f.limit, toDeploymentView, (last) => [last.sort_ms, last.deployment]);
-}
-
-export async function getDeployment(
-  db: Kysely<Database>,
-  deployment: string,
-): Promise<(DeploymentView & { events: (EventRecord & { ledgerIndex: number | null })[] }) | undefined> {
-  const row = await db
-    .selectFrom('deployments')
-    .selectAll()
-    .where('deployment', '=', deployment)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  const events = await db
-    .selectFrom('events')
-    .select(['body', 'ledger_index'])
-    .where('deployment', '=', deployment)
-    .orderBy('time_ms')
-    .orderBy('hlc')
-    .execute();
-  return {
-    ...toDeploymentView(row),
-    events: events.map((e) => ({ ...(JSON.parse(e.body) as EventRecord), ledgerIndex: e.ledger_index })),
-  };
-}
-
-export interface EnvironmentView {
-  service: string;
-  environment: string;
-  region: string | null;
-  current: {
-    deployment: string;
-    version: string | null;
-    since: string | null;
-    deployedBy: string | null;
-  } | null;
-  inProgress: {
-    deployment: string;
-    version: string | null;
-    since: string | null;
-    deployedBy: string | null;
-    count: number;
-  } | null;
-}
-
-function toEnvironmentView(row: EnvironmentsTable): EnvironmentView {
-  return {
-    service: row.service,
-    environment: row.environment,
-    region: row.region || null,
-    current: row.current_deployment
-      ? {
-          deployment: row.current_deployment,
-          version: row.current_version,
-          since: iso(row.current_since_ms),
-          deployedBy: row.current_actor,
-        }
-      : null,
-    inProgress: row.progress_deployment
-      ? {
-          deployment: row.progress_deployment,
-          version: row.progress_version,
-          since: iso(row.progress_since_ms),
-          deployedBy: row.progress_actor,
-          count: row.progress_count,
-        }
-      : null,
-  };
-}
-
-export async function listEnvironments(
-  db: Kysely<Database>,
-  f: {
-    service?: string | undefined;
-    environment?: string | undefined;
-    limit: number;
-    cursor?: string | undefined;
-  },
-): Promise<Page<EnvironmentView>> {
-  let q = db.selectFrom('environments').selectAll();
-  if (f.service) q = q.where('service', '=', f.service);
-  if (f.environment) q = q.where('environment', '=', f.environment);
-  if (f.cursor) {
-    const [s, e, r] = decodeCursor(f.cursor, ['s', 's', 's']) as [string, string, string];
-    q = q.where((eb) => eb(eb.refTuple('service', 'environment', 'region'), '>', eb.tuple(s, e, r)));
-  }
-  const rows = await q
-    .orderBy('service')
-    .orderBy('environment')
-    .orderBy('region')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(rows, f.limit, toEnvironmentView, (last) => [last.service, last.environment, last.region]);
-}
-
 export interface StateAtView {
   service: string;
   region: string | null;
@@ -213,91 +96,161 @@ export interface StateAtView {
 }
 
 /**
- * Which version of each service ran in an environment at an instant: per service and region,
- * the latest deployment that had succeeded by then and had not been rolled back by then.
+ * A deployment with one page of its event timeline, each event with its ledger index;
+ * `eventsNextCursor` asks for the next page (null: the timeline is complete).
  */
-export async function stateAt(
-  db: Kysely<Database>,
-  f: { environment: string; atMs: number; limit: number; cursor?: string | undefined },
-): Promise<Page<StateAtView>> {
-  const ranked = db
-    .selectFrom('deployments')
-    .select(['service', 'region', 'deployment', 'version', 'finished_ms', 'actor'])
-    .select(
-      sql<number>`row_number() over (partition by service, region order by finished_ms desc, deployment desc)`.as(
-        'rank',
-      ),
-    )
-    .where('environment', '=', f.environment)
-    .where('finished_ms', '<=', f.atMs)
-    .where('status', 'in', ['succeeded', 'rolled_back'])
-    .where((eb) => eb.or([eb('rolled_back_ms', 'is', null), eb('rolled_back_ms', '>', f.atMs)]));
-  let q = db.selectFrom(ranked.as('r')).selectAll().where('rank', '=', 1);
-  if (f.cursor) {
-    const [s, r] = decodeCursor(f.cursor, ['s', 's']) as [string, string];
-    q = q.where((eb) => eb(eb.refTuple('service', 'region'), '>', eb.tuple(s, r)));
-  }
-  const rows = await q
-    .orderBy('service')
-    .orderBy('region')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(
-    rows,
-    f.limit,
-    (r) => ({
-      service: r.service,
-      region: r.region || null,
-      deployment: r.deployment,
-      version: r.version,
-      since: iso(r.finished_ms),
-      deployedBy: r.actor,
-    }),
-    (last) => [last.service, last.region],
-  );
+export type DeploymentDetail = DeploymentView & {
+  events: (EventRecord & { ledgerIndex: number | null })[];
+  eventsNextCursor: string | null;
+};
+
+export interface DeploymentLedgerEntry {
+  readonly eventId: string;
+  readonly index: number;
+  readonly leafHash: Uint8Array;
+  readonly data: string | null;
 }
 
-export interface SourceView {
-  source: string;
-  events: number;
-  lastSeenAt: string;
-  skew: {
-    samples: number;
-    lastMs: number | null;
-    meanMs: number | null;
-    minMs: number | null;
-    maxMs: number | null;
-  };
+export interface DeploymentsRepository {
+  /** The stored row of `deployment`, read in `trx` when given. */
+  find(deployment: string, trx?: WriteTransaction): Promise<DeploymentRow | undefined>;
+  /** Deployments matching `filter`, newest first. */
+  list(filter: DeploymentFilter): Promise<Page<DeploymentView>>;
+  /**
+   * One deployment with a page of its timeline (ordered by event time, then hybrid logical
+   * clock): a deployment may hold thousands of events, and one answer holds at most `limit`.
+   */
+  get(deployment: string, timeline?: PageRequest): Promise<DeploymentDetail | undefined>;
+  /**
+   * Which version of each service ran in an environment at an instant: per service and region,
+   * the latest deployment that had succeeded by then and had not been rolled back by then.
+   */
+  stateAt(f: {
+    environment: string;
+    atMs: number;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<StateAtView>>;
+  /** The ledger entries of the events of `deployment`, in ledger order (its evidence). */
+  ledgerEntries(deployment: string): Promise<DeploymentLedgerEntry[]>;
+  /** Sets the approval of `deployment` (and the status it implies) inside `trx`. */
+  setApproval(
+    deployment: string,
+    change: { approved: boolean; status: string; updatedMs: number },
+    trx: WriteTransaction,
+  ): Promise<void>;
 }
 
-export async function listSources(
-  db: Kysely<Database>,
-  f: { limit: number; cursor?: string | undefined },
-): Promise<Page<SourceView>> {
-  let q = db.selectFrom('sources').selectAll();
-  if (f.cursor) {
-    const [s] = decodeCursor(f.cursor, ['s']) as [string];
-    q = q.where('source', '>', s);
-  }
-  const rows = await q
-    .orderBy('source')
-    .limit(f.limit + 1)
-    .execute();
-  return pageOf(
-    rows,
-    f.limit,
-    (r) => ({
-      source: r.source,
-      events: r.events,
-      lastSeenAt: new Date(r.last_seen_ms).toISOString(),
-      skew: {
-        samples: r.skew_count,
-        lastMs: r.skew_last_ms,
-        meanMs: r.skew_count > 0 ? Math.round(r.skew_sum_ms / r.skew_count) : null,
-        minMs: r.skew_min_ms,
-        maxMs: r.skew_max_ms,
-      },
-    }),
-    (last) => [last.source],
-  );
+/** The most timeline events one answer holds. */
+export const MAX_TIMELINE_PAGE = 1000;
+const TIMELINE_ORDER: Keyset = {
+  columns: ['time_ms', 'hlc', 'seq'],
+  shape: ['n', 's', 'n'],
+  direction: 'asc',
+};
+
+export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRepository {
+  return Object.freeze({
+    async find(deployment: string, trx?: WriteTransaction) {
+      return (trx ?? db)
+        .selectFrom('deployments')
+        .selectAll()
+        .where('deployment', '=', deployment)
+        .executeTakeFirst();
+    },
+
+    async list(f: DeploymentFilter) {
+      let q = db.selectFrom('deployments').selectAll();
+      if (f.service) q = q.where('service', '=', f.service);
+      if (f.environment) q = q.where('environment', '=', f.environment);
+      if (f.region) q = q.where('region', '=', f.region);
+      if (f.status) q = q.where('status', '=', f.status);
+      if (f.kind) q = q.where('kind', '=', f.kind);
+      if (f.actor) q = q.where('actor', '=', f.actor);
+      if (f.sinceMs !== undefined) q = q.where('sort_ms', '>=', f.sinceMs);
+      if (f.untilMs !== undefined) q = q.where('sort_ms', '<', f.untilMs);
+      return keysetPage(
+        q,
+        BY_SORT_TIME,
+        { limit: f.limit, cursor: f.cursor || undefined },
+        toDeploymentView,
+        (last) => [last.sort_ms, last.deployment],
+      );
+    },
+
+    async get(deployment: string, timeline: PageRequest = { limit: MAX_TIMELINE_PAGE }) {
+      const row = await db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('deployment', '=', deployment)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const events = await keysetPage(
+        db
+          .selectFrom('events')
+          .select(['body', 'ledger_index', 'time_ms', 'hlc', 'seq'])
+          .where('deployment', '=', deployment),
+        TIMELINE_ORDER,
+        timeline,
+        (e) => ({ ...(JSON.parse(e.body) as EventRecord), ledgerIndex: e.ledger_index }),
+        (e) => [e.time_ms, e.hlc, e.seq],
+      );
+      return { ...toDeploymentView(row), events: events.items, eventsNextCursor: events.nextCursor };
+    },
+
+    async stateAt(f: { environment: string; atMs: number; limit: number; cursor?: string | undefined }) {
+      const ranked = db
+        .selectFrom('deployments')
+        .select(['service', 'region', 'deployment', 'version', 'finished_ms', 'actor'])
+        .select(
+          sql<number>`row_number() over (partition by service, region order by finished_ms desc, deployment desc)`.as(
+            'rank',
+          ),
+        )
+        .where('environment', '=', f.environment)
+        .where('finished_ms', '<=', f.atMs)
+        .where('status', 'in', ['succeeded', 'rolled_back'])
+        .where((eb) => eb.or([eb('rolled_back_ms', 'is', null), eb('rolled_back_ms', '>', f.atMs)]));
+      return keysetPage(
+        db.selectFrom(ranked.as('r')).selectAll().where('rank', '=', 1),
+        { columns: ['service', 'region'], shape: ['s', 's'], direction: 'asc' },
+        { limit: f.limit, cursor: f.cursor || undefined },
+        (r) => ({
+          service: r.service,
+          region: r.region || null,
+          deployment: r.deployment,
+          version: r.version,
+          since: iso(r.finished_ms),
+          deployedBy: r.actor,
+        }),
+        (last) => [last.service, last.region],
+      );
+    },
+
+    async ledgerEntries(deployment: string) {
+      const rows = await db
+        .selectFrom('events')
+        .innerJoin('ledger_entries', 'ledger_entries.idx', 'events.ledger_index')
+        .select(['events.id', 'ledger_entries.idx', 'ledger_entries.leaf_hash', 'events.body as data'])
+        .where('events.deployment', '=', deployment)
+        .orderBy('ledger_entries.idx')
+        .execute();
+      return rows.map((r) => ({ eventId: r.id, index: Number(r.idx), leafHash: r.leaf_hash, data: r.data }));
+    },
+
+    async setApproval(
+      deployment: string,
+      change: { approved: boolean; status: string; updatedMs: number },
+      trx: WriteTransaction,
+    ) {
+      await trx
+        .updateTable('deployments')
+        .set({ approved: change.approved ? 1 : 0, status: change.status, updated_ms: change.updatedMs })
+        .where('deployment', '=', deployment)
+        .execute();
+    },
+  });
 }
+
+/** Newest first: the deployment's sort time, then its id. */
+const BY_SORT_TIME = { columns: ['sort_ms', 'deployment'], shape: ['n', 's'], direction: 'desc' } as const;

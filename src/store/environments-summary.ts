@@ -5,7 +5,7 @@
  * deployments only when the current or in-progress deployment leaves that state.
  */
 import type { Transaction } from 'kysely';
-import { bulkWrite } from './bulk-write.js';
+import { bulkWrite, inList } from './bulk-write.js';
 import type { Dialect } from './database.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { Database, EnvironmentsTable } from './schema.js';
@@ -26,7 +26,11 @@ export async function updateEnvironments(
   if (touched.size === 0) return;
 
   const services = [...new Set([...touched.values()].map((t) => t.service))];
-  const loaded = await trx.selectFrom('environments').selectAll().where('service', 'in', services).execute();
+  const loaded = await trx
+    .selectFrom('environments')
+    .selectAll()
+    .where(inList(dialect, 'service', services))
+    .execute();
   const summaries = new Map<Key, EnvironmentsTable>();
   for (const row of loaded) if (touched.has(keyOf(row))) summaries.set(keyOf(row), row);
   const recompute = new Set<Key>();

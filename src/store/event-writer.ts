@@ -22,7 +22,7 @@ import {
 import { ShiplogError } from '../errors.js';
 import { canonicalJson } from '../ledger/jcs.js';
 import type { Store } from './database.js';
-import { bulkWrite } from './bulk-write.js';
+import { bulkWrite, inList } from './bulk-write.js';
 import { createGroupCommit, type Settled } from './group-commit.js';
 import { updateEnvironments } from './environments-summary.js';
 import type { Database, EventsTable, SourcesTable } from './schema.js';
@@ -64,8 +64,6 @@ export interface EventWriterOptions {
   /** Called after each committed group (metrics, live updates). */
   readonly onCommit?: (stored: readonly StoredEvent[]) => void;
 }
-
-const CHUNK = 500;
 
 export function createEventWriter(store: Store, options: EventWriterOptions = {}): EventWriter {
   const clock = options.clock ?? createHybridLogicalClock();
@@ -137,29 +135,25 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
       }
     }
     const events = new Map<string, KnownEvent>();
-    for (const chunk of chunks([...ids])) {
-      const found = await trx
-        .selectFrom('events')
-        .select(['id', 'scope', 'type', 'deployment', 'ledger_index'])
-        .where('id', 'in', chunk)
-        .execute();
-      for (const row of found) {
-        events.set(scopedId(row.scope, row.id), {
-          type: row.type,
-          deployment: row.deployment,
-          ledgerIndex: row.ledger_index,
-        });
-      }
+    const known = await trx
+      .selectFrom('events')
+      .select(['id', 'scope', 'type', 'deployment', 'ledger_index'])
+      .where(inList(store.dialect, 'id', [...ids]))
+      .execute();
+    for (const row of known) {
+      events.set(scopedId(row.scope, row.id), {
+        type: row.type,
+        deployment: row.deployment,
+        ledgerIndex: row.ledger_index,
+      });
     }
     const deployments = new Map<string, DeploymentRow>();
-    for (const chunk of chunks([...keys])) {
-      const found = await trx
-        .selectFrom('deployments')
-        .selectAll()
-        .where('deployment', 'in', chunk)
-        .execute();
-      for (const row of found) deployments.set(row.deployment, row);
-    }
+    const rows = await trx
+      .selectFrom('deployments')
+      .selectAll()
+      .where(inList(store.dialect, 'deployment', [...keys]))
+      .execute();
+    for (const row of rows) deployments.set(row.deployment, row);
     return { events, deployments };
   }
 
@@ -240,7 +234,7 @@ async function upsertSources(
       await trx
         .selectFrom('sources')
         .selectAll()
-        .where('source', 'in', [...stats.keys()])
+        .where(inList(dialect, 'source', [...stats.keys()]))
         .execute()
     ).map((r) => [r.source, r]),
   );
@@ -281,9 +275,3 @@ const SOURCE_COLUMNS = [
   'skew_last_ms',
   'last_seen_ms',
 ] as const;
-
-export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

@@ -531,3 +531,49 @@ async function ledgerIndexesOf(db: Db, ids: readonly string[]): Promise<Map<stri
   }
   return found;
 }
+
+/** Incidents, their changes, the catalog and the correlation reads, on the store. */
+export interface IncidentsRepository {
+  find(key: string): Promise<Incident | undefined>;
+  findMany(keys: readonly string[], trx: Transaction<Database>): Promise<Map<string, Incident>>;
+  save(
+    incident: Incident,
+    created: boolean,
+    change: IncidentChangesTable,
+    trx: Transaction<Database>,
+  ): Promise<void>;
+  list(f: IncidentFilter): Promise<Page<IncidentView>>;
+  openAt(service: string, atMs: number): Promise<Incident[]>;
+  changes(key: string): Promise<IncidentChangesTable[]>;
+  candidateDeployments(q: CandidateQuery): Promise<CandidateDeployment[]>;
+  candidateOf(deployment: string): Promise<CandidateDeployment | undefined>;
+  candidateIncidents(deployment: string, firstMs: number, spanMs: number): Promise<Incident[]>;
+  catalog(): Promise<CatalogServicesTable[]>;
+  upsertCatalog(rows: readonly CatalogServicesTable[], trx: Transaction<Database>): Promise<void>;
+  currentDeployments(): ReturnType<typeof currentDeployments>;
+  timeline(services: readonly string[], fromMs: number, toMs: number): Promise<TimelineRow[]>;
+  linkedRecords(recordIds: readonly string[], trx: Transaction<Database>): Promise<Set<string>>;
+  linkRecord(recordId: string, incidentKey: string, nowMs: number, trx: Transaction<Database>): Promise<void>;
+  unlinkedRecords(types: readonly string[], limit: number): ReturnType<typeof unlinkedRecords>;
+}
+
+export function createIncidentsRepository(db: Kysely<Database>): IncidentsRepository {
+  return {
+    find: (key) => findIncident(db, key),
+    findMany: (keys, trx) => findIncidents(trx, keys),
+    save: (incident, created, change, trx) => saveIncident(trx, incident, created, change),
+    list: (f) => listIncidents(db, f),
+    openAt: (service, atMs) => openIncidentsAt(db, service, atMs),
+    changes: (key) => incidentChanges(db, key),
+    candidateDeployments: (q) => candidateDeployments(db, q),
+    candidateOf: (deployment) => candidateOf(db, deployment),
+    candidateIncidents: (deployment, firstMs, spanMs) => candidateIncidents(db, deployment, firstMs, spanMs),
+    catalog: () => catalogServices(db),
+    upsertCatalog: (rows, trx) => upsertCatalogServices(trx, rows),
+    currentDeployments: () => currentDeployments(db),
+    timeline: (services, fromMs, toMs) => timelineRows(db, services, fromMs, toMs),
+    linkedRecords: (ids, trx) => linkedRecords(trx, ids),
+    linkRecord: (recordId, key, nowMs, trx) => linkRecord(trx, recordId, key, nowMs),
+    unlinkedRecords: (types, limit) => unlinkedRecords(db, types, limit),
+  };
+}

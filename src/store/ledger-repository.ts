@@ -10,7 +10,6 @@
  * proofs fetch their O(log n) nodes in one query each.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { decodeBase64 } from '../ledger/base64.js';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import {
   appendLookupKeys,
@@ -26,8 +25,9 @@ import {
   rootKeys,
   type NodeKey,
 } from '../ledger/merkle.js';
-import type { NoteSigner } from '../ledger/note.js';
+import { signatureOf, type NoteSigner } from '../ledger/note.js';
 import { ShiplogError } from '../errors.js';
+import { bulkWrite } from './bulk-write.js';
 import type { Store } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, LedgerEntriesTable, LedgerNodesTable } from './schema.js';
@@ -36,7 +36,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** The most entries one read of entries returns (DESIGN.md §4). */
 export const MAX_ENTRIES_PER_READ = 1000;
-const INSERT_CHUNK = 1000;
+const ENTRY_COLUMNS = ['idx', 'leaf_hash', 'data', 'record_type', 'retired_ms'] as const;
+const NODE_COLUMNS = ['level', 'idx', 'hash'] as const;
 /** Terms of one OR: SQLite parses an OR chain as deep as it is long (limit 1000). */
 const OR_CHUNK = 100;
 const utf8 = new TextEncoder();
@@ -142,18 +143,8 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
         }
       }
     });
-    for (let i = 0; i < entryRows.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('ledger_entries')
-        .values(entryRows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
-    for (let i = 0; i < nodeRows.length; i += INSERT_CHUNK) {
-      await trx
-        .insertInto('ledger_nodes')
-        .values(nodeRows.slice(i, i + INSERT_CHUNK))
-        .execute();
-    }
+    await bulkWrite(trx, store.dialect, 'ledger_entries', ENTRY_COLUMNS, entryRows);
+    await bulkWrite(trx, store.dialect, 'ledger_nodes', NODE_COLUMNS, nodeRows);
     await trx.updateTable('ledger_head').set({ size: end }).where('id', '=', 1).execute();
     return first;
   }
@@ -206,7 +197,7 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
       checkpoint !== undefined &&
       checkpoint.size === size &&
       checkpoint.note.startsWith(`${origin}\n`) &&
-      signedBy(checkpoint.note, signer)
+      signatureOf(checkpoint.note, signer.name, signer.keyId) !== undefined
     );
   }
 
@@ -307,17 +298,6 @@ async function rootHashAt(db: Db, size: number): Promise<Uint8Array> {
 /** A Buffer view of the bytes: both database drivers bind only Buffers as blobs. */
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** Whether a signature line of `note` carries the signer's name and key id. */
-function signedBy(note: string, signer: NoteSigner): boolean {
-  const prefix = `\u2014 ${signer.name} `;
-  const block = note.slice(note.lastIndexOf('\n\n') + 2);
-  return block.split('\n').some((line) => {
-    if (!line.startsWith(prefix)) return false;
-    const bytes = decodeBase64(line.slice(prefix.length));
-    return bytes !== undefined && Buffer.from(bytes.subarray(0, 4)).toString('hex') === signer.keyId;
-  });
 }
 
 /** The record type of an entry (its top-level `recordType`), for filtering and retention. */

@@ -3,9 +3,9 @@
  * a fast hash is enough); the secret is shown once, at creation.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
-import type { Store } from './database.js';
+import type { Kysely } from 'kysely';
 import { canonicalJson } from '../ledger/jcs.js';
+import type { WriteTransaction } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, TokensTable } from './schema.js';
 
@@ -27,7 +27,7 @@ export interface Token {
   readonly revokedAt: string | null;
 }
 
-export function hashSecret(secret: string): string {
+function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
@@ -67,101 +67,133 @@ function tokenRecord(type: TokenRecord['recordType'], token: Token, by: string, 
   return canonicalJson(record);
 }
 
-/**
- * Creates a token. With `ledger`, `db` must be a write transaction (store.writeTransaction):
- * the token and its `token.created` ledger entry commit together.
- */
-export async function createToken(
-  db: Kysely<Database> | Transaction<Database>,
-  input: {
-    name: string;
-    role: Role;
-    scopes?: Scopes | null;
-    createdBy: string;
-    secret?: string;
-    ledger?: LedgerAppender | undefined;
-  },
-): Promise<{ token: Token; secret: string }> {
-  const secret = input.secret ?? `shiplog_${randomBytes(32).toString('base64url')}`;
-  const row: TokensTable = {
-    id: `tok_${randomBytes(9).toString('base64url')}`,
-    name: input.name,
-    role: input.role,
-    hash: hashSecret(secret),
-    scopes: input.scopes ? JSON.stringify(input.scopes) : null,
-    created_ms: Date.now(),
-    created_by: input.createdBy,
-    revoked_ms: null,
-  };
-  await db.insertInto('tokens').values(row).execute();
-  const token = toToken(row);
-  if (input.ledger) {
-    await input.ledger.append(db as Transaction<Database>, [
-      tokenRecord('token.created', token, input.createdBy, row.created_ms),
-    ]);
-  }
-  return { token, secret };
+export interface NewToken {
+  readonly name: string;
+  readonly role: Role;
+  readonly scopes?: Scopes | null;
+  readonly createdBy: string;
+  /** The secret to use; default a fresh 256-bit random one. */
+  readonly secret?: string;
+  /** When given, the `token.created` entry is appended in the same write transaction. */
+  readonly ledger?: LedgerAppender | undefined;
 }
 
-/** The active token with this secret, if any. */
-export async function findTokenBySecret(db: Kysely<Database>, secret: string): Promise<Token | undefined> {
-  const row = await db
-    .selectFrom('tokens')
-    .selectAll()
-    .where('hash', '=', hashSecret(secret))
-    .executeTakeFirst();
-  return row && row.revoked_ms === null ? toToken(row) : undefined;
+export interface TokensRepository {
+  /**
+   * Creates a token. With a ledger, the token and its `token.created` ledger entry commit
+   * together: in `trx` when given, else in a write transaction of its own.
+   */
+  create(input: NewToken, trx?: WriteTransaction): Promise<{ token: Token; secret: string }>;
+  /** The active token with this secret, if any. */
+  findBySecret(secret: string): Promise<Token | undefined>;
+  /** Every token, oldest first. */
+  list(): Promise<Token[]>;
+  /**
+   * Revokes a token; returns it, or undefined when there is no such token. With a ledger, the
+   * first revocation appends a `token.revoked` entry in the same write transaction.
+   */
+  revoke(
+    id: string,
+    options?: { by?: string; ledger?: LedgerAppender | undefined },
+    trx?: WriteTransaction,
+  ): Promise<Token | undefined>;
+  /**
+   * Creates the bootstrap admin token once; later starts with the same secret change nothing.
+   * Given the ledger, it is created in a write transaction with its ledger entry (and replicas
+   * starting together create it once).
+   */
+  ensureBootstrap(secret: string, ledger?: LedgerAppender): Promise<void>;
 }
 
-export async function listTokens(db: Kysely<Database>): Promise<Token[]> {
-  const rows = await db.selectFrom('tokens').selectAll().orderBy('created_ms').orderBy('id').execute();
-  return rows.map(toToken);
-}
-
-/**
- * Revokes a token; returns it, or undefined when there is no such token. With `ledger`, `db`
- * must be a write transaction: the first revocation appends a `token.revoked` entry with it.
- */
-export async function revokeToken(
-  db: Kysely<Database> | Transaction<Database>,
-  id: string,
-  options: { by?: string; ledger?: LedgerAppender | undefined } = {},
-): Promise<Token | undefined> {
-  const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) return undefined;
-  if (row.revoked_ms === null) {
-    const revokedMs = Date.now();
-    row.revoked_ms = revokedMs;
-    await db.updateTable('tokens').set({ revoked_ms: revokedMs }).where('id', '=', id).execute();
-    if (options.ledger) {
-      await options.ledger.append(db as Transaction<Database>, [
-        tokenRecord('token.revoked', toToken(row), options.by ?? 'unknown', revokedMs),
-      ]);
-    }
-  }
-  return toToken(row);
-}
-
-/**
- * Creates the bootstrap admin token once; later starts with the same secret change nothing.
- * Given the store's ledger, it is created in a write transaction with its ledger entry (and
- * replicas starting together create it once).
- */
-export async function ensureBootstrapToken(
+export function createTokensRepository(
   db: Kysely<Database>,
-  secret: string,
-  recorded?: { store: Store; ledger: LedgerAppender },
-): Promise<void> {
-  const ensure = async (on: Kysely<Database> | Transaction<Database>, ledger?: LedgerAppender) => {
-    const existing = await on
-      .selectFrom('tokens')
-      .select('id')
-      .where('hash', '=', hashSecret(secret))
-      .executeTakeFirst();
-    if (!existing) {
-      await createToken(on, { name: 'bootstrap', role: 'admin', createdBy: 'bootstrap', secret, ledger });
-    }
-  };
-  if (recorded) await recorded.store.writeTransaction((trx) => ensure(trx, recorded.ledger));
-  else await ensure(db);
+  writeTransaction: <T>(fn: (trx: WriteTransaction) => Promise<T>) => Promise<T>,
+): TokensRepository {
+  /** Runs `fn` in `trx`, or in a new write transaction when a ledger entry must commit with it. */
+  function inTransaction<T>(
+    trx: WriteTransaction | undefined,
+    ledger: LedgerAppender | undefined,
+    fn: (on: Kysely<Database>, trx: WriteTransaction | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (trx) return fn(trx, trx);
+    if (ledger) return writeTransaction((t) => fn(t, t));
+    return fn(db, undefined);
+  }
+
+  async function create(input: NewToken, trx?: WriteTransaction): Promise<{ token: Token; secret: string }> {
+    return inTransaction(trx, input.ledger, async function createToken(on, inTrx) {
+      const secret = input.secret ?? `shiplog_${randomBytes(32).toString('base64url')}`;
+      const row: TokensTable = {
+        id: `tok_${randomBytes(9).toString('base64url')}`,
+        name: input.name,
+        role: input.role,
+        hash: hashSecret(secret),
+        scopes: input.scopes ? JSON.stringify(input.scopes) : null,
+        created_ms: Date.now(),
+        created_by: input.createdBy,
+        revoked_ms: null,
+      };
+      await on.insertInto('tokens').values(row).execute();
+      const token = toToken(row);
+      if (input.ledger && inTrx) {
+        await input.ledger.append(inTrx, [
+          tokenRecord('token.created', token, input.createdBy, row.created_ms),
+        ]);
+      }
+      return { token, secret };
+    });
+  }
+
+  return Object.freeze({
+    create,
+
+    async findBySecret(secret: string) {
+      const row = await db
+        .selectFrom('tokens')
+        .selectAll()
+        .where('hash', '=', hashSecret(secret))
+        .executeTakeFirst();
+      return row && row.revoked_ms === null ? toToken(row) : undefined;
+    },
+
+    async list() {
+      const rows = await db.selectFrom('tokens').selectAll().orderBy('created_ms').orderBy('id').execute();
+      return rows.map(toToken);
+    },
+
+    async revoke(
+      id: string,
+      options: { by?: string; ledger?: LedgerAppender | undefined } = {},
+      trx?: WriteTransaction,
+    ) {
+      return inTransaction(trx, options.ledger, async function revokeToken(on, inTrx) {
+        const row = await on.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+        if (!row) return undefined;
+        if (row.revoked_ms === null) {
+          const revokedMs = Date.now();
+          row.revoked_ms = revokedMs;
+          await on.updateTable('tokens').set({ revoked_ms: revokedMs }).where('id', '=', id).execute();
+          if (options.ledger && inTrx) {
+            await options.ledger.append(inTrx, [
+              tokenRecord('token.revoked', toToken(row), options.by ?? 'unknown', revokedMs),
+            ]);
+          }
+        }
+        return toToken(row);
+      });
+    },
+
+    async ensureBootstrap(secret: string, ledger?: LedgerAppender) {
+      await inTransaction(undefined, ledger, async function ensureBootstrapToken(on, inTrx) {
+        const existing = await on
+          .selectFrom('tokens')
+          .select('id')
+          .where('hash', '=', hashSecret(secret))
+          .executeTakeFirst();
+        if (!existing) {
+          await create({ name: 'bootstrap', role: 'admin', createdBy: 'bootstrap', secret, ledger }, inTrx);
+        }
+      });
+    },
+  });
 }

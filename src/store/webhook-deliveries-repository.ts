@@ -1,9 +1,9 @@
 /**
- * The webhook delivery log (every delivery, size-capped, kept 7 days so admins can debug their
- * mappings) and the records kept for later correlation (CDEvents incident.*, environment.*, ...).
+ * The webhook delivery log: every delivery, size-capped, kept 7 days so admins can debug their
+ * mappings.
  */
 import type { Insertable, Kysely } from 'kysely';
-import { decodeCursor, pageOf } from './cursor.js';
+import { keysetPage, type Page } from './cursor.js';
 import type { Database, WebhookDeliveriesTable } from './schema.js';
 
 /** Bodies longer than this are stored cut, with `truncated` set. */
@@ -46,30 +46,16 @@ export interface DeliveryDetail extends DeliveryView {
   readonly bodyEncoding: 'utf8' | 'base64';
 }
 
-export interface NewRecord {
-  readonly id: string;
-  readonly source: string;
-  readonly recordType: string;
-  readonly eventSource: string;
-  readonly timeMs: number;
-  readonly data: unknown;
-  readonly createdMs: number;
-}
-
 export interface DeliveriesRepository {
   /** Queues the delivery; the promise settles when its group is written. */
   insert(delivery: NewDelivery): Promise<void>;
   /** Writes what is queued. */
   flush(): Promise<void>;
-  list(query: { source?: string; limit: number; cursor?: string }): Promise<{
-    items: DeliveryView[];
-    nextCursor: string | null;
-  }>;
+  /** Deliveries, newest first. */
+  list(query: { source?: string; limit: number; cursor?: string }): Promise<Page<DeliveryView>>;
   get(id: string): Promise<DeliveryDetail | undefined>;
   /** Deletes deliveries older than the retention; returns how many. */
   prune(nowMs: number): Promise<number>;
-  /** Keeps a record once; false when its id was already kept. */
-  insertRecord(record: NewRecord): Promise<boolean>;
 }
 
 function encodeBody(raw: Buffer): { body: string; encoding: 'utf8' | 'base64'; truncated: boolean } {
@@ -161,19 +147,15 @@ export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepo
           'created_ms',
           'body_bytes',
           'truncated',
-        ])
-        .orderBy('created_ms', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit + 1);
+        ]);
       if (source !== undefined) query = query.where('source', '=', source);
-      if (cursor !== undefined) {
-        const [ms, id] = decodeCursor(cursor, ['n', 's']) as [number, string];
-        query = query.where((eb) =>
-          eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
-        );
-      }
-      const rows = await query.execute();
-      return pageOf(rows, limit, toView, (last) => [Number(last.created_ms), last.id]);
+      return keysetPage(
+        query,
+        { columns: ['created_ms', 'id'], shape: ['n', 's'], direction: 'desc' },
+        { limit, cursor },
+        toView,
+        (last) => [Number(last.created_ms), last.id],
+      );
     },
     async get(id) {
       await flush();
@@ -196,22 +178,6 @@ export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepo
         .where('created_ms', '<', nowMs - DELIVERY_RETENTION_MS)
         .executeTakeFirst();
       return Number(result.numDeletedRows);
-    },
-    async insertRecord(record) {
-      const result = await db
-        .insertInto('webhook_records')
-        .values({
-          id: record.id,
-          source: record.source,
-          record_type: record.recordType,
-          event_source: record.eventSource,
-          time_ms: record.timeMs,
-          data: JSON.stringify(record.data),
-          created_ms: record.createdMs,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
     },
   };
   return repository;

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from '../helpers/app.js';
+import { rawSql } from '../helpers/raw-sql.js';
 import { DIALECTS } from '../helpers/dialects.js';
 
 const MIN = 60_000;
@@ -11,7 +12,7 @@ const START = Date.parse('2026-11-02T12:00:00Z');
 const at = (offsetMin: number) => new Date(START + offsetMin * MIN).toISOString();
 
 async function countRows(t: TestApp, table: 'incidents' | 'incident_changes'): Promise<number> {
-  const row = await t.store.db
+  const row = await rawSql(t.store)
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();

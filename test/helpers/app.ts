@@ -1,8 +1,8 @@
 /** Builds the real app on a fresh database, with an admin token, for route tests. */
 import { buildApp, type App, type AppOptions } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
-import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { freshDatabase, type TestDatabase } from './dialects.js';
+import { rawSql } from './raw-sql.js';
 
 export const ADMIN = 'test-admin-secret';
 
@@ -30,7 +30,7 @@ export async function testApp(
 ): Promise<TestApp> {
   const database = await freshDatabase(dialect);
   const store = await database.open();
-  await ensureBootstrapToken(store.db, ADMIN);
+  await store.tokens.ensureBootstrap(ADMIN);
   const app = await buildApp({ ...options, store });
   return {
     app,
@@ -62,7 +62,7 @@ export async function testApp(
 }
 
 export async function countEvents(store: Store): Promise<number> {
-  const row = await store.db
+  const row = await rawSql(store)
     .selectFrom('events')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();

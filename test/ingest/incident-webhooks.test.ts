@@ -8,8 +8,8 @@ import { createHmac } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
-import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { ADMIN, testApp, type TestApp } from '../helpers/app.js';
+import { rawSql } from '../helpers/raw-sql.js';
 import { DIALECTS, freshDatabase } from '../helpers/dialects.js';
 import { FIXTURES, SECRETS, deliver, fixture } from '../helpers/webhooks.js';
 
@@ -50,7 +50,7 @@ const EXPECTED: Record<string, number> = {
 };
 
 async function count(t: TestApp, table: 'incidents' | 'incident_changes'): Promise<number> {
-  const row = await t.store.db
+  const row = await rawSql(t.store)
     .selectFrom(table)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
@@ -231,7 +231,7 @@ describe.each(DIALECTS)('CDEvents incident records stored before incidents exist
     const database = await freshDatabase(dialect);
     const store = await database.open();
     try {
-      await ensureBootstrapToken(store.db, ADMIN);
+      await store.tokens.ensureBootstrap(ADMIN);
       const rows = ['incident_detected', 'incident_resolved'].map((name, i) => ({
         id: `cdevents:old-${String(i)}`,
         source: 'cdevents',
@@ -241,7 +241,7 @@ describe.each(DIALECTS)('CDEvents incident records stored before incidents exist
         data: fixture(`cdevents/${name}.json`).toString('utf8'),
         created_ms: 1 + i,
       }));
-      await store.db.insertInto('webhook_records').values(rows).execute();
+      await rawSql(store).insertInto('webhook_records').values(rows).execute();
       const first = await buildApp({ store });
       await first.server.ready();
       const answer = await first.server.inject({
@@ -250,7 +250,7 @@ describe.each(DIALECTS)('CDEvents incident records stored before incidents exist
         headers: { authorization: `Bearer ${ADMIN}` },
       });
       expect(answer.json()).toMatchObject({ status: 'resolved', source: 'webhook:cdevents' });
-      const changes = await store.db.selectFrom('incident_changes').selectAll().execute();
+      const changes = await rawSql(store).selectFrom('incident_changes').selectAll().execute();
       expect(changes.map((c) => [c.actor, c.outcome, c.ledger_index === null])).toEqual([
         ['migration:cdevents-records', 'created', false],
         ['migration:cdevents-records', 'updated', false],
@@ -258,7 +258,7 @@ describe.each(DIALECTS)('CDEvents incident records stored before incidents exist
       await first.server.close();
       const second = await buildApp({ store });
       await second.server.ready();
-      expect(await store.db.selectFrom('incident_changes').selectAll().execute()).toHaveLength(2);
+      expect(await rawSql(store).selectFrom('incident_changes').selectAll().execute()).toHaveLength(2);
       await second.server.close();
     } finally {
       await store.close();

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/dialects.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 interface Received {
   path: string;
@@ -76,7 +77,7 @@ describe.each(DIALECTS)('outbound CDEvents (%s)', (dialect) => {
     await t.app.server.ready();
     // A sink starts at the end of the log when first seen: wait for that before recording.
     await until(
-      async () => (await t.store.db.selectFrom('outbound_sinks').select('sink').execute()).length === 3,
+      async () => (await rawSql(t.store).selectFrom('outbound_sinks').select('sink').execute()).length === 3,
     );
   });
   afterAll(async () => {
@@ -129,7 +130,7 @@ describe.each(DIALECTS)('outbound CDEvents (%s)', (dialect) => {
     });
 
     await until(async () => {
-      const rows = await t.store.db.selectFrom('outbound_dead_letters').select('id').execute();
+      const rows = await rawSql(t.store).selectFrom('outbound_dead_letters').select('id').execute();
       return rows.length === 4;
     });
     const down = (await t.call('GET', '/v1/webhooks/outbound/dead-letters?sink=down')).json() as {
@@ -144,7 +145,7 @@ describe.each(DIALECTS)('outbound CDEvents (%s)', (dialect) => {
       items: { attempts: number }[];
     };
     expect(refused.items.map((i) => i.attempts)).toEqual([1, 1]);
-    const positions = await t.store.db
+    const positions = await rawSql(t.store)
       .selectFrom('outbound_sinks')
       .select(['sink', 'last_seq'])
       .orderBy('sink')

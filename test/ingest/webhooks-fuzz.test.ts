@@ -9,6 +9,7 @@ import { ARGOCD_WEBHOOK_TEMPLATE } from '../../src/ingest/argocd.js';
 import { countEvents, testApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { SECRETS, argoApp, deliver, fixture, renderGoTemplate } from '../helpers/webhooks.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 interface Sample {
   readonly source: string;
@@ -211,7 +212,7 @@ describe.each(DIALECTS)('mutated fixtures over HTTP (%s)', (dialect) => {
         }
         const results = (response.json() as { results: { id: string }[] }).results;
         for (const r of results) {
-          const row = await t.store.db
+          const row = await rawSql(t.store)
             .selectFrom('events')
             .select(['deployment'])
             .where('id', '=', r.id)
@@ -251,7 +252,7 @@ describe.each(DIALECTS)('mutated fixtures over HTTP (%s)', (dialect) => {
 });
 
 async function countIncidentChanges(t: TestApp): Promise<number> {
-  const row = await t.store.db
+  const row = await rawSql(t.store)
     .selectFrom('incident_changes')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();

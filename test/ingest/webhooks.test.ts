@@ -17,6 +17,7 @@ import {
   fixture,
   renderGoTemplate,
 } from '../helpers/webhooks.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 const GITLAB_EVENTS: Record<string, string> = {
   'deployment_event.json': 'Deployment Hook',
@@ -163,8 +164,9 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
         },
       );
       expect(response.status).toBe(409);
-      const { error } = response.json() as { error: { details: { path: string }[] } };
-      expect(error.details[0]?.path).toBe('/events/0/id');
+      expect((response.json() as { error: { details: { path: string }[] } }).error.details[0]?.path).toBe(
+        '/events/0/id',
+      );
       expect(await countEvents(t.store)).toBe(before);
     });
 
@@ -308,7 +310,7 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
       });
       expect(response.status).toBe(202);
       expect(response.json()).toMatchObject({ recorded: { type: 'incident.detected', status: 'duplicate' } });
-      const rows = await t.store.db.selectFrom('webhook_records').select(['record_type']).execute();
+      const rows = await rawSql(t.store).selectFrom('webhook_records').select(['record_type']).execute();
       // One per spec version (0.4.1 and 0.5.1 give the type different versions), none for the replay.
       expect(rows.filter((r) => r.record_type === 'incident.detected')).toHaveLength(2);
     });
@@ -473,7 +475,7 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
       const big = JSON.stringify({ object_kind: 'push', pad: 'x'.repeat(100_000) });
       const response = await deliver(t.app.server, 'gitlab', big, { 'x-gitlab-event': 'Push Hook' });
       expect(response.status).toBe(202);
-      const rows = await t.store.db
+      const rows = await rawSql(t.store)
         .selectFrom('webhook_deliveries')
         .select(['id', 'body', 'body_bytes', 'truncated'])
         .where('body_bytes', '=', Buffer.byteLength(big))
@@ -482,13 +484,12 @@ describe.each(DIALECTS)('webhooks over HTTP (%s)', (dialect) => {
       expect(rows[0]?.body.length).toBe(64 * 1024);
       expect(Number(rows[0]?.truncated)).toBe(1);
 
-      await t.store.db
+      await rawSql(t.store)
         .updateTable('webhook_deliveries')
         .set({ created_ms: Date.now() - 8 * 24 * 3600 * 1000 })
         .where('id', '=', rows[0]?.id ?? '')
         .execute();
-      const { createDeliveriesRepository } = await import('../../src/store/webhook-deliveries-repository.js');
-      expect(await createDeliveriesRepository(t.store.db).prune(Date.now())).toBe(1);
+      expect(await t.store.webhookDeliveries.prune(Date.now())).toBe(1);
     });
   });
 });

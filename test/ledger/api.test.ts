@@ -93,6 +93,8 @@ describe.each(DIALECTS)('ledger API on %s', (dialect) => {
       size: 14,
       rootHash: Buffer.from(verified.rootHash).toString('hex'),
     });
+    // base64(key id || 64-byte Ed25519 signature): never empty.
+    expect(json.signature).toMatch(/^[A-Za-z0-9+/]{91}=$/);
     expect(response.body.endsWith(`${json.signature as string}\n`)).toBe(true);
   });
 
@@ -228,12 +230,6 @@ describe.each(DIALECTS)('proofs of a long deployment on %s', (dialect) => {
   let t: TestApp;
   beforeAll(async () => {
     t = await testApp(dialect);
-  });
-  afterAll(async () => t.close());
-
-  // Regression (issue 9, finding 13): the node lookup for 1000+ proofs was one giant OR that
-  // overflowed the SQL parser's stack.
-  it('proves every event of a deployment with 1200 events', async () => {
     for (let batch = 0; batch < 2; batch += 1) {
       const events = Array.from({ length: 600 }, (_, i) => ({
         ...base,
@@ -244,6 +240,38 @@ describe.each(DIALECTS)('proofs of a long deployment on %s', (dialect) => {
       }));
       expect((await t.call('POST', '/v1/events', { events })).status).toBe(201);
     }
+  });
+  afterAll(async () => t.close());
+
+  // Regression (issue 9, finding 9): a timeline of 150k events ran the heap out on every GET.
+  it('pages the timeline of a long deployment', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    let pages = 0;
+    while (cursor !== null) {
+      const url: string = `/v1/deployments/long?eventsLimit=500${cursor ? `&eventsCursor=${cursor}` : ''}`;
+      const body = (await t.call('GET', url)).json() as {
+        events: { id: string }[];
+        eventsNextCursor: string | null;
+      };
+      seen.push(...body.events.map((e) => e.id));
+      cursor = body.eventsNextCursor;
+      pages += 1;
+    }
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(1200);
+    const first = (await t.call('GET', '/v1/deployments/long')).json() as {
+      events: unknown[];
+      eventsNextCursor: string;
+    };
+    expect(first.events).toHaveLength(1000);
+    expect(first.eventsNextCursor).toEqual(expect.any(String));
+    expect((await t.call('GET', '/v1/deployments/long?eventsLimit=1001')).status).toBe(400);
+  });
+
+  // Regression (issue 9, finding 13): the node lookup for 1000+ proofs was one giant OR that
+  // overflowed the SQL parser's stack.
+  it('proves every event of a deployment with 1200 events', async () => {
     const response = await t.app.server.inject({
       url: '/v1/deployments/long/proof',
       headers: { authorization: `Bearer ${ADMIN}` },

@@ -13,8 +13,8 @@ import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
 import { auditLedger } from '../../src/store/ledger-audit.js';
 import { createLedger } from '../../src/store/ledger-repository.js';
-import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -52,7 +52,7 @@ function runWorker(file: string, args: readonly string[]): Promise<void> {
 
 async function expectOneGaplessTree(store: Store, expected: number): Promise<void> {
   const indexes = (
-    await store.db.selectFrom('events').select('ledger_index').orderBy('ledger_index').execute()
+    await rawSql(store).selectFrom('events').select('ledger_index').orderBy('ledger_index').execute()
   ).map((r) => Number(r.ledger_index));
   const eventIndexes = new Set(indexes);
   expect(eventIndexes.size).toBe(indexes.length);
@@ -69,7 +69,7 @@ describe.skipIf(!DIALECTS.includes('postgres'))('concurrent appenders on one Pos
     database = await freshDatabase('postgres');
     store = await database.open();
     const ledger = createLedger(store, { signer: generated.signer, origin: 'shiplog.test/ledger' });
-    await ensureBootstrapToken(store.db, TOKEN, { store, ledger });
+    await store.tokens.ensureBootstrap(TOKEN, ledger);
   });
   afterAll(async () => {
     await store.close();

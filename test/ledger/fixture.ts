@@ -3,7 +3,6 @@ import { createLedger, type Ledger } from '../../src/store/ledger-repository.js'
 import { buildApp, type App } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
 import { generateSigner, type NoteSigner } from '../../src/ledger/note.js';
-import { ensureBootstrapToken } from '../../src/store/tokens-repository.js';
 import { freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 
 export const ADMIN = 'ledger-test-admin';
@@ -27,7 +26,7 @@ export async function ledgerFixture(
   const store = await database.open();
   const signer = options.signer ?? generateSigner(ORIGIN).signer;
   const ledger = createLedger(store, { signer, origin: ORIGIN, checkpointIntervalMs: 0 });
-  await ensureBootstrapToken(store.db, ADMIN, { store, ledger });
+  await store.tokens.ensureBootstrap(ADMIN, ledger);
   const app = await buildApp({ store, ledger });
   const post = async (body: unknown) => {
     const response = await app.server.inject({

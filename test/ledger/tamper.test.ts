@@ -13,6 +13,7 @@ import type { Store } from '../../src/store/database.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { ORIGIN, ledgerFixture, type LedgerFixture } from './fixture.js';
 import { runVerify } from './run-verify.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 const SIZE = 41; // the bootstrap token and 40 events
 
@@ -25,17 +26,17 @@ function flipOneByte(text: string): string {
 async function rehashEverything(store: Store, ledger: LedgerFixture['ledger']): Promise<void> {
   const rows = await ledger.entries(0, 1000);
   const builder = createRootBuilder();
-  await store.db.deleteFrom('ledger_nodes').execute();
+  await rawSql(store).deleteFrom('ledger_nodes').execute();
   for (const row of rows) {
     const leaf = Buffer.from(leafHash(Buffer.from(row.data as string)));
-    await store.db
+    await rawSql(store)
       .updateTable('ledger_entries')
       .set({ leaf_hash: leaf })
       .where('idx', '=', row.index)
       .execute();
     for (const node of builder.append(leaf)) {
       if (node.key.level === 0) continue;
-      await store.db
+      await rawSql(store)
         .insertInto('ledger_nodes')
         .values({ level: node.key.level, idx: node.key.index, hash: Buffer.from(node.hash) })
         .execute();
@@ -67,12 +68,12 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('accepts entries whose payload retention retired, keeping their leaf hash', async () => {
     const f = await setup();
-    await f.store.db
+    await rawSql(f.store)
       .updateTable('ledger_entries')
       .set({ retired_ms: Date.now() })
       .where('idx', '=', 8)
       .execute();
-    await f.store.db.deleteFrom('events').where('ledger_index', '=', 8).execute();
+    await rawSql(f.store).deleteFrom('events').where('ledger_index', '=', 8).execute();
     const report = await audit(f);
     expect(report.problems).toEqual([]);
     expect(report.retired).toBe(1);
@@ -83,14 +84,14 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('stores an event entry once: its ledger row holds the leaf hash, the event the bytes', async () => {
     const f = await setup();
-    const row = await f.store.db
+    const row = await rawSql(f.store)
       .selectFrom('ledger_entries')
       .select(['data', 'record_type'])
       .where('idx', '=', 17)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ data: null, record_type: 'event' });
     const [entry] = await f.ledger.entries(17, 18);
-    const event = await f.store.db
+    const event = await rawSql(f.store)
       .selectFrom('events')
       .select('body')
       .where('ledger_index', '=', 17)
@@ -102,7 +103,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     const f = await setup();
     const [entry] = await f.ledger.entries(0, 1);
     const data = (entry?.data ?? '').replace('"admin"', '"vdmin"');
-    await f.store.db.updateTable('ledger_entries').set({ data }).where('idx', '=', 0).execute();
+    await rawSql(f.store).updateTable('ledger_entries').set({ data }).where('idx', '=', 0).execute();
     const report = await audit(f);
     expect(report.ok).toBe(false);
     expect(report.problems[0]).toEqual({
@@ -113,12 +114,12 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects one changed byte of a stored event', async () => {
     const f = await setup();
-    const row = await f.store.db
+    const row = await rawSql(f.store)
       .selectFrom('events')
       .select(['id', 'body'])
       .where('ledger_index', '=', 9)
       .executeTakeFirstOrThrow();
-    await f.store.db
+    await rawSql(f.store)
       .updateTable('events')
       .set({ body: flipOneByte(row.body) })
       .where('id', '=', row.id)
@@ -132,7 +133,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a deleted ledger entry', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('ledger_entries').where('idx', '=', 5).execute();
+    await rawSql(f.store).deleteFrom('ledger_entries').where('idx', '=', 5).execute();
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(5);
     expect(report.problems[0]?.message).toMatch(/entry 5 is missing .*deleted/);
@@ -140,7 +141,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a deleted event', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('events').where('ledger_index', '=', 7).execute();
+    await rawSql(f.store).deleteFrom('events').where('ledger_index', '=', 7).execute();
     const report = await audit(f);
     expect(report.problems[0]).toEqual({
       index: 7,
@@ -150,7 +151,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects two swapped entries', async () => {
     const f = await setup();
-    const rows = await f.store.db
+    const rows = await rawSql(f.store)
       .selectFrom('ledger_entries')
       .selectAll()
       .where('idx', 'in', [3, 30])
@@ -190,7 +191,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a log truncated behind the sequencer', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
+    await rawSql(f.store).deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(30);
     expect(report.problems[0]?.message).toMatch(
@@ -200,10 +201,10 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a log truncated together with its sequencer, nodes and events', async () => {
     const f = await setup();
-    await f.store.db.deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
-    await f.store.db.deleteFrom('events').where('ledger_index', '>=', 30).execute();
-    await f.store.db.deleteFrom('ledger_nodes').execute();
-    await f.store.db.updateTable('ledger_head').set({ size: 30 }).execute();
+    await rawSql(f.store).deleteFrom('ledger_entries').where('idx', '>=', 30).execute();
+    await rawSql(f.store).deleteFrom('events').where('ledger_index', '>=', 30).execute();
+    await rawSql(f.store).deleteFrom('ledger_nodes').execute();
+    await rawSql(f.store).updateTable('ledger_head').set({ size: 30 }).execute();
     await rehashEverything(f.store, f.ledger);
     const report = await audit(f);
     expect(report.problems[0]?.index).toBe(30);
@@ -214,10 +215,10 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
 
   it('detects a forged checkpoint', async () => {
     const f = await setup();
-    const row = await f.store.db.selectFrom('checkpoints').selectAll().executeTakeFirstOrThrow();
+    const row = await rawSql(f.store).selectFrom('checkpoints').selectAll().executeTakeFirstOrThrow();
     const lines = row.note.split('\n');
     lines[1] = '40';
-    await f.store.db
+    await rawSql(f.store)
       .updateTable('checkpoints')
       .set({ note: lines.join('\n') })
       .execute();
@@ -232,7 +233,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     const f = await setup();
     const mallory = generateSigner(ORIGIN).signer;
     const note = signCheckpoint({ origin: ORIGIN, size: SIZE, rootHash: new Uint8Array(32) }, mallory);
-    await f.store.db.updateTable('checkpoints').set({ note }).execute();
+    await rawSql(f.store).updateTable('checkpoints').set({ note }).execute();
     const report = await audit(f);
     expect(report.problems[0]?.message).toMatch(/forged or damaged: note has no verifiable signatures/);
   });
@@ -241,7 +242,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
     const f = await setup();
     const [entry] = await f.ledger.entries(12, 13);
     const data = flipOneByte(entry?.data ?? '');
-    await f.store.db.updateTable('events').set({ body: data }).where('ledger_index', '=', 12).execute();
+    await rawSql(f.store).updateTable('events').set({ body: data }).where('ledger_index', '=', 12).execute();
     await rehashEverything(f.store, f.ledger);
     const report = await audit(f);
     expect(report.problems).toHaveLength(1);
@@ -282,7 +283,7 @@ describe.each(DIALECTS)('tamper detection on %s', (dialect) => {
       );
 
       const [entry] = await f.ledger.entries(21, 22);
-      await f.store.db
+      await rawSql(f.store)
         .updateTable('events')
         .set({ body: flipOneByte(entry?.data ?? '') })
         .where('ledger_index', '=', 21)

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/dialects.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { CONFIG } from './policy-config.js';
+import { rawSql } from '../helpers/raw-sql.js';
 
 type Answer = Awaited<ReturnType<TestApp['call']>>;
 
@@ -123,7 +124,7 @@ describe.each(DIALECTS)('governance on %s', (dialect) => {
       expect(body.approval).toMatchObject({ approver: 'carol', version: '1.0.0' });
       expect(body.approval.expiresAt).not.toBeNull();
       expect(typeof body.ledgerIndex).toBe('number');
-      const entry = await t.store.db
+      const entry = await rawSql(t.store)
         .selectFrom('ledger_entries')
         .select(['record_type', 'data'])
         .where('idx', '=', body.ledgerIndex)
@@ -316,7 +317,7 @@ describe.each(DIALECTS)('governance on %s', (dialect) => {
           override: { by: 'bootstrap', justification: 'payment outage, INC-7' },
         }),
       ]);
-      const ledger = await t.store.db
+      const ledger = await rawSql(t.store)
         .selectFrom('ledger_entries')
         .select('data')
         .where('record_type', '=', 'gate_decision')

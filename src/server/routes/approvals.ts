@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { decideApproval, environmentsNeedingApproval } from '../../governance/approvals.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
-import { listDecidedApprovals, listPendingApprovals } from '../../store/approvals-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
@@ -70,9 +69,9 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
       const q = request.query;
       const limit = q.limit ?? 50;
       if (q.state === 'decided') {
-        return listDecidedApprovals(gov.store.db, { environment: q.environment, limit, cursor: q.cursor });
+        return gov.store.approvals.listDecided({ environment: q.environment, limit, cursor: q.cursor });
       }
-      return listPendingApprovals(gov.store.db, {
+      return gov.store.approvals.listPending({
         environments: environmentsNeedingApproval(gov),
         environment: q.environment,
         limit,

@@ -10,11 +10,6 @@ import { NAME_PATTERN } from '../../domain/event.js';
 import { ShiplogError } from '../../errors.js';
 import type { ServiceConfig } from '../../correlate/incidents.js';
 import { canonicalJson } from '../../ledger/jcs.js';
-import {
-  catalogServices,
-  currentDeployments,
-  upsertCatalogServices,
-} from '../../store/incidents-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
@@ -71,7 +66,7 @@ export function registerCatalogRoutes(
         updated_ms: nowMs,
       }));
       const ledgerIndex = await ctx.store.writeTransaction(async (trx) => {
-        await upsertCatalogServices(trx, rows);
+        await ctx.store.incidents.upsertCatalog(rows, trx);
         const entry = canonicalJson({
           recordType: 'catalog',
           importedBy: token.name,
@@ -96,8 +91,8 @@ export function registerCatalogRoutes(
     async function listServices(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const [catalog, current] = await Promise.all([
-        catalogServices(ctx.store.db),
-        currentDeployments(ctx.store.db),
+        ctx.store.incidents.catalog(),
+        ctx.store.incidents.currentDeployments(),
       ]);
       const services = new Map<
         string,

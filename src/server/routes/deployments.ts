@@ -4,16 +4,10 @@ import { Type, type Static } from 'typebox';
 import { KINDS } from '../../domain/event.js';
 import { STATUSES } from '../../domain/lifecycle.js';
 import { ShiplogError } from '../../errors.js';
-import {
-  getDeployment,
-  listDeployments,
-  listEnvironments,
-  listSources,
-  stateAt,
-} from '../../store/deployments-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
+import { MAX_TIMELINE_PAGE } from '../../store/deployments-repository.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const NStr = Nullable(Type.String());
@@ -90,7 +84,7 @@ const ms = (time: string | undefined, name: string): number | undefined => {
 };
 
 export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const db = ctx.store.db;
+  const { deployments } = ctx.store;
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/deployments',
@@ -105,7 +99,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     async function list(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
-      return listDeployments(db, {
+      return deployments.list({
         ...q,
         limit: q.limit ?? 50,
         sinceMs: ms(q.since, 'since'),
@@ -114,19 +108,32 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
   );
 
-  app.get<{ Params: { deployment: string } }>(
+  const TimelineQuery = Type.Object(
+    {
+      eventsLimit: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: MAX_TIMELINE_PAGE, description: `default ${MAX_TIMELINE_PAGE}` }),
+      ),
+      eventsCursor: Type.Optional(Cursor),
+    },
+    { additionalProperties: false },
+  );
+  app.get<{ Params: { deployment: string }; Querystring: Static<typeof TimelineQuery> }>(
     '/v1/deployments/:deployment',
     {
       schema: {
-        summary: 'One deployment with its event timeline',
+        summary: 'One deployment with its event timeline (paged: eventsNextCursor)',
         tags: ['deployments'],
         params: Type.Object({ deployment: Type.String({ maxLength: 256 }) }),
+        querystring: TimelineQuery,
         response: { '4xx': ErrorResponse },
       },
     },
     async function show(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      const found = await getDeployment(db, request.params.deployment);
+      const found = await deployments.get(request.params.deployment, {
+        limit: request.query.eventsLimit ?? MAX_TIMELINE_PAGE,
+        cursor: request.query.eventsCursor,
+      });
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
       return { ...found, incidents: await ctx.incidents.ofDeployment(found.deployment) };
     },
@@ -153,7 +160,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function environments(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      return listEnvironments(db, { ...request.query, limit: request.query.limit ?? 100 });
+      return ctx.store.environments.list({ ...request.query, limit: request.query.limit ?? 100 });
     },
   );
 
@@ -186,7 +193,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     async function state(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
-      return stateAt(db, {
+      return deployments.stateAt({
         environment: q.environment,
         atMs: ms(q.at, 'at') as number,
         limit: q.limit ?? 100,
@@ -211,7 +218,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function sources(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      return listSources(db, { limit: request.query.limit ?? 100, cursor: request.query.cursor });
+      return ctx.store.sources.list({ limit: request.query.limit ?? 100, cursor: request.query.cursor });
     },
   );
 }

@@ -8,7 +8,6 @@ import { KINDS } from '../../domain/event.js';
 import { ShiplogError } from '../../errors.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
 import { askGate } from '../../governance/gate-service.js';
-import { listGateDecisions } from '../../store/gate-decisions-repository.js';
 import { requireRole, requireScope } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time } from './shared.js';
@@ -98,7 +97,7 @@ export function registerGateRoutes(app: FastifyInstance, ctx: AppContext, gov: G
     },
     async function decisions(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
-      return listGateDecisions(gov.store.db, { ...request.query, limit: request.query.limit ?? 50 });
+      return gov.store.gateDecisions.list({ ...request.query, limit: request.query.limit ?? 50 });
     },
   );
 }

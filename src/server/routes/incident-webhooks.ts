@@ -35,11 +35,7 @@ import {
 } from '../../ingest/signature.js';
 import { SECRET_HEADERS, presentedToken, type IngestMappings } from '../../ingest/sources.js';
 import type { WebhookRequest } from '../../ingest/types.js';
-import {
-  createDeliveriesRepository,
-  type DeliveriesRepository,
-  type DeliveryOutcome,
-} from '../../store/webhook-deliveries-repository.js';
+import type { DeliveriesRepository, DeliveryOutcome } from '../../store/webhook-deliveries-repository.js';
 import type { AppContext } from '../context.js';
 
 /** Headers that carry the incident tools' signatures: never logged. */
@@ -128,7 +124,7 @@ export function registerIncidentWebhookRoutes(
   ctx: AppContext,
   options: IncidentWebhookOptions = {},
 ): void {
-  const deliveries = createDeliveriesRepository(ctx.store.db);
+  const deliveries = ctx.store.webhookDeliveries;
   void app.register(async function incidentWebhooks(scope) {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, function keepRawBody(_request, body, done) {

@@ -17,12 +17,7 @@ import { INCIDENT_SOURCES } from '../../ingest/incident-source.js';
 import type { Incidents } from '../../correlate/incidents.js';
 import { buildTimeline, timelineMarkdown } from '../../correlate/postmortem.js';
 import { dependencyClosure } from '../../domain/correlation.js';
-import {
-  incidentChanges,
-  listIncidents,
-  timelineRows,
-  toIncidentView,
-} from '../../store/incidents-repository.js';
+import { toIncidentView } from '../../store/incidents-repository.js';
 import type { Token } from '../../store/tokens-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -174,7 +169,7 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
     async function list(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
-      return listIncidents(ctx.store.db, {
+      return ctx.store.incidents.list({
         service: q.service,
         environment: q.environment,
         status: q.status,
@@ -235,8 +230,8 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
       const toMs = incident.resolvedMs ?? Date.now();
       const [suspects, rows, changes] = await Promise.all([
         incidents.suspects(incident),
-        timelineRows(ctx.store.db, services, fromMs, toMs),
-        incidentChanges(ctx.store.db, incident.key),
+        ctx.store.incidents.timeline(services, fromMs, toMs),
+        ctx.store.incidents.changes(incident.key),
       ]);
       const all = [
         ...rows,

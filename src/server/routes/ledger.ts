@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
+import { signatureOf } from '../../ledger/note.js';
 import { MAX_ENTRIES_PER_READ, type StoredCheckpoint } from '../../store/ledger-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
@@ -29,15 +30,11 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /** The JSON form of a checkpoint: `signature` is base64(key id || Ed25519 signature), as on the note line. */
 function checkpointJson(checkpoint: StoredCheckpoint, keyName: string, keyId: string) {
-  const line = checkpoint.note
-    .slice(checkpoint.note.lastIndexOf('\n\n') + 2)
-    .split('\n')
-    .find((l) => l.startsWith(`\u2014 ${keyName} `));
   return {
     origin: checkpoint.origin,
     size: checkpoint.size,
     rootHash: hex(checkpoint.rootHash),
-    signature: line ? line.slice(`\u2014 ${keyName} `.length) : '',
+    signature: signatureOf(checkpoint.note, keyName, keyId)?.signature ?? '',
     keyName,
     keyId,
     note: checkpoint.note,
@@ -181,25 +178,14 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
     async function deploymentProof(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const { deployment } = request.params;
-      const db = ctx.store.db;
-      const found = await db
-        .selectFrom('deployments')
-        .select('deployment')
-        .where('deployment', '=', deployment)
-        .executeTakeFirst();
+      const found = await ctx.store.deployments.find(deployment);
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${deployment}"`);
-      const rows = await db
-        .selectFrom('events')
-        .innerJoin('ledger_entries', 'ledger_entries.idx', 'events.ledger_index')
-        .select(['events.id', 'ledger_entries.idx', 'ledger_entries.leaf_hash', 'events.body as data'])
-        .where('events.deployment', '=', deployment)
-        .orderBy('ledger_entries.idx')
-        .execute();
+      const rows = await ctx.store.deployments.ledgerEntries(deployment);
       let checkpoint = await ledger.checkpoint();
       const last = rows.at(-1);
-      if (last && Number(last.idx) >= checkpoint.size) checkpoint = await ledger.cutCheckpoint();
+      if (last && last.index >= checkpoint.size) checkpoint = await ledger.cutCheckpoint();
       const proofs = await ledger.inclusionProofs(
-        rows.map((r) => Number(r.idx)),
+        rows.map((r) => r.index),
         checkpoint.size,
       );
       return {
@@ -207,9 +193,9 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
         checkpoint: checkpointJson(checkpoint, ledger.signer.name, ledger.signer.keyId),
         verifierKey: ledger.verifierKey,
         events: rows.map((r, i) => ({
-          id: r.id,
-          index: Number(r.idx),
-          leafHash: hex(r.leaf_hash),
+          id: r.eventId,
+          index: r.index,
+          leafHash: hex(r.leafHash),
           data: r.data,
           hashes: (proofs[i] ?? []).map(hex),
         })),

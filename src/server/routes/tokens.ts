@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
-import { createToken, listTokens, revokeToken, ROLES } from '../../store/tokens-repository.js';
+import { ROLES } from '../../store/tokens-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse, Name } from './shared.js';
@@ -25,7 +25,7 @@ const CreateBody = Type.Object(
 );
 
 export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const db = ctx.store.db;
+  const { tokens } = ctx.store;
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/v1/tokens',
@@ -46,9 +46,13 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
           { path: '/scopes', message: `is not allowed for role ${role}` },
         ]);
       }
-      const { token, secret } = await ctx.store.writeTransaction((trx) =>
-        createToken(trx, { name, role, scopes: scopes ?? null, createdBy: admin.name, ledger: ctx.ledger }),
-      );
+      const { token, secret } = await tokens.create({
+        name,
+        role,
+        scopes: scopes ?? null,
+        createdBy: admin.name,
+        ledger: ctx.ledger,
+      });
       return reply
         .status(201)
         .send({ id: token.id, name: token.name, role: token.role, scopes: token.scopes, token: secret });
@@ -66,7 +70,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
     },
     async function list(request) {
       requireRole(await ctx.auth.authenticate(request), 'tokens:manage');
-      return { items: await listTokens(db), nextCursor: null };
+      return { items: await tokens.list(), nextCursor: null };
     },
   );
 
@@ -83,9 +87,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
     async function revoke(request) {
       const admin = await ctx.auth.authenticate(request);
       requireRole(admin, 'tokens:manage');
-      const token = await ctx.store.writeTransaction((trx) =>
-        revokeToken(trx, request.params.id, { by: admin.name, ledger: ctx.ledger }),
-      );
+      const token = await tokens.revoke(request.params.id, { by: admin.name, ledger: ctx.ledger });
       if (!token) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No token "${request.params.id}"`);
       ctx.auth.forget(token.id);
       return token;

@@ -5,7 +5,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { protectedEnvironments, type GovernanceDeps } from '../../governance/deps.js';
-import { listViolations } from '../../store/gate-decisions-repository.js';
 import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
@@ -29,7 +28,7 @@ export function registerViolationRoutes(app: FastifyInstance, ctx: AppContext, g
     async function violations(request) {
       requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
-      return listViolations(gov.store.db, {
+      return gov.store.gateDecisions.listViolations({
         protectedEnvironments: protectedEnvironments(gov),
         environment: q.environment,
         limit: q.limit ?? 50,

@@ -21,17 +21,12 @@ import {
   type WebhookSource,
 } from '../../ingest/sources.js';
 import type { AdapterResult, WebhookRequest } from '../../ingest/types.js';
-import {
-  createDeliveriesRepository,
-  type DeliveriesRepository,
-  type DeliveryOutcome,
-} from '../../store/webhook-deliveries-repository.js';
+import type { DeliveriesRepository, DeliveryOutcome } from '../../store/webhook-deliveries-repository.js';
 import {
   createCdeventsForwarder,
   type CdeventSink,
   type ForwarderOptions,
 } from '../../outbound/cdevents-forwarder.js';
-import { decodeCursor, pageOf } from '../../store/cursor.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
@@ -66,7 +61,7 @@ export function registerWebhookRoutes(
   ctx: AppContext,
   options: WebhookOptions = {},
 ): void {
-  const deliveries = createDeliveriesRepository(ctx.store.db);
+  const deliveries = ctx.store.webhookDeliveries;
   void app.register(async function webhooks(scope) {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, function keepRawBody(_request, body, done) {
@@ -178,7 +173,7 @@ async function receive(
   }
   if (result.kind === 'record') {
     const timeMs = Date.parse(result.time);
-    const inserted = await deliveries.insertRecord({
+    const inserted = await ctx.store.webhookRecords.insert({
       id: result.id,
       source,
       recordType: result.recordType,
@@ -356,36 +351,7 @@ function registerDeadLetterRoutes(scope: FastifyInstance, ctx: AppContext): void
         throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not read dead letters`);
       }
       const { sink, limit, cursor } = request.query as { sink?: string; limit: number; cursor?: string };
-      let query = ctx.store.db
-        .selectFrom('outbound_dead_letters')
-        .selectAll()
-        .orderBy('created_ms', 'desc')
-        .orderBy('id', 'desc')
-        .limit(limit + 1);
-      if (sink !== undefined) query = query.where('sink', '=', sink);
-      if (cursor !== undefined) {
-        const [ms, id] = decodeCursor(cursor, ['n', 's']) as [number, string];
-        query = query.where((eb) =>
-          eb.or([eb('created_ms', '<', ms), eb.and([eb('created_ms', '=', ms), eb('id', '<', id)])]),
-        );
-      }
-      const rows = await query.execute();
-      return pageOf(
-        rows,
-        limit,
-        (r) => ({
-          id: r.id,
-          sink: r.sink,
-          eventId: r.event_id,
-          type: r.ce_type,
-          attempts: Number(r.attempts),
-          lastError: r.last_error,
-          createdAt: new Date(Number(r.created_ms)).toISOString(),
-          headers: JSON.parse(r.headers) as Record<string, string>,
-          body: r.body,
-        }),
-        (last) => [Number(last.created_ms), last.id],
-      );
+      return ctx.store.deadLetters.list({ sink, limit, cursor });
     },
   );
 }

@@ -1,0 +1,11 @@
+/**
+ * The store's raw query builder, for tests only: tampering with rows (the ledger audit tests)
+ * and reading what no repository exposes. Everything else goes through the repositories.
+ */
+import type { Kysely } from 'kysely';
+import type { Store } from '../../src/store/database.js';
+import type { Database } from '../../src/store/schema.js';
+
+export function rawSql(store: Store): Kysely<Database> {
+  return store.db;
+}
