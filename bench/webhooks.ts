@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { adaptGithub } from '../src/ingest/github.js';
-import { BIN, ROOT, TOKEN, report, startChild, tempDir } from './lib.js';
+import { BENCH_RATE_LIMIT, BIN, ROOT, TOKEN, report, startChild, tempDir } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const SECRET = 'bench-webhook-secret';
@@ -79,6 +79,7 @@ async function measure(kind: 'events' | 'webhook', round: number) {
     SHIPLOG_BOOTSTRAP_TOKEN: TOKEN,
     SHIPLOG_GITHUB_WEBHOOK_SECRET: SECRET,
     SHIPLOG_LOG_LEVEL: 'warn',
+    SHIPLOG_RATE_LIMIT: BENCH_RATE_LIMIT,
   });
   try {
     if (kind === 'events') {

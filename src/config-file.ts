@@ -3,7 +3,8 @@
  * `shiplog serve --config FILE`. Every problem in it is collected before start-up fails, each
  * named `<file>:<line>:<col> <path>: <message>`, so one run shows everything to fix.
  *
- * Validated now: the top-level keys, `environments:` (the governance policy, through
+ * Validated now: the top-level keys, `server:` (the settings of src/config.ts that have a file
+ * key, parsed by the same parsers), `environments:` (the governance policy, through
  * src/policy/load-policy.ts), `kubernetes:` (namespace → environment, for the admission
  * webhook) and `tickets:` (the gate's Jira or ServiceNow check, through
  * src/governance/ticket-config.ts). The other sections (services, alerts, retention, webhooks,
@@ -13,6 +14,15 @@
 import fs from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { NAME_PATTERN } from './domain/event.js';
+import {
+  SERVER_FILE_KEYS,
+  configFileName,
+  loadRuntimeConfig,
+  parseServerFileValue,
+  type RuntimeConfig,
+  type ServeFlags,
+  type ServerFileSettings,
+} from './config.js';
 import { ShiplogError } from './errors.js';
 import { parseTickets, validateTickets, type TicketCheckConfig } from './governance/ticket-config.js';
 import {
@@ -38,6 +48,7 @@ import {
 
 /** Top-level sections of `shiplog.yaml`; anything else is a typo and an error. */
 const SECTIONS = [
+  'server',
   'environments',
   'kubernetes',
   'tickets',
@@ -56,6 +67,8 @@ export interface KubernetesMapping {
 
 /** The parsed, validated and frozen configuration file. */
 export interface ConfigFile {
+  /** `server:`: settings of `shiplog serve`; its flags and environment variables take precedence. */
+  readonly server: ServerFileSettings;
   readonly policy: Policy;
   readonly kubernetes: KubernetesMapping;
   /** `tickets:`: the gate's ticket check against Jira or ServiceNow; absent: tickets are not checked. */
@@ -74,6 +87,7 @@ export interface ConfigFile {
 
 /** The configuration when no file is given: nothing governed, nothing mapped. */
 export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
+  server: Object.freeze({}),
   policy: Object.freeze({ environments: Object.freeze({}) }),
   kubernetes: Object.freeze({ namespaces: Object.freeze({}) }),
   mappings: Object.freeze({}),
@@ -82,6 +96,21 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   services: Object.freeze({}),
   sections: Object.freeze({}),
 });
+
+/** What `shiplog serve` runs with: its settings, and the configuration file they name. */
+export interface ServeConfig {
+  readonly runtime: RuntimeConfig;
+  readonly file: ConfigFile;
+}
+
+/**
+ * Reads flags, environment and configuration file once: the file named by `--config` or
+ * `SHIPLOG_CONFIG` supplies the settings that neither a flag nor a variable gives.
+ */
+export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const file = loadConfigFile(configFileName(flags, env));
+  return { runtime: loadRuntimeConfig(flags, env, file.server), file };
+}
 
 /**
  * Reads and validates the file at `fileName`; no file name gives {@link DEFAULT_CONFIG}. A
@@ -121,10 +150,11 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
-    } else if (key !== 'environments' && key !== 'kubernetes' && key !== 'tickets' && value !== null) {
+    } else if (!['server', 'environments', 'kubernetes', 'tickets'].includes(key) && value !== null) {
       sections[key] = value as Record<string, unknown>;
     }
   }
+  const server = serverSection(root.server, problems);
   const environments = root.environments ?? {};
   if (isRecord(environments)) problems.push(...validatePolicy(environments));
   problems.push(...kubernetesProblems(root.kubernetes, environments));
@@ -139,6 +169,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
   const namespaces = isRecord(kubernetes.namespaces) ? (kubernetes.namespaces as Record<string, string>) : {};
   return deepFreeze({
+    server,
     policy: parsePolicy(environments, source),
     kubernetes: { namespaces: { ...namespaces } },
     tickets: parseTickets(root.tickets, environments),
@@ -148,6 +179,30 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     services: parseServices(root.services),
     sections: structuredClone(sections),
   });
+}
+
+/** The `server:` section, each value parsed as its flag would be; problems are added to `problems`. */
+function serverSection(section: unknown, problems: PolicyProblem[]): ServerFileSettings {
+  if (!isRecord(section)) return {};
+  const settings: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(section)) {
+    const name = SERVER_FILE_KEYS[key];
+    if (name === undefined) {
+      const known = Object.keys(SERVER_FILE_KEYS).join(', ');
+      problems.push({ path: ['server', key], atKey: true, message: `is not a known setting (${known})` });
+      continue;
+    }
+    const parsed = parseServerFileValue(name, raw);
+    if ('problem' in parsed) problems.push({ path: ['server', key], message: parsed.problem });
+    else settings[name] = parsed.value;
+  }
+  if (typeof section.database === 'string' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(section.database)) {
+    problems.push({
+      path: ['server', 'database'],
+      message: 'must not carry a password: give the URL in SHIPLOG_DATABASE_URL instead',
+    });
+  }
+  return settings as ServerFileSettings;
 }
 
 function kubernetesProblems(kubernetes: unknown, environments: unknown): PolicyProblem[] {

@@ -28,3 +28,16 @@ export function reservedSourceOf(key: string): WebhookSource | undefined {
 export function idScope(id: string, sender: string): string {
   return reservedSourceOf(id) ?? sender;
 }
+
+/** Sources that sign the body with an HMAC secret; the others present a shared token. */
+const SIGNING_SOURCES: ReadonlySet<string> = new Set(['github', 'pagerduty']);
+
+/**
+ * The one derivation of the environment variable holding a source's secret (DESIGN.md §7):
+ * `SHIPLOG_<SOURCE>_WEBHOOK_SECRET` for the tools that sign (GitHub, PagerDuty),
+ * `SHIPLOG_<SOURCE>_WEBHOOK_TOKEN` for the others.
+ */
+export function secretVariable(source: WebhookSource): string {
+  const kind = SIGNING_SOURCES.has(source) ? 'SECRET' : 'TOKEN';
+  return `SHIPLOG_${source.toUpperCase()}_WEBHOOK_${kind}`;
+}

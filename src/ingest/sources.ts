@@ -15,9 +15,9 @@ import { header } from './payload.js';
 import { verifyGithubSignature, verifySharedToken } from './signature.js';
 import type { AdapterResult, WebhookRequest } from './types.js';
 
-import { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource } from '../domain/sources.js';
+import { WEBHOOK_SOURCES, isWebhookSource, secretVariable, type WebhookSource } from '../domain/sources.js';
 
-export { WEBHOOK_SOURCES, isWebhookSource, type WebhookSource };
+export { WEBHOOK_SOURCES, isWebhookSource, secretVariable, type WebhookSource };
 
 /** The `mappings:` section of shiplog.yaml: rules per source, and the generic field mapping. */
 export interface IngestMappings {
@@ -36,13 +36,6 @@ export const SECRET_HEADERS = new Set([
   'cookie',
   'proxy-authorization',
 ]);
-
-/** The environment variable that holds a source's secret (DESIGN.md §7). */
-export function secretVariable(source: WebhookSource): string {
-  return source === 'github'
-    ? 'SHIPLOG_GITHUB_WEBHOOK_SECRET'
-    : `SHIPLOG_${source.toUpperCase()}_WEBHOOK_TOKEN`;
-}
 
 /**
  * A shared secret as `Authorization: Bearer <secret>`, or as the password of HTTP Basic auth

@@ -1,10 +1,12 @@
 /**
  * The Fastify application, separate from `listen()` so tests drive it with `inject()` or a
- * real port. Routes are thin: they authenticate, validate, call the store, serialize.
+ * real port. Routes are thin: they declare who may call them (src/server/access.ts), validate,
+ * call the store, serialize.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { registerAccessGuard, type DeclaredRoute } from './access.js';
 import { createAuthenticator } from './auth.js';
 import type { AppContext } from './context.js';
 import { registerErrorHandler } from './error-handler.js';
@@ -26,6 +28,7 @@ import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
 import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
+import type { RateLimit } from '../config.js';
 import type { KubernetesMapping } from '../config-file.js';
 import { createGovernance } from '../governance/deps.js';
 import type { TicketChecker } from '../governance/ticket-check.js';
@@ -59,12 +62,16 @@ export interface AppOptions {
   readonly correlation?: CorrelationSettings | undefined;
   /** `services:` of shiplog.yaml: teams and dependencies (the imported catalog adds to it). */
   readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
+  /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
+  readonly rateLimit?: RateLimit | null | undefined;
 }
 
 export interface App {
   readonly server: FastifyInstance;
   readonly writer: EventWriter;
   readonly ledger: Ledger;
+  /** Every route with its declared access (filled when the server is ready). */
+  readonly routes: readonly DeclaredRoute[];
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -101,6 +108,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
   };
 
   registerErrorHandler(server);
+  // Before any route: the guard checks that each one declares who may call it.
+  const routes = await registerAccessGuard(server, { auth: ctx.auth, rateLimit: options.rateLimit ?? null });
+  // While closing, every answer closes its connection: a request in flight when SIGTERM came
+  // would otherwise leave its keep-alive connection open, and the process waiting for the
+  // client to drop it (72 s, the keep-alive timeout clients are told).
+  let closing = false;
+  server.addHook('preClose', async function refuseKeepAlive() {
+    closing = true;
+  });
+  server.addHook('onSend', async function closeConnectionWhenClosing(_request, reply) {
+    if (closing) void reply.header('connection', 'close');
+  });
   // The API speaks JSON only: anything else is a 415, not a string body.
   server.removeContentTypeParser('text/plain');
   server.addHook('onResponse', async function observe(request, reply) {
@@ -128,8 +147,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
       security: [{ bearer: [] }],
     },
   });
-  await server.register(swaggerUi, { routePrefix: '/docs' });
-  server.get('/v1/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  await server.register(async function apiDocs(docs) {
+    // The docs UI's routes are the plugin's: declared public here rather than one by one.
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: 'public' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
+  server.get('/v1/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () =>
+    server.swagger(),
+  );
 
   registerOpsRoutes(server, ctx);
   registerEventRoutes(server, ctx);
@@ -137,11 +164,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerTokenRoutes(server, ctx);
   registerLedgerRoutes(server, ctx);
   const governance = createGovernance({ ...options, ledger: ctx.ledger });
-  registerPolicyRoutes(server, ctx, governance);
+  registerPolicyRoutes(server, governance);
   registerApprovalRoutes(server, ctx, governance);
   registerGateRoutes(server, ctx, governance);
-  registerViolationRoutes(server, ctx, governance);
-  registerAdmissionRoutes(server, ctx, governance);
+  registerViolationRoutes(server, governance);
+  registerAdmissionRoutes(server, governance);
   const cdeventRules = options.webhooks?.mappings?.rules?.cdevents;
   registerWebhookRoutes(server, ctx, {
     ...options.webhooks,
@@ -165,5 +192,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
       server.log.info({ records: read }, 'turned stored CDEvents incident records into incidents');
   });
   server.addHook('onClose', async () => writer.drain());
-  return { server, writer, ledger };
+  return { server, writer, ledger, routes };
 }

@@ -1,22 +1,11 @@
 /**
- * Bearer-token authentication and role checks. Tokens are looked up by hash, with a short
+ * Bearer-token authentication and scope checks (roles: src/server/access.ts). Tokens are looked up by hash, with a short
  * in-process cache (revocation through this process takes effect at once; through another
  * process within `ttlMs`).
  */
 import type { FastifyRequest } from 'fastify';
 import { ShiplogError } from '../errors.js';
-import type { Role, Token, TokensRepository } from '../store/tokens-repository.js';
-
-export type Action = 'read' | 'events:write' | 'incidents:write' | 'tokens:manage' | 'approve' | 'audit';
-
-const ALLOWED: Record<Action, readonly Role[]> = {
-  read: ['admin', 'approver', 'deployer', 'viewer', 'auditor'],
-  'events:write': ['admin', 'deployer'],
-  'incidents:write': ['admin', 'deployer'],
-  'tokens:manage': ['admin'],
-  approve: ['admin', 'approver'],
-  audit: ['admin', 'auditor', 'viewer', 'approver', 'deployer'],
-};
+import type { Token, TokensRepository } from '../store/tokens-repository.js';
 
 export interface Authenticator {
   authenticate(request: FastifyRequest): Promise<Token>;
@@ -50,12 +39,6 @@ export function createAuthenticator(tokens: TokensRepository, ttlMs = 5_000): Au
   };
 }
 
-export function requireRole(token: Token, action: Action): void {
-  if (!ALLOWED[action].includes(token.role)) {
-    throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not ${describe(action)}`);
-  }
-}
-
 /** Throws 403 when a scoped token may not write this service/environment. */
 export function requireScope(token: Token, service: string, environment: string, pointer: string): void {
   const scopes = token.scopes;
@@ -79,22 +62,5 @@ export function requireScope(token: Token, service: string, environment: string,
         },
       ],
     );
-  }
-}
-
-function describe(action: Action): string {
-  switch (action) {
-    case 'read':
-      return 'read';
-    case 'events:write':
-      return 'record deployment events';
-    case 'incidents:write':
-      return 'record incidents';
-    case 'tokens:manage':
-      return 'manage tokens';
-    case 'approve':
-      return 'approve or reject deployments';
-    case 'audit':
-      return 'read the audit trail';
   }
 }

@@ -25,10 +25,14 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: RuntimeConfig): Promise<Running> {
+/**
+ * `file` is the configuration file when the caller has read it already (`shiplog serve` reads
+ * it once, with the settings); otherwise it is read from `config.configFile`.
+ */
+export async function startServer(config: RuntimeConfig, file?: ConfigFile): Promise<Running> {
   const logger = createLogger(config.logLevel);
   // Before the database: an invalid configuration file stops start-up naming file, line and field.
-  const file = loadConfigFile(config.configFile);
+  file ??= loadConfigFile(config.configFile);
   const sinks = outboundSinks(file);
   const tickets = ticketChecker(file);
   const store = await openStore({
@@ -61,6 +65,7 @@ export async function startServer(config: RuntimeConfig): Promise<Running> {
     tickets,
     correlation: file.correlation,
     services: file.services,
+    rateLimit: config.rateLimit,
     webhooks: {
       secrets: config.webhookSecrets,
       mappings: file.mappings,

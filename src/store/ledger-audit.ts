@@ -8,6 +8,9 @@
  * (src/ledger/audit-checks.ts); this module reads and feeds them. The first failure is reported
  * with the index it concerns; reading stops there.
  */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import {
   checkCheckpoint,
   checkEntry,
@@ -15,13 +18,13 @@ import {
   checkSize,
   type CheckpointTarget,
   type LedgerProblem,
-  type StoredEntry,
 } from '../ledger/audit-checks.js';
 import { verifyCheckpoint } from '../ledger/checkpoint.js';
 import { emptyRootHash } from '../ledger/merkle.js';
 import type { NoteVerifier } from '../ledger/note.js';
 import { createRootBuilder, type RootBuilder } from '../ledger/root-builder.js';
 import type { Store } from './database.js';
+import { checkPage, completedRanges, type CheckedPage } from './ledger-pages.js';
 
 export type { LedgerProblem };
 
@@ -169,28 +172,105 @@ async function walkEntries(
     .executeTakeFirst();
   const end = last?.idx === null || last?.idx === undefined ? 0 : Number(last.idx) + 1;
   let retired = 0;
-  for (let start = 0; start < end; start += pageSize) {
-    const entries = await entriesIn(store, start, start + pageSize);
-    const nodes = await nodesCompletedIn(store, start, Math.min(start + pageSize, end));
-    for (let i = 0; i < entries.length; i += 1) {
-      const expected = builder.size;
-      const verdict = checkEntry(entries[i], expected, entries[i]?.index);
-      if ('problem' in verdict) return { problem: verdict.problem, retired };
-      if (verdict.retired) retired += 1;
-      for (const node of builder.append(verdict.leaf)) {
+  // Leaving the loop early ends the generator, which stops its worker.
+  for await (const page of checkedPages(store, pageSize, end)) {
+    retired += page.retired;
+    for (let i = 0; i < page.count; i += 1) {
+      for (const node of builder.append(page.leaves.subarray(32 * i, 32 * i + 32))) {
         if (node.key.level === 0) continue;
-        const problem = checkNode(node, nodes.get(`${node.key.level}/${node.key.index}`));
+        const problem = checkNode(node, page.nodes.get(`${node.key.level}/${node.key.index}`));
         if (problem) return { problem, retired };
       }
       onSize(builder.size);
     }
-    if (builder.size < Math.min(start + pageSize, end)) {
-      const verdict = checkEntry(undefined, builder.size, await nextIndex(store, builder.size));
+    if (page.problem) return { problem: page.problem, retired };
+    if (page.missing !== undefined) {
+      const verdict = checkEntry(undefined, page.missing, await nextIndex(store, page.missing));
       if ('problem' in verdict) return { problem: verdict.problem, retired };
     }
     options.onProgress?.(builder.size, Math.max(headSize, end));
   }
   return { retired };
+}
+
+/**
+ * The pages [0, end) in order, their leaves checked. On SQLite, from the built code, a worker
+ * thread reads and checks them while this thread rebuilds the tree (two cores); elsewhere
+ * (PostgreSQL, or the TypeScript sources under test) this thread reads each page through
+ * Kysely, the next one requested before this one is used.
+ */
+async function* checkedPages(store: Store, pageSize: number, end: number): AsyncGenerator<CheckedPage> {
+  const worker = new URL('./ledger-page-worker.js', import.meta.url);
+  if (store.dialect === 'sqlite' && fs.existsSync(fileURLToPath(worker))) {
+    yield* workerPages(worker, { file: store.location, pageSize, end });
+    return;
+  }
+  let next = end > 0 ? pageAt(store, 0, pageSize, end) : undefined;
+  for (let start = 0; next !== undefined; start += pageSize) {
+    const page = await next;
+    next = start + pageSize < end ? pageAt(store, start + pageSize, pageSize, end) : undefined;
+    yield page;
+  }
+}
+
+async function* workerPages(
+  url: URL,
+  job: { file: string; pageSize: number; end: number },
+): AsyncGenerator<CheckedPage> {
+  const worker = new Worker(url, { workerData: job });
+  const queue: (CheckedPage | null | Error)[] = [];
+  let wake: (() => void) | undefined;
+  const push = (item: CheckedPage | null | Error) => {
+    queue.push(item);
+    wake?.();
+  };
+  worker.on('message', (page: CheckedPage | null) => push(page));
+  worker.on('error', (error) => push(error));
+  try {
+    for (;;) {
+      if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const item = queue.shift();
+      if (item === null || item === undefined) return;
+      if (item instanceof Error) throw item;
+      worker.postMessage('more');
+      yield item;
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** Entries [start, start + pageSize) checked, with the stored nodes they complete. */
+async function pageAt(store: Store, start: number, pageSize: number, end: number): Promise<CheckedPage> {
+  const stop = Math.min(start + pageSize, end);
+  const rows = await store.db
+    .selectFrom('ledger_entries as l')
+    .leftJoin('events as e', 'e.ledger_index', 'l.idx')
+    .select(['l.idx', 'l.leaf_hash', 'l.data', 'l.record_type', 'l.retired_ms', 'e.id', 'e.body'])
+    .where('l.idx', '>=', start)
+    .where('l.idx', '<', start + pageSize)
+    .orderBy('l.idx')
+    .execute();
+  const ranges = completedRanges(start, stop);
+  const nodes = new Map<string, Uint8Array>();
+  if (ranges.length > 0) {
+    const found = await store.db
+      .selectFrom('ledger_nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) =>
+        eb.or(
+          ranges.map((r) =>
+            eb.and([eb('level', '=', r.level), eb('idx', '>=', r.lo), eb('idx', '<=', r.hi)]),
+          ),
+        ),
+      )
+      .execute();
+    for (const n of found) nodes.set(`${Number(n.level)}/${Number(n.idx)}`, n.hash);
+  }
+  const entries = rows.map(
+    (r) => [r.idx, r.leaf_hash, r.data, r.record_type, r.retired_ms, r.id, r.body] as const,
+  );
+  return checkPage(entries, start, stop, nodes);
 }
 
 async function nextIndex(store: Store, from: number): Promise<number | undefined> {
@@ -200,64 +280,6 @@ async function nextIndex(store: Store, from: number): Promise<number | undefined
     .where('idx', '>', from)
     .executeTakeFirst();
   return row?.idx === null || row?.idx === undefined ? undefined : Number(row.idx);
-}
-
-/** Entries [start, end), each with the events that claim it. */
-async function entriesIn(store: Store, start: number, end: number): Promise<StoredEntry[]> {
-  const rows = await store.db
-    .selectFrom('ledger_entries as l')
-    .leftJoin('events as e', 'e.ledger_index', 'l.idx')
-    .select(['l.idx', 'l.leaf_hash', 'l.data', 'l.record_type', 'l.retired_ms', 'e.id', 'e.body'])
-    .where('l.idx', '>=', start)
-    .where('l.idx', '<', end)
-    .orderBy('l.idx')
-    .execute();
-  const entries: StoredEntry[] = [];
-  let current: { entry: StoredEntry; claims: { id: string; body: string }[] } | undefined;
-  for (const row of rows) {
-    const index = Number(row.idx);
-    if (current?.entry.index !== index) {
-      const claims: { id: string; body: string }[] = [];
-      current = {
-        claims,
-        entry: {
-          index,
-          leafHash: row.leaf_hash,
-          data: row.data,
-          external: row.record_type === 'event' && row.data === null,
-          retired: row.retired_ms !== null,
-          claims,
-        },
-      };
-      entries.push(current.entry);
-    }
-    if (row.id !== null && row.body !== null) current.claims.push({ id: row.id, body: row.body });
-  }
-  return entries;
-}
-
-/** The stored nodes (level >= 1) that leaves [start, end) complete, keyed "level/index". */
-async function nodesCompletedIn(store: Store, start: number, end: number): Promise<Map<string, Uint8Array>> {
-  const ranges: { level: number; lo: number; hi: number }[] = [];
-  for (let level = 1; 2 ** level <= end; level += 1) {
-    const span = 2 ** level;
-    const lo = Math.ceil((start + 1) / span) - 1;
-    const hi = Math.floor(end / span) - 1;
-    if (hi >= lo) ranges.push({ level, lo, hi });
-  }
-  const nodes = new Map<string, Uint8Array>();
-  if (ranges.length === 0) return nodes;
-  const rows = await store.db
-    .selectFrom('ledger_nodes')
-    .select(['level', 'idx', 'hash'])
-    .where((eb) =>
-      eb.or(
-        ranges.map((r) => eb.and([eb('level', '=', r.level), eb('idx', '>=', r.lo), eb('idx', '<=', r.hi)])),
-      ),
-    )
-    .execute();
-  for (const row of rows) nodes.set(`${Number(row.level)}/${Number(row.idx)}`, row.hash);
-  return nodes;
 }
 
 /** Rows that point past the end of the log: nodes over missing leaves, events claiming missing entries. */

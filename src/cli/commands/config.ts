@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { loadRuntimeConfig } from '../../config.js';
+import { configFileName } from '../../config.js';
 import { WEBHOOK_SOURCES, isWebhookSource } from '../../domain/sources.js';
 import { CliError } from '../output.js';
 
@@ -40,9 +40,7 @@ export function registerConfig(program: Command): void {
       // Loaded here so that other commands (run, event, ...) start without the adapters.
       const { loadConfigFile } = await import('../../config-file.js');
       const { adaptWebhook } = await import('../../ingest/sources.js');
-      const file = loadConfigFile(
-        loadRuntimeConfig({ ...(flags.config !== undefined && { config: flags.config }) }).configFile,
-      );
+      const file = loadConfigFile(configFileName(flags));
       let rawBody: Buffer;
       try {
         rawBody = fs.readFileSync(payloadFile);

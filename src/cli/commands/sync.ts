@@ -4,7 +4,7 @@
  * carry the ids the webhook path gives them, so what shiplog already has is a duplicate.
  */
 import type { Command } from 'commander';
-import { loadClientConfig, loadRuntimeConfig, loadSyncConfig } from '../../config.js';
+import { configFileName, loadClientConfig, loadSyncConfig } from '../../config.js';
 import type { EventInput } from '../../domain/event.js';
 import type { SyncBatch } from '../../ingest/sync-payloads.js';
 import { request } from '../client.js';
@@ -123,7 +123,7 @@ async function syncGithub(
   }
   const { loadConfigFile } = await import('../../config-file.js');
   const { githubSyncEvents } = await import('../../ingest/sync-payloads.js');
-  const rules = loadConfigFile(loadRuntimeConfig(configFlag(flags)).configFile).mappings.rules?.github;
+  const rules = loadConfigFile(configFileName(flags)).mappings.rules?.github;
   return githubSyncEvents(repo, found, rules);
 }
 
@@ -147,11 +147,9 @@ async function syncGitlab(
   for await (const page of pages(`${base}/deployments?${query}`, headers)) deployments.push(...page);
   const { loadConfigFile } = await import('../../config-file.js');
   const { gitlabSyncEvents } = await import('../../ingest/sync-payloads.js');
-  const rules = loadConfigFile(loadRuntimeConfig(configFlag(flags)).configFile).mappings.rules?.gitlab;
+  const rules = loadConfigFile(configFileName(flags)).mappings.rules?.gitlab;
   return gitlabSyncEvents(info as Record<string, unknown>, deployments, rules);
 }
-
-const configFlag = (flags: Flags) => (flags.config !== undefined ? { config: flags.config } : {});
 
 async function post(flags: Flags, events: EventInput[]): Promise<{ stored: number; duplicate: number }> {
   const client = loadClientConfig(flags);

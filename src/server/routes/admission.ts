@@ -4,18 +4,15 @@
  * `response.allowed`; the API server authenticates with a bearer token from its kubeconfig.
  */
 import type { FastifyInstance } from 'fastify';
-import { ShiplogError } from '../../errors.js';
 import { reviewAdmission } from '../../governance/admission.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
-import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
-const REVIEWERS = ['deployer', 'admin', 'viewer'];
-
-export function registerAdmissionRoutes(app: FastifyInstance, ctx: AppContext, gov: GovernanceDeps): void {
+export function registerAdmissionRoutes(app: FastifyInstance, gov: GovernanceDeps): void {
   app.post(
     '/v1/admission/kubernetes',
     {
+      config: { access: 'admission:review' },
       schema: {
         summary: 'Kubernetes validating admission webhook (AdmissionReview v1)',
         tags: ['governance'],
@@ -23,10 +20,6 @@ export function registerAdmissionRoutes(app: FastifyInstance, ctx: AppContext, g
       },
     },
     async function admission(request) {
-      const token = await ctx.auth.authenticate(request);
-      if (!REVIEWERS.includes(token.role)) {
-        throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not review admissions`);
-      }
       return reviewAdmission(gov, request.body);
     },
   );

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { decideApproval, environmentsNeedingApproval } from '../../governance/approvals.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
-import { requireRole } from '../auth.js';
+import { callerOf } from '../access.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
 
@@ -32,6 +32,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
   app.post<{ Params: { deployment: string }; Body: Static<typeof DecideBody> }>(
     '/v1/deployments/:deployment/approvals',
     {
+      config: { access: 'approve' },
       schema: {
         summary: 'Approve or reject a deployment (not your own)',
         tags: ['governance'],
@@ -41,8 +42,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
       },
     },
     async function decide(request, reply) {
-      const token = await ctx.auth.authenticate(request);
-      requireRole(token, 'approve');
+      const token = callerOf(request);
       const result = await decideApproval(gov, {
         deployment: request.params.deployment,
         decision: request.body.decision,
@@ -56,6 +56,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/approvals',
     {
+      config: { access: 'read' },
       schema: {
         summary:
           'Deployments waiting for approval (state=pending, default) or decisions given (state=decided)',
@@ -65,7 +66,6 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
       },
     },
     async function list(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       const limit = q.limit ?? 50;
       if (q.state === 'decided') {

@@ -7,10 +7,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { NAME_PATTERN } from '../../domain/event.js';
-import { ShiplogError } from '../../errors.js';
 import type { ServiceConfig } from '../../correlate/incidents.js';
 import { canonicalJson } from '../../ledger/jcs.js';
-import { requireRole } from '../auth.js';
+import { callerOf } from '../access.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
@@ -41,6 +40,7 @@ export function registerCatalogRoutes(
   app.post<{ Body: Static<typeof CatalogBody> }>(
     '/v1/catalog',
     {
+      config: { access: 'catalog:write' },
       schema: {
         summary: 'Add or replace services of the catalog (admin): team, dependencies, repository',
         tags: ['incidents'],
@@ -49,13 +49,7 @@ export function registerCatalogRoutes(
       },
     },
     async function importCatalog(request, reply) {
-      const token = await ctx.auth.authenticate(request);
-      if (token.role !== 'admin') {
-        throw new ShiplogError(
-          'SHIPLOG_FORBIDDEN',
-          `The ${token.role} role may not change the service catalog`,
-        );
-      }
+      const token = callerOf(request);
       const nowMs = Date.now();
       const rows = request.body.entities.map((e) => ({
         name: e.name,
@@ -82,14 +76,14 @@ export function registerCatalogRoutes(
   app.get(
     '/v1/services',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Every known service with its team, dependencies, dependants and current deployments',
         tags: ['incidents'],
         response: { '4xx': ErrorResponse },
       },
     },
-    async function listServices(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
+    async function listServices() {
       const [catalog, current] = await Promise.all([
         ctx.store.incidents.catalog(),
         ctx.store.incidents.currentDeployments(),

@@ -4,7 +4,6 @@ import { Type, type Static } from 'typebox';
 import { KINDS } from '../../domain/event.js';
 import { STATUSES } from '../../domain/lifecycle.js';
 import { ShiplogError } from '../../errors.js';
-import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
 import { MAX_TIMELINE_PAGE } from '../../store/deployments-repository.js';
@@ -89,6 +88,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/deployments',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List deployments, newest first',
         tags: ['deployments'],
@@ -97,7 +97,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function list(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       return deployments.list({
         ...q,
@@ -120,6 +119,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Params: { deployment: string }; Querystring: Static<typeof TimelineQuery> }>(
     '/v1/deployments/:deployment',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'One deployment with its event timeline (paged: eventsNextCursor)',
         tags: ['deployments'],
@@ -129,7 +129,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function show(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const found = await deployments.get(request.params.deployment, {
         limit: request.query.eventsLimit ?? MAX_TIMELINE_PAGE,
         cursor: request.query.eventsCursor,
@@ -151,6 +150,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof EnvQuery> }>(
     '/v1/environments',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'For each service × environment × region: the version running now and what is in progress',
         tags: ['deployments'],
@@ -159,7 +159,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function environments(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return ctx.store.environments.list({ ...request.query, limit: request.query.limit ?? 100 });
     },
   );
@@ -171,6 +170,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof StateQuery> }>(
     '/v1/state',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Which version of each service ran in an environment at a past instant',
         tags: ['deployments'],
@@ -191,7 +191,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function state(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       return deployments.stateAt({
         environment: q.environment,
@@ -209,6 +208,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
   app.get<{ Querystring: Static<typeof SourceQuery> }>(
     '/v1/sources',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Event sources and their clock skew (receipt time minus event time)',
         tags: ['events'],
@@ -217,7 +217,6 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function sources(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return ctx.store.sources.list({ limit: request.query.limit ?? 100, cursor: request.query.cursor });
     },
   );

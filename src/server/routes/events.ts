@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import { reservedSourceOf } from '../../domain/sources.js';
 import { EventSchema, normalizeEvent, validateEvent, type EventInput } from '../../domain/event.js';
 import { ShiplogError, type ErrorDetail } from '../../errors.js';
-import { requireRole, requireScope } from '../auth.js';
+import { callerOf } from '../access.js';
+import { requireScope } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
@@ -70,6 +71,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void
   app.post(
     '/v1/events',
     {
+      config: { access: 'events:write' },
       schema: {
         summary: 'Record deployment events',
         description: `One event, or {"events": [...]} with up to ${MAX_BATCH}. A batch is atomic; the same id is stored once.`,
@@ -84,8 +86,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void
       validatorCompiler: () => (value) => ({ value }),
     },
     async function recordEvents(request, reply) {
-      const token = await ctx.auth.authenticate(request);
-      requireRole(token, 'events:write');
+      const token = callerOf(request);
       const receivedMs = Date.now();
       const { items, pointers } = eventsOf(request.body);
       const errors = items.flatMap((item, i) => validateEvent(item, pointers[i]));

@@ -8,7 +8,8 @@ import { KINDS } from '../../domain/event.js';
 import { ShiplogError } from '../../errors.js';
 import type { GovernanceDeps } from '../../governance/deps.js';
 import { askGate } from '../../governance/gate-service.js';
-import { requireRole, requireScope } from '../auth.js';
+import { callerOf } from '../access.js';
+import { requireScope } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time } from './shared.js';
 
@@ -53,13 +54,11 @@ const DecisionsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** Who may ask the gate: the pipelines that deploy, and admins. */
-const ASKERS = ['deployer', 'admin'];
-
 export function registerGateRoutes(app: FastifyInstance, ctx: AppContext, gov: GovernanceDeps): void {
   app.post<{ Body: Static<typeof GateBody>; Querystring: Static<typeof GateQuery> }>(
     '/v1/gate',
     {
+      config: { access: 'gate:ask' },
       schema: {
         summary: 'May this deployment go ahead now? Every reason at once; recorded unless ?at= (what-if)',
         tags: ['governance'],
@@ -69,10 +68,7 @@ export function registerGateRoutes(app: FastifyInstance, ctx: AppContext, gov: G
       },
     },
     async function gate(request) {
-      const token = await ctx.auth.authenticate(request);
-      if (!ASKERS.includes(token.role)) {
-        throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not ask the gate`);
-      }
+      const token = callerOf(request);
       const body = request.body;
       requireScope(token, body.service, body.environment, '');
       const atMs = request.query.at === undefined ? undefined : Date.parse(request.query.at);
@@ -88,6 +84,7 @@ export function registerGateRoutes(app: FastifyInstance, ctx: AppContext, gov: G
   app.get<{ Querystring: Static<typeof DecisionsQuery> }>(
     '/v1/gate/decisions',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Recorded gate decisions, newest first; overrides are flagged',
         tags: ['governance'],
@@ -96,7 +93,6 @@ export function registerGateRoutes(app: FastifyInstance, ctx: AppContext, gov: G
       },
     },
     async function decisions(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return gov.store.gateDecisions.list({ ...request.query, limit: request.query.limit ?? 50 });
     },
   );

@@ -134,6 +134,7 @@ export function registerIncidentWebhookRoutes(
       scope.post(
         `/v1/webhooks/${source}`,
         {
+          config: { access: 'public' },
           schema: {
             summary: `Receive a ${source} incident webhook`,
             description: `Authenticated by ${incidentSecretVariable(source)} (docs/incidents.md), not by a bearer token of shiplog.`,

@@ -19,7 +19,7 @@ import { buildTimeline, timelineMarkdown } from '../../correlate/postmortem.js';
 import { dependencyClosure } from '../../domain/correlation.js';
 import { toIncidentView } from '../../store/incidents-repository.js';
 import type { Token } from '../../store/tokens-repository.js';
-import { requireRole } from '../auth.js';
+import { callerOf } from '../access.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time } from './shared.js';
 
@@ -113,12 +113,12 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
         body: IncidentInputSchema,
         response: { '4xx': ErrorResponse },
       },
+      config: { access: 'incidents:write' },
       // Validated below, so every bad field is named by its pointer.
       validatorCompiler: () => (value) => ({ value }),
     },
     async function recordIncident(request, reply) {
-      const token = await ctx.auth.authenticate(request);
-      requireRole(token, 'incidents:write');
+      const token = callerOf(request);
       const errors = validateIncidentInput(request.body);
       if (errors.length > 0) {
         throw new ShiplogError(
@@ -159,6 +159,7 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/incidents',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List incidents, newest start first',
         tags: ['incidents'],
@@ -167,7 +168,6 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
       },
     },
     async function list(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       return ctx.store.incidents.list({
         service: q.service,
@@ -184,6 +184,7 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
   app.get<{ Params: Static<typeof KeyParams> }>(
     '/v1/incidents/:key',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'One incident with its suspect deployments, most likely first',
         tags: ['incidents'],
@@ -192,7 +193,6 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
       },
     },
     async function show(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const incident = await incidents.get(request.params.key);
       if (!incident) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No incident "${request.params.key}"`);
       return { ...toIncidentView(incident), suspects: await incidents.suspects(incident) };
@@ -206,6 +206,7 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
   app.get<{ Params: Static<typeof KeyParams>; Querystring: Static<typeof TimelineQuery> }>(
     '/v1/incidents/:key/timeline',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'The post-mortem timeline of an incident (format=json, or md for a post-mortem document)',
         tags: ['incidents'],
@@ -215,7 +216,6 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
       },
     },
     async function timeline(request, reply) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const incident = await incidents.get(request.params.key);
       if (!incident) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No incident "${request.params.key}"`);
       const map = await incidents.dependencies();

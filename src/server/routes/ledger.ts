@@ -8,7 +8,6 @@ import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
 import { signatureOf } from '../../ledger/note.js';
 import { MAX_ENTRIES_PER_READ, type StoredCheckpoint } from '../../store/ledger-repository.js';
-import { requireRole } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
@@ -47,6 +46,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof CheckpointQuery> }>(
     '/v1/ledger/checkpoint',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'The latest signed checkpoint (C2SP tlog-checkpoint note); ?format=json for JSON',
         tags: ['ledger'],
@@ -55,7 +55,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function checkpoint(request, reply) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const current = await ledger.checkpoint();
       if (request.query.format === 'json') {
         return reply.send(checkpointJson(current, ledger.signer.name, ledger.signer.keyId));
@@ -67,6 +66,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get(
     '/v1/ledger/key',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'The note verifier key of the checkpoint signatures (<name>+<key id>+<base64 key>)',
         tags: ['ledger'],
@@ -74,7 +74,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function key(request, reply) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       return reply.type('text/plain; charset=utf-8').send(ledger.verifierKey);
     },
   );
@@ -82,6 +81,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof EntriesQuery> }>(
     '/v1/ledger/entries',
     {
+      config: { access: 'audit' },
       schema: {
         summary: `Entries [start, end) (end exclusive, at most ${MAX_ENTRIES_PER_READ}; clamped to the tree size)`,
         tags: ['ledger'],
@@ -101,7 +101,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function entries(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { start } = request.query;
       const end = request.query.end ?? start + MAX_ENTRIES_PER_READ;
       if (end < start) {
@@ -126,6 +125,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof InclusionQuery> }>(
     '/v1/ledger/proof/inclusion',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `size` entries',
         tags: ['ledger'],
@@ -137,7 +137,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function inclusion(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { index, size } = request.query;
       const hashes = await ledger.inclusionProof(index, size);
       return { index, size, hashes: hashes.map(hex) };
@@ -147,6 +146,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Querystring: Static<typeof ConsistencyQuery> }>(
     '/v1/ledger/proof/consistency',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'RFC 9162 §2.1.4 consistency proof between the trees of `from` and `to` entries',
         tags: ['ledger'],
@@ -158,7 +158,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function consistency(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { from, to } = request.query;
       const hashes = await ledger.consistencyProof(from, to);
       return { from, to, hashes: hashes.map(hex) };
@@ -168,6 +167,7 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
   app.get<{ Params: { deployment: string } }>(
     '/v1/deployments/:deployment/proof',
     {
+      config: { access: 'audit' },
       schema: {
         summary: 'Every ledger entry of a deployment with its inclusion proof against one checkpoint',
         tags: ['ledger', 'deployments'],
@@ -176,7 +176,6 @@ export function registerLedgerRoutes(app: FastifyInstance, ctx: AppContext): voi
       },
     },
     async function deploymentProof(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const { deployment } = request.params;
       const found = await ctx.store.deployments.find(deployment);
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${deployment}"`);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
 import { ROLES } from '../../store/tokens-repository.js';
-import { requireRole } from '../auth.js';
+import { callerOf } from '../access.js';
 import type { AppContext } from '../context.js';
 import { ErrorResponse, Name } from './shared.js';
 
@@ -30,6 +30,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/v1/tokens',
     {
+      config: { access: 'tokens:manage' },
       schema: {
         summary: 'Create a token (the secret is shown once)',
         tags: ['tokens'],
@@ -38,8 +39,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
       },
     },
     async function create(request, reply) {
-      const admin = await ctx.auth.authenticate(request);
-      requireRole(admin, 'tokens:manage');
+      const admin = callerOf(request);
       const { name, role, scopes } = request.body;
       if (scopes && role !== 'deployer' && role !== 'approver') {
         throw new ShiplogError('SHIPLOG_INVALID_REQUEST', 'Only deployer and approver tokens take scopes', [
@@ -62,14 +62,14 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
   app.get(
     '/v1/tokens',
     {
+      config: { access: 'tokens:manage' },
       schema: {
         summary: 'List tokens (never their secrets)',
         tags: ['tokens'],
         response: { '4xx': ErrorResponse },
       },
     },
-    async function list(request) {
-      requireRole(await ctx.auth.authenticate(request), 'tokens:manage');
+    async function list() {
       return { items: await tokens.list(), nextCursor: null };
     },
   );
@@ -77,6 +77,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
   app.delete<{ Params: { id: string } }>(
     '/v1/tokens/:id',
     {
+      config: { access: 'tokens:manage' },
       schema: {
         summary: 'Revoke a token',
         tags: ['tokens'],
@@ -85,8 +86,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
       },
     },
     async function revoke(request) {
-      const admin = await ctx.auth.authenticate(request);
-      requireRole(admin, 'tokens:manage');
+      const admin = callerOf(request);
       const token = await tokens.revoke(request.params.id, { by: admin.name, ledger: ctx.ledger });
       if (!token) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No token "${request.params.id}"`);
       ctx.auth.forget(token.id);

@@ -5,8 +5,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { protectedEnvironments, type GovernanceDeps } from '../../governance/deps.js';
-import { requireRole } from '../auth.js';
-import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name } from './shared.js';
 
 const Query = Type.Object(
@@ -14,10 +12,11 @@ const Query = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerViolationRoutes(app: FastifyInstance, ctx: AppContext, gov: GovernanceDeps): void {
+export function registerViolationRoutes(app: FastifyInstance, gov: GovernanceDeps): void {
   app.get<{ Querystring: Static<typeof Query> }>(
     '/v1/violations',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Deployments started in protected environments without an allowed gate decision',
         tags: ['governance'],
@@ -26,7 +25,6 @@ export function registerViolationRoutes(app: FastifyInstance, ctx: AppContext, g
       },
     },
     async function violations(request) {
-      requireRole(await ctx.auth.authenticate(request), 'read');
       const q = request.query;
       return gov.store.gateDecisions.listViolations({
         protectedEnvironments: protectedEnvironments(gov),

@@ -71,6 +71,8 @@ export function registerWebhookRoutes(
       scope.post(
         `/v1/webhooks/${source}`,
         {
+          // Authenticated by the tool's own signature or token (below), not by a bearer token.
+          config: { access: 'public' },
           schema: {
             summary: `Receive a ${source} webhook`,
             description: `Authenticated by ${secretVariable(source)} (DESIGN.md §7), not by a bearer token of shiplog.`,
@@ -263,15 +265,10 @@ function registerDeliveryRoutes(
   ctx: AppContext,
   deliveries: DeliveriesRepository,
 ): void {
-  const requireAdmin = async (request: FastifyRequest) => {
-    const token = await ctx.auth.authenticate(request);
-    if (token.role !== 'admin') {
-      throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not read webhook deliveries`);
-    }
-  };
   scope.get(
     '/v1/webhooks/deliveries',
     {
+      config: { access: 'webhooks:inspect' },
       schema: {
         summary: 'List webhook deliveries of the last 7 days (admin)',
         tags: ['webhooks'],
@@ -293,7 +290,6 @@ function registerDeliveryRoutes(
       },
     },
     async function listDeliveries(request) {
-      await requireAdmin(request);
       const query = request.query as { source?: string; limit: number; cursor?: string };
       return deliveries.list(query);
     },
@@ -301,6 +297,7 @@ function registerDeliveryRoutes(
   scope.get(
     '/v1/webhooks/deliveries/:id',
     {
+      config: { access: 'webhooks:inspect' },
       schema: {
         summary: 'One webhook delivery with its headers (secrets removed) and body (admin)',
         tags: ['webhooks'],
@@ -319,7 +316,6 @@ function registerDeliveryRoutes(
       },
     },
     async function getDelivery(request) {
-      await requireAdmin(request);
       const { id } = request.params as { id: string };
       const delivery = await deliveries.get(id);
       if (!delivery) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No webhook delivery ${id} (kept 7 days)`);
@@ -332,6 +328,7 @@ function registerDeadLetterRoutes(scope: FastifyInstance, ctx: AppContext): void
   scope.get(
     '/v1/webhooks/outbound/dead-letters',
     {
+      config: { access: 'webhooks:inspect' },
       schema: {
         summary: 'CDEvents a sink did not accept after every retry (admin)',
         tags: ['webhooks'],
@@ -346,10 +343,6 @@ function registerDeadLetterRoutes(scope: FastifyInstance, ctx: AppContext): void
       },
     },
     async function listDeadLetters(request) {
-      const token = await ctx.auth.authenticate(request);
-      if (token.role !== 'admin') {
-        throw new ShiplogError('SHIPLOG_FORBIDDEN', `The ${token.role} role may not read dead letters`);
-      }
       const { sink, limit, cursor } = request.query as { sink?: string; limit: number; cursor?: string };
       return ctx.store.deadLetters.list({ sink, limit, cursor });
     },
