@@ -43,7 +43,38 @@ export interface RuntimeConfig {
   readonly ledgerOrigin: string;
   /** Webhook secrets, by source, from the variables {@link secretVariable} names. */
   readonly webhookSecrets: Readonly<Record<string, string>>;
+  /** The four timeouts below, together (the form Fastify and Node take). */
+  readonly timeouts: ServerTimeouts;
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  /** Largest answer shiplog reads from a service it calls (`SHIPLOG_OUTBOUND_MAX_BYTES`). Default 4 MiB. */
+  readonly outboundMaxBytes: number;
 }
+
+/** Limits on slow or idle clients (docs/security.md, Limits). */
+export interface ServerTimeouts {
+  /** Whole request, headers and body (`SHIPLOG_REQUEST_TIMEOUT_MS`). Default 30 000; past it: 408, closed. */
+  readonly requestMs: number;
+  /** Request line and headers (`SHIPLOG_HEADERS_TIMEOUT_MS`). Default 10 000; at most requestMs. */
+  readonly headersMs: number;
+  /** A connection that sends nothing for this long is closed (`SHIPLOG_IDLE_TIMEOUT_MS`). Default 30 000. */
+  readonly idleMs: number;
+  /** A kept-alive connection waits this long for its next request (`SHIPLOG_KEEP_ALIVE_TIMEOUT_MS`). Default 5000. */
+  readonly keepAliveMs: number;
+}
+
+/** The defaults of {@link ServerTimeouts}. */
+export const DEFAULT_TIMEOUTS: ServerTimeouts = Object.freeze({
+  requestMs: 30_000,
+  headersMs: 10_000,
+  idleMs: 30_000,
+  keepAliveMs: 5000,
+});
+
+/** The default of `SHIPLOG_OUTBOUND_MAX_BYTES`. */
+export const DEFAULT_OUTBOUND_MAX_BYTES = 4 * 1024 * 1024;
 
 /** The flags of `shiplog serve` (and `verify`), as commander gives them: strings, never defaults. */
 export interface ServeFlags {
@@ -57,7 +88,7 @@ export interface ServeFlags {
 }
 
 /** Settings read from the table below (the webhook secrets are derived from the sources). */
-type Settings = Omit<RuntimeConfig, 'webhookSecrets'>;
+type Settings = Omit<RuntimeConfig, 'webhookSecrets' | 'timeouts'>;
 
 /** Values of the `server:` section of shiplog.yaml, already parsed by the same parsers. */
 export type ServerFileSettings = Partial<
@@ -250,7 +281,49 @@ export const SERVE_SETTINGS: { readonly [K in keyof Settings]: Setting<K> } = {
     doc: 'origin line of the ledger checkpoints',
     parse: text,
   },
+  requestTimeoutMs: {
+    env: 'SHIPLOG_REQUEST_TIMEOUT_MS',
+    default: DEFAULT_TIMEOUTS.requestMs,
+    shownDefault: String(DEFAULT_TIMEOUTS.requestMs),
+    doc: 'longest a client may take to send a whole request (then 408)',
+    parse: parsePositive,
+  },
+  headersTimeoutMs: {
+    env: 'SHIPLOG_HEADERS_TIMEOUT_MS',
+    default: DEFAULT_TIMEOUTS.headersMs,
+    shownDefault: String(DEFAULT_TIMEOUTS.headersMs),
+    doc: 'longest a client may take to send the headers (at most the request timeout)',
+    parse: parsePositive,
+  },
+  idleTimeoutMs: {
+    env: 'SHIPLOG_IDLE_TIMEOUT_MS',
+    default: DEFAULT_TIMEOUTS.idleMs,
+    shownDefault: String(DEFAULT_TIMEOUTS.idleMs),
+    doc: 'a connection that sends nothing for this long is closed',
+    parse: parsePositive,
+  },
+  keepAliveTimeoutMs: {
+    env: 'SHIPLOG_KEEP_ALIVE_TIMEOUT_MS',
+    default: DEFAULT_TIMEOUTS.keepAliveMs,
+    shownDefault: String(DEFAULT_TIMEOUTS.keepAliveMs),
+    doc: 'how long a kept-alive connection waits for its next request',
+    parse: parsePositive,
+  },
+  outboundMaxBytes: {
+    env: 'SHIPLOG_OUTBOUND_MAX_BYTES',
+    default: DEFAULT_OUTBOUND_MAX_BYTES,
+    shownDefault: String(DEFAULT_OUTBOUND_MAX_BYTES),
+    doc: 'largest answer read from a service shiplog calls',
+    parse: parsePositive,
+  },
 };
+
+function parsePositive(raw: unknown): number {
+  const value =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Invalid('must be a whole number greater than 0');
+  return value;
+}
 
 /** The keys of the `server:` section of shiplog.yaml, each with its setting. */
 export const SERVER_FILE_KEYS: Readonly<Record<string, keyof ServerFileSettings>> = Object.freeze(
@@ -349,6 +422,34 @@ export function loadRuntimeConfig(
     ...settings,
     dataDir: path.resolve(settings.dataDir),
     webhookSecrets: Object.freeze(webhookSecrets),
+    timeouts: timeoutsOf(settings),
+  });
+}
+
+/** A whole number > 0 from the environment, or `fallback` when unset. */
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ShiplogError('SHIPLOG_CONFIG', `${name} must be a whole number greater than 0, got "${raw}"`);
+  }
+  return value;
+}
+
+function timeoutsOf(settings: Settings): ServerTimeouts {
+  // Node refuses a headers timeout longer than the request timeout that contains it.
+  if (settings.headersTimeoutMs > settings.requestTimeoutMs) {
+    throw new ShiplogError(
+      'SHIPLOG_CONFIG',
+      `SHIPLOG_HEADERS_TIMEOUT_MS (${settings.headersTimeoutMs}) must not exceed SHIPLOG_REQUEST_TIMEOUT_MS (${settings.requestTimeoutMs})`,
+    );
+  }
+  return Object.freeze({
+    requestMs: settings.requestTimeoutMs,
+    headersMs: settings.headersTimeoutMs,
+    idleMs: settings.idleTimeoutMs,
+    keepAliveMs: settings.keepAliveTimeoutMs,
   });
 }
 
@@ -361,6 +462,8 @@ export interface ClientConfig {
   readonly spoolFile: string;
   /** Per-request timeout in ms (`SHIPLOG_TIMEOUT_MS`). Default 5000. */
   readonly timeoutMs: number;
+  /** Largest answer read from shiplog or a provider API (`SHIPLOG_OUTBOUND_MAX_BYTES`). Default 4 MiB. */
+  readonly maxAnswerBytes: number;
 }
 
 export function loadClientConfig(
@@ -376,6 +479,7 @@ export function loadClientConfig(
     token: flags.token ?? env.SHIPLOG_TOKEN ?? undefined,
     spoolFile: env.SHIPLOG_SPOOL ?? path.join(home, '.shiplog-spool.jsonl'),
     timeoutMs: Number(env.SHIPLOG_TIMEOUT_MS ?? 5000),
+    maxAnswerBytes: positiveInteger(env, 'SHIPLOG_OUTBOUND_MAX_BYTES', DEFAULT_OUTBOUND_MAX_BYTES),
   });
 }
 
@@ -384,6 +488,8 @@ export interface SyncConfig {
   readonly githubToken: string | undefined;
   /** GitLab token for `shiplog sync gitlab` (`SHIPLOG_GITLAB_TOKEN`, else `GITLAB_TOKEN`). */
   readonly gitlabToken: string | undefined;
+  /** Largest answer read from the provider's API (`SHIPLOG_OUTBOUND_MAX_BYTES`). Default 4 MiB. */
+  readonly maxAnswerBytes: number;
 }
 
 /** Provider API tokens for `shiplog sync`; never the webhook secrets. */
@@ -391,6 +497,7 @@ export function loadSyncConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig
   return Object.freeze({
     githubToken: env.SHIPLOG_GITHUB_TOKEN || env.GITHUB_TOKEN || undefined,
     gitlabToken: env.SHIPLOG_GITLAB_TOKEN || env.GITLAB_TOKEN || undefined,
+    maxAnswerBytes: positiveInteger(env, 'SHIPLOG_OUTBOUND_MAX_BYTES', DEFAULT_OUTBOUND_MAX_BYTES),
   });
 }
 

@@ -1,5 +1,7 @@
 /** A small HTTP client for the shiplog API, used by the CLI commands. */
+import { STATUS_CODES } from 'node:http';
 import type { ClientConfig } from '../config.js';
+import { callOut, type OutboundResponse } from '../outbound/http-client.js';
 
 export interface ApiErrorBody {
   error?: { code?: string; message?: string; details?: { path: string; message: string }[] };
@@ -23,28 +25,28 @@ export async function request<T>(
   path: string,
   body?: unknown,
 ): Promise<T> {
-  let response: Response;
+  let response: OutboundResponse;
   try {
-    response = await fetch(`${config.url}${path}`, {
+    response = await callOut(`${config.url}${path}`, {
       method,
       headers: {
         ...(config.token ? { authorization: `Bearer ${config.token}` } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(config.timeoutMs),
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      timeoutMs: config.timeoutMs,
+      maxBytes: config.maxAnswerBytes,
     });
   } catch (error) {
-    const reason =
-      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     throw new ApiError(`cannot reach shiplog at ${config.url}: ${reason}`, 0);
   }
-  const text = await response.text();
+  const text = response.body.toString('utf8');
   const parsed: unknown = text ? safeJson(text) : undefined;
   if (!response.ok) {
     const err = (parsed as ApiErrorBody | undefined)?.error;
     throw new ApiError(
-      `${response.status} ${err?.code ?? response.statusText}: ${err?.message ?? text.slice(0, 200)}`,
+      `${response.status} ${err?.code ?? STATUS_CODES[response.status] ?? 'error'}: ${err?.message ?? text.slice(0, 200)}`,
       response.status,
       err?.details ?? [],
     );

@@ -10,7 +10,26 @@ export function spool(config: ClientConfig, event: Record<string, unknown>): voi
   fs.appendFileSync(config.spoolFile, `${JSON.stringify(event)}\n`, { mode: 0o600 });
 }
 
-/** Resends spooled events; keeps those that still cannot be delivered. Returns how many were sent. */
+/**
+ * Statuses that reject the events themselves: resending them will never help. Anything else
+ * (no answer, 401/403 a wrong or revoked token, 404 a wrong URL, 408, 429, 5xx) says nothing
+ * about the events, so they stay spooled for the next call.
+ */
+const PERMANENT = new Set([400, 409, 413, 415, 422]);
+
+const isPermanent = (error: unknown): error is ApiError =>
+  error instanceof ApiError && PERMANENT.has(error.status);
+
+/** Where events the server rejected for good are moved: beside the spool, never deleted. */
+export function rejectedFile(config: ClientConfig): string {
+  return `${config.spoolFile}.rejected`;
+}
+
+/**
+ * Resends spooled events. Those the server rejects for good are moved to
+ * {@link rejectedFile} (with the reason) and named in a warning; all others that could not be
+ * sent stay spooled. Returns how many were sent.
+ */
 export async function flushSpool(config: ClientConfig, warn: (line: string) => void): Promise<number> {
   let text: string;
   try {
@@ -20,26 +39,63 @@ export async function flushSpool(config: ClientConfig, warn: (line: string) => v
   }
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   if (lines.length === 0) return 0;
-  const events = lines.flatMap((line) => {
+  const events: Record<string, unknown>[] = [];
+  const rejected: { event: unknown; reason: string }[] = [];
+  for (const line of lines) {
     try {
-      return [JSON.parse(line) as Record<string, unknown>];
+      events.push(JSON.parse(line) as Record<string, unknown>);
     } catch {
-      warn(`shiplog: dropping an unreadable spool line: ${line.slice(0, 80)}`);
-      return [];
+      rejected.push({ event: line, reason: 'not a JSON line' });
     }
-  });
-  try {
-    for (let i = 0; i < events.length; i += 1000) {
-      await request(config, 'POST', '/v1/events', { events: events.slice(i, i + 1000) });
-    }
-  } catch (error) {
-    // Unreachable again: keep everything for next time. Rejected: the events will never be accepted.
-    if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429) {
-      warn(`shiplog: the server rejected ${events.length} spooled event(s), dropping them: ${error.message}`);
-      fs.rmSync(config.spoolFile, { force: true });
-    }
-    return 0;
   }
-  fs.rmSync(config.spoolFile, { force: true });
-  return events.length;
+  const send = (batch: Record<string, unknown>[]) =>
+    request(config, 'POST', '/v1/events', batch.length === 1 ? batch[0] : { events: batch });
+  let sent = 0;
+  let kept: Record<string, unknown>[] = [];
+  let failure: unknown;
+  for (let i = 0; i < events.length && failure === undefined; i += 1000) {
+    const batch = events.slice(i, i + 1000);
+    try {
+      await send(batch);
+      sent += batch.length;
+      continue;
+    } catch (error) {
+      if (!isPermanent(error)) {
+        failure = error;
+        kept = events.slice(i);
+        break;
+      }
+    }
+    // A batch is atomic: one bad event refuses all of them, so find which one by one.
+    for (const [j, event] of batch.entries()) {
+      try {
+        await send([event]);
+        sent++;
+      } catch (error) {
+        if (isPermanent(error)) {
+          rejected.push({ event, reason: error.message });
+        } else {
+          failure = error;
+          kept = [...batch.slice(j), ...events.slice(i + batch.length)];
+          break;
+        }
+      }
+    }
+  }
+  if (rejected.length > 0) {
+    const file = rejectedFile(config);
+    fs.appendFileSync(file, rejected.map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o600 });
+    warn(
+      `shiplog: the server rejected ${rejected.length} spooled event(s) for good; moved them to ${file} (${rejected[0]?.reason ?? ''})`,
+    );
+  }
+  if (kept.length > 0) {
+    fs.writeFileSync(config.spoolFile, kept.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+    warn(
+      `shiplog: kept ${kept.length} spooled event(s) in ${config.spoolFile} for the next call: ${(failure as Error).message}`,
+    );
+  } else {
+    fs.rmSync(config.spoolFile, { force: true });
+  }
+  return sent;
 }

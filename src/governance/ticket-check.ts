@@ -8,6 +8,8 @@
  * request, so a burst of gate calls asks the provider once.
  */
 import type { GateReason } from '../policy/index.js';
+import { DEFAULT_OUTBOUND_MAX_BYTES } from '../config.js';
+import { OutboundError, callOut } from '../outbound/http-client.js';
 import type { TicketCheckConfig } from './ticket-config.js';
 
 /** How long a positive answer is reused. */
@@ -27,6 +29,8 @@ export interface TicketChecker {
 interface TicketCheckerOptions {
   /** The bearer token, read from the variable the config names (src/config.ts). */
   readonly token?: string | undefined;
+  /** Largest answer read (RuntimeConfig.outboundMaxBytes); default 4 MiB. */
+  readonly maxBytes?: number;
   readonly now?: () => number;
 }
 
@@ -38,6 +42,7 @@ export function createTicketChecker(
   options: TicketCheckerOptions = {},
 ): TicketChecker {
   const now = options.now ?? Date.now;
+  const maxBytes = options.maxBytes ?? DEFAULT_OUTBOUND_MAX_BYTES;
   const provider = PROVIDER_NAMES[config.provider];
   const environments = new Set(config.environments);
   /** Ticket → its allowed state and until when that answer is reused (epoch ms). */
@@ -63,30 +68,33 @@ export function createTicketChecker(
     });
     let body: unknown;
     try {
-      const response = await fetch(requestUrl(config, ticket), {
+      const response = await callOut(requestUrl(config, ticket), {
         headers: {
           accept: 'application/json',
           ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
         },
-        signal: AbortSignal.timeout(config.timeoutMs),
+        timeoutMs: config.timeoutMs,
+        maxBytes,
       });
       if (response.status !== 200) {
-        // Free the connection: only the status matters here.
-        await response.body?.cancel().catch(() => undefined);
         if (response.status === 404) return notFound(ticket, provider);
         if (response.status === 401 || response.status === 403) {
           return unverified(`${provider} refused shiplog's token (HTTP ${response.status})`);
         }
         return unverified(`${provider} answered HTTP ${response.status}`);
       }
-      body = await response.json();
+      body = JSON.parse(response.body.toString('utf8')) as unknown;
     } catch (error) {
-      if ((error as { name?: unknown } | null)?.name === 'TimeoutError') {
-        return unverified(`no answer within ${config.timeoutMs} ms`);
-      }
       if (error instanceof SyntaxError)
         return unverified(`${provider} answered with something other than JSON`);
-      return unverified(`cannot reach ${provider} (${networkCause(error)})`);
+      if (error instanceof OutboundError) {
+        if (error.kind === 'timeout') return unverified(`no answer within ${config.timeoutMs} ms`);
+        if (error.kind === 'too_large') return unverified(`${provider} ${error.message}`);
+        return unverified(`cannot reach ${provider} (${error.message})`);
+      }
+      return unverified(
+        `cannot reach ${provider} (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     const state = config.provider === 'jira' ? jiraState(body) : serviceNowState(body);
     if (state === null) return notFound(ticket, provider);
@@ -163,11 +171,4 @@ function serviceNowState(body: unknown): string | null | undefined {
 
 function field(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-}
-
-/** `fetch failed` says little; its cause names the network error (ECONNREFUSED, ENOTFOUND...). */
-function networkCause(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  if (typeof cause?.code === 'string') return cause.code;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -56,10 +56,31 @@ export function adaptGithub(req: WebhookRequest, options: AdapterOptions = {}): 
   if (event === undefined) throw new AdapterInputError([{ path: 'x-github-event', message: 'is required' }]);
   const delivery = header(req, 'x-github-delivery');
   if (event === 'deployment' || event === 'deployment_status') {
-    return adaptDeployment(event, jsonBody(req), delivery, options);
+    const body = jsonBody(req);
+    requireShapeOf(event, body);
+    return adaptDeployment(event, body, delivery, options);
   }
   const reason = CONTEXT_ONLY[event] ?? `GitHub event "${event}" is not used by shiplog`;
   return { kind: 'ignored', reason: cleanText(reason, 500) ?? 'unsupported GitHub event' };
+}
+
+/**
+ * X-GitHub-Event is not covered by the signature: a captured deployment_status delivery
+ * replayed as `deployment` would store a new event. The payload must be the named event's.
+ * (A deployment payload replayed as deployment_status already lacks `deployment_status`.)
+ */
+function requireShapeOf(event: 'deployment' | 'deployment_status', body: Record<string, unknown>): void {
+  if (event === 'deployment' && Object.hasOwn(body, 'deployment_status')) {
+    throw new AdapterInputError(
+      [
+        {
+          path: 'x-github-event',
+          message: 'is "deployment" but the payload is a deployment_status event',
+        },
+      ],
+      'The X-GitHub-Event header does not name the event the payload is',
+    );
+  }
 }
 
 function adaptDeployment(

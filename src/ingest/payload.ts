@@ -141,16 +141,19 @@ export function eventId(raw: string): string {
 const keySchema = EventSchema.properties.deployment as { pattern?: string; maxLength?: number };
 const KEY_PATTERN = new RegExp(keySchema.pattern ?? '^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$');
 const KEY_MAX = keySchema.maxLength ?? 256;
-const keyChars = new Map<string, boolean>();
+/**
+ * Which ASCII characters the schema allows after the first one, worked out once. It used to be
+ * a cache filled per character seen, which grew without bound on attacker-chosen payloads
+ * (security review finding 17); other characters are rare, and tested each time.
+ */
+const KEY_ASCII: readonly boolean[] = Array.from({ length: 128 }, (_, code) =>
+  KEY_PATTERN.test(`a${String.fromCharCode(code)}`),
+);
 
 /** Whether the event schema allows `ch` after the first character of a deployment key. */
 function keyAllows(ch: string): boolean {
-  let ok = keyChars.get(ch);
-  if (ok === undefined) {
-    ok = KEY_PATTERN.test(`a${ch}`);
-    keyChars.set(ch, ok);
-  }
-  return ok;
+  const code = ch.codePointAt(0) ?? 0;
+  return code < 128 ? (KEY_ASCII[code] ?? false) : KEY_PATTERN.test(`a${ch}`);
 }
 
 /**

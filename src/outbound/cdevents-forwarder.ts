@@ -6,11 +6,18 @@
  * the sink moves on. A sink first seen starts at the current end of the log (it gets what is
  * recorded from then on, not the history). Several replicas forwarding to one sink may send an
  * event twice; CloudEvents consumers dedupe on (source, id).
+ *
+ * Sinks are served concurrently, each in order. A sink that is down or hung would cost every
+ * event all its retries (about 29 s with the defaults), so a circuit breaker parks it: after
+ * `circuitFailures` events in a row that no attempt delivered, the sink is left alone for
+ * `circuitCooldownMs`, then one event is tried once (half-open); while parked nothing is
+ * dead-lettered, the events wait in the log and `shiplog_outbound_backlog_events` shows how many.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/database.js';
 import type { EventRecord } from '../domain/event-record.js';
 import { toCloudEvent } from './cloudevent.js';
+import { OutboundError, callOut } from './http-client.js';
 
 export interface CdeventSink {
   /** Names the sink's position and its dead letters. */
@@ -28,14 +35,28 @@ export interface ForwarderOptions {
   /** Delay before retry n (1-based). Default 250 ms × 2^(n-1). */
   readonly backoffMs?: (attempt: number) => number;
   readonly timeoutMs?: number;
+  /** Events in a row that exhausted their attempts before the sink is parked. Default 3. */
+  readonly circuitFailures?: number;
+  /** How long a parked sink is left alone before one trial event. Default 30 s. */
+  readonly circuitCooldownMs?: number;
   readonly batch?: number;
   readonly logger?: FastifyBaseLogger | undefined;
   readonly now?: () => number;
 }
 
+/** One sink's state, for /metrics. */
+export interface SinkStatus {
+  readonly sink: string;
+  /** Events recorded that the sink has not been sent yet. */
+  readonly backlog: number;
+  /** Whether the circuit breaker has parked the sink. */
+  readonly circuitOpen: boolean;
+}
+
 export interface CdeventsForwarder {
   /** Sends what is pending to every sink once; resolves with the number of events handled. */
   tick(): Promise<number>;
+  status(): Promise<SinkStatus[]>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -56,78 +77,130 @@ export function createCdeventsForwarder(
   let running: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
+  const circuitFailures = options.circuitFailures ?? 3;
+  const cooldownMs = options.circuitCooldownMs ?? 30_000;
+  /** Per sink: undelivered events in a row, and until when it is parked (0: circuit closed). */
+  const circuits = new Map(sinks.map((s) => [s.name, { failures: 0, openUntil: 0 }]));
+  const circuitOf = (sink: CdeventSink) => circuits.get(sink.name) ?? { failures: 0, openUntil: 0 };
 
-  async function send(sink: CdeventSink, record: EventRecord): Promise<void> {
+  /**
+   * Sends one event with retries. `trial`: the circuit is half-open, so one attempt and no dead
+   * letter. Resolves `false` when the event was neither delivered nor dead-lettered (it stays
+   * pending and the sink is parked).
+   */
+  async function send(sink: CdeventSink, record: EventRecord, trial: boolean): Promise<boolean> {
     const event = toCloudEvent(record, source);
+    const circuit = circuitOf(sink);
     let lastError = '';
     let attempts = 0;
-    for (let attempt = 1; attempt <= maxAttempts && !stopped; attempt++) {
+    let refused = false;
+    const tries = trial ? 1 : maxAttempts;
+    for (let attempt = 1; attempt <= tries && !stopped; attempt++) {
       attempts = attempt;
       try {
-        const response = await fetch(sink.url, {
+        const response = await callOut(sink.url, {
           method: 'POST',
           headers: { ...event.headers, ...(sink.token ? { authorization: `Bearer ${sink.token}` } : {}) },
           body: event.body,
-          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+          timeoutMs: options.timeoutMs ?? 5000,
+          maxBytes: 0,
+          // Only the status matters: a sink that answers without end costs nothing.
+          ignoreBody: true,
         });
-        await response.arrayBuffer();
-        if (response.ok) return;
+        if (response.ok) {
+          circuit.failures = 0;
+          circuit.openUntil = 0;
+          return true;
+        }
         lastError = `HTTP ${response.status}`;
         // 4xx other than 408/429: the sink refuses this event; retrying will not help.
-        if (response.status < 500 && response.status !== 408 && response.status !== 429) break;
+        if (response.status < 500 && response.status !== 408 && response.status !== 429) {
+          refused = true;
+          break;
+        }
       } catch (error) {
-        lastError =
-          error instanceof Error
-            ? ((error.cause as Error | undefined)?.message ?? error.message)
-            : String(error);
+        lastError = error instanceof OutboundError ? error.message : String(error);
       }
-      if (attempt < maxAttempts) await sleep(backoff(attempt));
+      if (attempt < tries) await sleep(backoff(attempt));
     }
-    options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
-    await deadLetters.insert({
-      sink: sink.name,
-      eventId: record.id,
-      type: event.type,
-      headers: event.headers,
-      body: event.body,
-      attempts,
-      lastError,
-      createdMs: now(),
-    });
+    if (stopped) return false;
+    // A failed trial leaves the event pending; the event that opens the circuit is dead-lettered.
+    const park = !refused && (trial || ++circuit.failures >= circuitFailures);
+    if (!trial) {
+      options.logger?.warn({ sink: sink.name, event: record.id, error: lastError }, 'CDEvent dead-lettered');
+      await deadLetters.insert({
+        sink: sink.name,
+        eventId: record.id,
+        type: event.type,
+        headers: event.headers,
+        body: event.body,
+        attempts,
+        lastError,
+        createdMs: now(),
+      });
+    }
+    if (refused) {
+      // The sink answered: it is up.
+      circuit.failures = 0;
+      circuit.openUntil = 0;
+    } else if (park) {
+      circuit.openUntil = now() + cooldownMs;
+      options.logger?.warn(
+        { sink: sink.name, error: lastError, retryInMs: cooldownMs },
+        'CDEvents sink parked: it delivered nothing lately',
+      );
+    }
+    return !trial;
   }
 
   async function forward(sink: CdeventSink): Promise<number> {
+    const circuit = circuitOf(sink);
+    if (circuit.openUntil > now()) return 0;
     let from = await outboundSinks.position(sink.name, now());
     let handled = 0;
     for (;;) {
-      const rows = await outboundSinks.eventsAfter(from, batch);
+      const trial = circuit.openUntil > 0;
+      const limit = trial ? 1 : batch;
+      const rows = await outboundSinks.eventsAfter(from, limit);
       for (const row of rows) {
         if (stopped) return handled;
-        await send(sink, row.record);
+        if (!(await send(sink, row.record, trial))) return handled;
         from = row.seq;
         await outboundSinks.advance(sink.name, from, now());
         handled++;
+        if (circuit.openUntil > now()) return handled;
       }
-      if (rows.length < batch) return handled;
+      if (rows.length < limit) return handled;
     }
   }
 
   const forwarder: CdeventsForwarder = {
     tick() {
       running ??= (async () => {
-        let handled = 0;
-        for (const sink of sinks) {
-          try {
-            handled += await forward(sink);
-          } catch (error) {
-            options.logger?.error({ err: error, sink: sink.name }, 'CDEvents forwarding failed');
-          }
-        }
-        return handled;
+        // Concurrently: a slow sink never delays the others.
+        const counts = await Promise.all(
+          sinks.map(async function forwardOne(sink) {
+            try {
+              return await forward(sink);
+            } catch (error) {
+              options.logger?.error({ err: error, sink: sink.name }, 'CDEvents forwarding failed');
+              return 0;
+            }
+          }),
+        );
+        return counts.reduce((a, b) => a + b, 0);
       })().finally(() => {
         running = null;
       });
       return running;
+    },
+    async status() {
+      const backlog = await outboundSinks.backlog(sinks.map((s) => s.name));
+      return sinks.map((sink) => ({
+        sink: sink.name,
+        backlog: backlog[sink.name] ?? 0,
+        circuitOpen: circuitOf(sink).openUntil > 0,
+      }));
     },
     start() {
       if (sinks.length === 0 || timer) return;

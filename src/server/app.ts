@@ -30,6 +30,7 @@ import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
 import type { RateLimit } from '../config.js';
 import type { KubernetesMapping } from '../config-file.js';
+import { DEFAULT_TIMEOUTS, type ServerTimeouts } from '../config.js';
 import { createGovernance } from '../governance/deps.js';
 import type { TicketChecker } from '../governance/ticket-check.js';
 import type { Policy } from '../policy/index.js';
@@ -64,6 +65,8 @@ export interface AppOptions {
   readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
   /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
   readonly rateLimit?: RateLimit | null | undefined;
+  /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
+  readonly timeouts?: ServerTimeouts | undefined;
 }
 
 export interface App {
@@ -74,10 +77,24 @@ export interface App {
   readonly routes: readonly DeclaredRoute[];
 }
 
+/** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
+const TIMEOUT_CHECK_MS = 1000;
+
 export async function buildApp(options: AppOptions): Promise<App> {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   const server = Fastify({
     loggerInstance: options.logger,
     bodyLimit: BODY_LIMIT,
+    // A client that stalls its upload holds up to BODY_LIMIT of memory and a socket: every
+    // phase of a request is bounded (docs/security.md, Limits).
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, timeouts.headersMs),
+    },
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     // One line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,

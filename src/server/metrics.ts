@@ -42,3 +42,35 @@ export function createMetrics(environments: EnvironmentsRepository): Metrics {
   });
   return { registry, events, requestSeconds, commitEvents };
 }
+
+/** One CDEvents sink's state, as the forwarder reports it. */
+interface SinkState {
+  readonly sink: string;
+  readonly backlog: number;
+  readonly circuitOpen: boolean;
+}
+
+/** Adds the CDEvents forwarder's backlog and circuit breakers to /metrics. */
+export function observeForwarder(
+  registry: client.Registry,
+  status: () => Promise<readonly SinkState[]>,
+): void {
+  new client.Gauge({
+    name: 'shiplog_outbound_backlog_events',
+    help: 'Events recorded that a CDEvents sink has not been sent yet, by sink',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    async collect() {
+      for (const s of await status()) this.set({ sink: s.sink }, s.backlog);
+    },
+  });
+  new client.Gauge({
+    name: 'shiplog_outbound_circuit_open',
+    help: '1 while the circuit breaker has parked a CDEvents sink that delivered nothing lately',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+    async collect() {
+      for (const s of await status()) this.set({ sink: s.sink }, s.circuitOpen ? 1 : 0);
+    },
+  });
+}

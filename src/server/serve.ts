@@ -34,7 +34,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
   // Before the database: an invalid configuration file stops start-up naming file, line and field.
   file ??= loadConfigFile(config.configFile);
   const sinks = outboundSinks(file);
-  const tickets = ticketChecker(file);
+  const tickets = ticketChecker(file, config.outboundMaxBytes);
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -66,6 +66,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     correlation: file.correlation,
     services: file.services,
     rateLimit: config.rateLimit,
+    timeouts: config.timeouts,
     webhooks: {
       secrets: config.webhookSecrets,
       mappings: file.mappings,
@@ -95,11 +96,11 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
 }
 
 /** The gate's ticket checker with its token read from the variable the config names; none without `tickets:`. */
-function ticketChecker(file: ConfigFile): TicketChecker | undefined {
+function ticketChecker(file: ConfigFile, maxBytes: number): TicketChecker | undefined {
   const config = file.tickets;
   if (config === undefined) return undefined;
   const variable = config.tokenVariable;
-  if (variable === undefined) return createTicketChecker(config);
+  if (variable === undefined) return createTicketChecker(config, { maxBytes });
   const token = loadSecretVariables([variable])[variable];
   if (token === undefined) {
     throw new ShiplogError(
@@ -107,7 +108,7 @@ function ticketChecker(file: ConfigFile): TicketChecker | undefined {
       `tickets.tokenVariable names ${variable}, which is not set in the environment`,
     );
   }
-  return createTicketChecker(config, { token });
+  return createTicketChecker(config, { token, maxBytes });
 }
 
 /** The config's CDEvents sinks with their tokens read from the variables it names. */

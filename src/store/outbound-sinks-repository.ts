@@ -22,6 +22,8 @@ export interface OutboundSinksRepository {
   advance(sink: string, seq: number, nowMs: number): Promise<void>;
   /** Up to `limit` events after `seq`, in log order. */
   eventsAfter(seq: number, limit: number): Promise<OutboxEvent[]>;
+  /** Events recorded after each sink's position, by sink name; a sink not yet started has none. */
+  backlog(sinks: readonly string[]): Promise<Record<string, number>>;
 }
 
 export function createOutboundSinksRepository(db: Kysely<Database>): OutboundSinksRepository {
@@ -63,6 +65,21 @@ export function createOutboundSinksRepository(db: Kysely<Database>): OutboundSin
         .limit(limit)
         .execute();
       return rows.map((row) => ({ seq: Number(row.seq), record: JSON.parse(row.body) as EventRecord }));
+    },
+
+    async backlog(sinks: readonly string[]) {
+      if (sinks.length === 0) return {};
+      const [end, positions] = await Promise.all([
+        db
+          .selectFrom('events')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .executeTakeFirst(),
+        db.selectFrom('outbound_sinks').select(['sink', 'last_seq']).where('sink', 'in', sinks).execute(),
+      ]);
+      const last = Number(end?.seq ?? 0);
+      const backlog: Record<string, number> = {};
+      for (const row of positions) backlog[row.sink] = Math.max(0, last - Number(row.last_seq));
+      return backlog;
     },
   });
 }

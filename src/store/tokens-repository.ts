@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson } from '../ledger/jcs.js';
+import { keysetPage, type Page, type PageRequest } from './cursor.js';
 import type { WriteTransaction } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, TokensTable } from './schema.js';
@@ -86,8 +87,8 @@ export interface TokensRepository {
   create(input: NewToken, trx?: WriteTransaction): Promise<{ token: Token; secret: string }>;
   /** The active token with this secret, if any. */
   findBySecret(secret: string): Promise<Token | undefined>;
-  /** Every token, oldest first. */
-  list(): Promise<Token[]>;
+  /** One page of tokens, oldest first (keyset on created_ms, id). */
+  list(request: PageRequest): Promise<Page<Token>>;
   /**
    * Revokes a token; returns it, or undefined when there is no such token. With a ledger, the
    * first revocation appends a `token.revoked` entry in the same write transaction.
@@ -156,9 +157,14 @@ export function createTokensRepository(
       return row && row.revoked_ms === null ? toToken(row) : undefined;
     },
 
-    async list() {
-      const rows = await db.selectFrom('tokens').selectAll().orderBy('created_ms').orderBy('id').execute();
-      return rows.map(toToken);
+    async list(request: PageRequest) {
+      return keysetPage(
+        db.selectFrom('tokens').selectAll(),
+        { columns: ['created_ms', 'id'], shape: ['n', 's'], direction: 'asc' },
+        request,
+        toToken,
+        (last) => [Number(last.created_ms), last.id],
+      );
     },
 
     async revoke(

@@ -1,6 +1,8 @@
 /**
- * The webhook delivery log: every delivery, size-capped, kept 7 days so admins can debug their
- * mappings.
+ * The webhook delivery log: every authenticated delivery, size-capped, kept 7 days so admins
+ * can debug their mappings. Deliveries that fail authentication can be sent by anyone, so they
+ * are kept only as small records (no body, no headers), and only the newest
+ * {@link REJECTED_KEEP_PER_SOURCE} per source.
  */
 import type { Insertable, Kysely } from 'kysely';
 import { keysetPage, type Page } from './cursor.js';
@@ -11,6 +13,8 @@ export const DELIVERY_BODY_CAP = 64 * 1024;
 /** How long a delivery is kept. */
 export const DELIVERY_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60_000;
+/** Rejected (unauthenticated) deliveries kept per source; older ones are deleted as new ones come. */
+export const REJECTED_KEEP_PER_SOURCE = 100;
 
 export type DeliveryOutcome = 'stored' | 'duplicate' | 'ignored' | 'record' | 'invalid' | 'unauthorized';
 
@@ -24,6 +28,18 @@ export interface NewDelivery {
   readonly outcome: DeliveryOutcome;
   /** The ignore reason, the error message, or the stored event ids. */
   readonly summary: string;
+  readonly createdMs: number;
+}
+
+/** A delivery that failed authentication: what is kept of it. */
+export interface RejectedDelivery {
+  readonly id: string;
+  readonly source: string;
+  readonly deliveryId: string | undefined;
+  readonly status: number;
+  readonly summary: string;
+  /** Bytes received or announced (Content-Length); the body itself is never kept. */
+  readonly bodyBytes: number;
   readonly createdMs: number;
 }
 
@@ -49,6 +65,8 @@ export interface DeliveryDetail extends DeliveryView {
 export interface DeliveriesRepository {
   /** Queues the delivery; the promise settles when its group is written. */
   insert(delivery: NewDelivery): Promise<void>;
+  /** Queues a small record of a rejected delivery, as {@link insert} does. */
+  insertRejected(delivery: RejectedDelivery): Promise<void>;
   /** Writes what is queued. */
   flush(): Promise<void>;
   /** Deliveries, newest first. */
@@ -97,6 +115,8 @@ export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepo
           .values(rows.slice(i, i + MAX_ROWS_PER_INSERT))
           .execute();
       }
+      const rejectedSources = new Set(rows.filter((r) => r.outcome === 'unauthorized').map((r) => r.source));
+      for (const source of rejectedSources) await trimRejected(source);
       const newest = Math.max(...rows.map((r) => r.created_ms));
       if (newest - lastPruneMs >= PRUNE_EVERY_MS) {
         lastPruneMs = newest;
@@ -108,10 +128,59 @@ export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepo
     await flushing;
   }
 
+  /** Deletes the rejected deliveries of `source` beyond the newest REJECTED_KEEP_PER_SOURCE. */
+  async function trimRejected(source: string): Promise<void> {
+    await db
+      .deleteFrom('webhook_deliveries')
+      .where('source', '=', source)
+      .where('outcome', '=', 'unauthorized')
+      .where('id', 'not in', (eb) =>
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('source', '=', source)
+          .where('outcome', '=', 'unauthorized')
+          .orderBy('created_ms', 'desc')
+          .orderBy('id', 'desc')
+          .limit(REJECTED_KEEP_PER_SOURCE),
+      )
+      .execute();
+  }
+
+  function enqueue(row: Insertable<WebhookDeliveriesTable>): Promise<void> {
+    pending.push(row);
+    // Every insert of this turn shares one flush, which settles once their rows are written.
+    scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      scheduled = null;
+      return flush();
+    });
+    return scheduled;
+  }
+
   const repository: DeliveriesRepository = {
+    insertRejected(delivery) {
+      const queued = pending.filter((r) => r.outcome === 'unauthorized' && r.source === delivery.source);
+      // A flood within one turn: only the newest REJECTED_KEEP_PER_SOURCE would survive the trim.
+      const oldest = queued[0];
+      if (queued.length >= REJECTED_KEEP_PER_SOURCE && oldest) pending.splice(pending.indexOf(oldest), 1);
+      return enqueue({
+        id: delivery.id,
+        source: delivery.source,
+        delivery_id: delivery.deliveryId?.slice(0, 128) ?? null,
+        headers: '{}',
+        body: '',
+        body_encoding: 'utf8',
+        body_bytes: delivery.bodyBytes,
+        truncated: delivery.bodyBytes > 0 ? 1 : 0,
+        status: delivery.status,
+        outcome: 'unauthorized',
+        summary: delivery.summary.slice(0, 300),
+        created_ms: delivery.createdMs,
+      });
+    },
     insert(delivery) {
       const { body, encoding, truncated } = encodeBody(delivery.rawBody);
-      pending.push({
+      return enqueue({
         id: delivery.id,
         source: delivery.source,
         delivery_id: delivery.deliveryId?.slice(0, 256) ?? null,
@@ -125,12 +194,6 @@ export function createDeliveriesRepository(db: Kysely<Database>): DeliveriesRepo
         summary: delivery.summary.slice(0, 2000),
         created_ms: delivery.createdMs,
       });
-      // Every insert of this turn shares one flush, which settles once their rows are written.
-      scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        scheduled = null;
-        return flush();
-      });
-      return scheduled;
     },
     flush,
     async list({ source, limit, cursor }) {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { configFileName, loadClientConfig, loadSyncConfig } from '../../config.js';
 import type { EventInput } from '../../domain/event.js';
 import type { SyncBatch } from '../../ingest/sync-payloads.js';
+import { callOut, type OutboundResponse } from '../../outbound/http-client.js';
 import { request } from '../client.js';
 import { CliError } from '../output.js';
 
@@ -50,19 +51,21 @@ function nextLink(link: string | null): string | undefined {
   return undefined;
 }
 
-async function getJson(
-  url: string,
-  headers: Record<string, string>,
-): Promise<{ body: unknown; next?: string }> {
-  let response: Response;
+/** How to ask a provider's API: its headers, and the largest answer read (SHIPLOG_OUTBOUND_MAX_BYTES). */
+interface ProviderApi {
+  readonly headers: Record<string, string>;
+  readonly maxBytes: number;
+}
+
+async function getJson(url: string, api: ProviderApi): Promise<{ body: unknown; next?: string }> {
+  let response: OutboundResponse;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+    response = await callOut(url, { headers: api.headers, timeoutMs: 30_000, maxBytes: api.maxBytes });
   } catch (error) {
-    const reason =
-      error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-    throw new CliError(`cannot reach ${new URL(url).origin}: ${reason}`);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`cannot read ${url.split('?')[0] ?? url}: ${reason}`);
   }
-  const text = await response.text();
+  const text = response.body.toString('utf8');
   if (!response.ok) {
     throw new CliError(`${response.status} from ${url.split('?')[0] ?? url}: ${text.slice(0, 200)}`);
   }
@@ -74,10 +77,10 @@ async function getJson(
   }
 }
 
-async function* pages(first: string, headers: Record<string, string>): AsyncGenerator<unknown[]> {
+async function* pages(first: string, api: ProviderApi): AsyncGenerator<unknown[]> {
   let url: string | undefined = first;
   for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {
-    const { body, next } = await getJson(url, headers);
+    const { body, next } = await getJson(url, api);
     if (!Array.isArray(body)) throw new CliError(`${url.split('?')[0] ?? url} did not answer a list`);
     yield body;
     url = next;
@@ -100,10 +103,11 @@ async function syncGithub(
     'user-agent': 'shiplog-sync',
     ...(token !== undefined && { authorization: `Bearer ${token}` }),
   };
+  const api = { headers, maxBytes: loadSyncConfig().maxAnswerBytes };
   const base = `${apiUrl}/repos/${repo}`;
   const found: { deployment: unknown; statuses: unknown[] }[] = [];
   // Newest first: stop at the first page whose deployments were all last touched before --since.
-  for await (const page of pages(`${base}/deployments?per_page=100`, headers)) {
+  for await (const page of pages(`${base}/deployments?per_page=100`, api)) {
     let recent = false;
     for (const d of page) {
       const record = d as { id?: unknown; updated_at?: unknown; created_at?: unknown };
@@ -111,10 +115,7 @@ async function syncGithub(
       if (!(touched >= sinceMs)) continue;
       recent = true;
       const statuses: unknown[] = [];
-      for await (const s of pages(
-        `${base}/deployments/${String(record.id)}/statuses?per_page=100`,
-        headers,
-      )) {
+      for await (const s of pages(`${base}/deployments/${String(record.id)}/statuses?per_page=100`, api)) {
         statuses.push(...s);
       }
       found.push({ deployment: d, statuses });
@@ -138,13 +139,14 @@ async function syncGitlab(
     accept: 'application/json',
     ...(token !== undefined && { 'private-token': token }),
   };
+  const api = { headers, maxBytes: loadSyncConfig().maxAnswerBytes };
   const base = `${apiUrl}/api/v4/projects/${encodeURIComponent(project)}`;
-  const { body: info } = await getJson(base, headers);
+  const { body: info } = await getJson(base, api);
   if (info === null || typeof info !== 'object') throw new CliError(`${base} did not answer a project`);
   const since = new Date(sinceMs).toISOString();
   const deployments: unknown[] = [];
   const query = `updated_after=${encodeURIComponent(since)}&order_by=updated_at&sort=asc&per_page=100`;
-  for await (const page of pages(`${base}/deployments?${query}`, headers)) deployments.push(...page);
+  for await (const page of pages(`${base}/deployments?${query}`, api)) deployments.push(...page);
   const { loadConfigFile } = await import('../../config-file.js');
   const { gitlabSyncEvents } = await import('../../ingest/sync-payloads.js');
   const rules = loadConfigFile(configFileName(flags)).mappings.rules?.gitlab;

@@ -59,7 +59,20 @@ export function registerToken(program: Command): void {
 
   common(token.command('list').description('list tokens (never their secrets)')).action(
     async (flags: Common) => {
-      const page = await request<{ items: Token[] }>(loadClientConfig(flags), 'GET', '/v1/tokens');
+      const config = loadClientConfig(flags);
+      const items: Token[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+        const next: { items: Token[]; nextCursor: string | null } = await request(
+          config,
+          'GET',
+          `/v1/tokens?limit=200${query}`,
+        );
+        items.push(...next.items);
+        cursor = next.nextCursor;
+      } while (cursor !== null);
+      const page = { items };
       if (flags.json) return void process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
       printTable(
         page.items.map((t) => ({

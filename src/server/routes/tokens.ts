@@ -64,13 +64,21 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: AppContext): void
     {
       config: { access: 'tokens:manage' },
       schema: {
-        summary: 'List tokens (never their secrets)',
+        summary: 'List tokens, oldest first (never their secrets)',
         tags: ['tokens'],
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+            cursor: Type.Optional(Type.String({ maxLength: 512 })),
+          },
+          { additionalProperties: false },
+        ),
         response: { '4xx': ErrorResponse },
       },
     },
-    async function list() {
-      return { items: await tokens.list(), nextCursor: null };
+    async function list(request) {
+      const { limit, cursor } = request.query as { limit: number; cursor?: string };
+      return tokens.list({ limit, cursor });
     },
   );
 

@@ -28,6 +28,7 @@ import {
   type ForwarderOptions,
 } from '../../outbound/cdevents-forwarder.js';
 import type { AppContext } from '../context.js';
+import { observeForwarder } from '../metrics.js';
 import { ErrorResponse } from './shared.js';
 
 /** What `buildApp` needs for webhooks: secrets by source, and the config's mappings. */
@@ -79,6 +80,9 @@ export function registerWebhookRoutes(
             tags: ['webhooks'],
             security: [],
           },
+          onRequest: async function refuseUnauthenticated(request, reply) {
+            await refuseBeforeBody(source, request, reply, { ctx, deliveries, options });
+          },
         },
         async function receiveWebhook(request, reply) {
           return receive(source, request, reply, { ctx, deliveries, options });
@@ -91,6 +95,7 @@ export function registerWebhookRoutes(
   const sinks = options.outbound?.sinks ?? [];
   if (sinks.length > 0) {
     const forwarder = createCdeventsForwarder(ctx.store, sinks, { ...options.outbound, logger: app.log });
+    observeForwarder(ctx.metrics.registry, () => forwarder.status());
     app.addHook('onReady', async () => forwarder.start());
     app.addHook('onClose', async () => forwarder.stop());
   }
@@ -102,6 +107,79 @@ interface Deps {
   readonly options: WebhookOptions;
 }
 
+/**
+ * Refuses, before a byte of the body is read, a delivery that cannot be authentic: no secret is
+ * configured for its source, or (every source but GitHub, whose HMAC covers the body) its token
+ * header is missing or wrong. An attacker then costs neither memory nor disk; the connection is
+ * closed so the unread body is not drained either.
+ */
+async function refuseBeforeBody(
+  source: WebhookSource,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { ctx, deliveries, options }: Deps,
+): Promise<void> {
+  const secret = options.secrets?.[source];
+  let error: ShiplogError | undefined;
+  if (secret === undefined || secret === '') {
+    error = new ShiplogError(
+      'SHIPLOG_BAD_SIGNATURE',
+      `No secret is configured for ${source} webhooks: set ${secretVariable(source)} in the server's environment`,
+    );
+  } else if (source !== 'github') {
+    const req: WebhookRequest = { headers: headersOf(request), rawBody: Buffer.alloc(0), body: undefined };
+    if (!authenticateWebhook(source, req, secret)) {
+      error = new ShiplogError('SHIPLOG_BAD_SIGNATURE', signatureHelp(source));
+    }
+  }
+  if (error === undefined) return;
+  void reply.header('connection', 'close');
+  await logRejection(source, request, error, { ctx, deliveries });
+  throw error;
+}
+
+/**
+ * Counts a delivery that failed authentication and keeps a small record of it (no body, no
+ * headers: anyone can send these, so they must not fill the disk). The repository keeps only
+ * the newest few per source.
+ */
+async function logRejection(
+  source: WebhookSource,
+  request: FastifyRequest,
+  error: ShiplogError,
+  { ctx, deliveries }: Pick<Deps, 'ctx' | 'deliveries'>,
+): Promise<void> {
+  ctx.metrics.events.inc({ source: `webhook:${source}`, outcome: 'rejected' });
+  const headers = headersOf(request);
+  const declared = Number(headers['content-length']);
+  try {
+    await deliveries.insertRejected({
+      id: randomUUID(),
+      source,
+      deliveryId: DELIVERY_HEADERS.map((h) => headers[h]).find((v) => v !== undefined),
+      status: error.status,
+      summary: error.message,
+      bodyBytes: Buffer.isBuffer(request.body)
+        ? request.body.length
+        : Number.isSafeInteger(declared)
+          ? declared
+          : 0,
+      createdMs: Date.now(),
+    });
+  } catch (failure) {
+    request.log.warn({ err: failure }, 'could not record the rejected webhook delivery');
+  }
+}
+
+function headersOf(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
 async function receive(
   source: WebhookSource,
   request: FastifyRequest,
@@ -110,11 +188,7 @@ async function receive(
 ): Promise<FastifyReply> {
   const receivedMs = Date.now();
   const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
+  const headers = headersOf(request);
   const req: WebhookRequest = { headers, rawBody, body: formPayload(headers, rawBody) };
   const log = async (status: number, outcome: DeliveryOutcome, summary: string, deliveryId?: string) => {
     const kept: Record<string, string> = {};
@@ -142,18 +216,12 @@ async function receive(
     throw error;
   };
 
-  const secret = options.secrets?.[source];
-  if (secret === undefined || secret === '') {
-    return rejected(
-      new ShiplogError(
-        'SHIPLOG_BAD_SIGNATURE',
-        `No secret is configured for ${source} webhooks: set ${secretVariable(source)} in the server's environment`,
-      ),
-      'unauthorized',
-    );
-  }
+  // refuseBeforeBody has checked that a secret exists; GitHub's HMAC needs the body.
+  const secret = options.secrets?.[source] ?? '';
   if (!authenticateWebhook(source, req, secret)) {
-    return rejected(new ShiplogError('SHIPLOG_BAD_SIGNATURE', signatureHelp(source)), 'unauthorized');
+    const error = new ShiplogError('SHIPLOG_BAD_SIGNATURE', signatureHelp(source));
+    await logRejection(source, request, error, { ctx, deliveries });
+    throw error;
   }
 
   let result: AdapterResult;
