@@ -1,5 +1,6 @@
 /** Runs every benchmark (or those named on the command line) and prints their ratios. */
 import { benchBatch, benchSingleEvent } from './ingest.js';
+import { benchCorrelation } from './correlation.js';
 import { benchGate } from './gate.js';
 import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
 import { benchScale } from './scale.js';
@@ -14,6 +15,7 @@ const all: Record<string, () => Promise<boolean>> = {
   proof: benchInclusionProof,
   gate: benchGate,
   webhooks: benchWebhooks,
+  correlation: benchCorrelation,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

@@ -26,6 +26,14 @@ import {
 import { ShiplogError } from './errors.js';
 import { normalizeRepository } from './governance/image-ref.js';
 import { parseTickets, validateTickets, type TicketCheckConfig } from './governance/ticket-config.js';
+import {
+  parseCorrelation,
+  parseServices,
+  validateCorrelation,
+  validateServices,
+} from './correlate/correlation-config.js';
+import type { ServiceConfig } from './correlate/incidents.js';
+import type { CorrelationSettings } from './domain/correlation.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
@@ -50,6 +58,7 @@ const SECTIONS = [
   'retention',
   'webhooks',
   'mappings',
+  'correlation',
 ] as const;
 
 /** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
@@ -75,6 +84,10 @@ export interface ConfigFile {
   readonly mappings: IngestMappings;
   /** `webhooks.outbound:`: CDEvents sinks shiplog forwards its events to. */
   readonly outbound: readonly OutboundSinkConfig[];
+  /** `correlation:`: the suspect window, lookback and dependency depth (defaults 15 min, 24 h, 1). */
+  readonly correlation: CorrelationSettings;
+  /** `services:`: teams, dependencies and repositories of services. */
+  readonly services: Readonly<Record<string, ServiceConfig>>;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -86,6 +99,8 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   kubernetes: Object.freeze({ namespaces: Object.freeze({}) }),
   mappings: Object.freeze({}),
   outbound: Object.freeze([]),
+  correlation: Object.freeze(parseCorrelation(undefined)),
+  services: Object.freeze({}),
   sections: Object.freeze({}),
 });
 
@@ -154,6 +169,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   if (isRecord(root.mappings)) problems.push(...validateMappings(root.mappings));
   const outbound = isRecord(root.webhooks) ? root.webhooks.outbound : undefined;
   problems.push(...validateOutbound(outbound));
+  problems.push(...validateCorrelation(root.correlation));
+  problems.push(...validateServices(root.services));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -173,6 +190,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     tickets: parseTickets(root.tickets, environments),
     mappings: parseMappings(isRecord(root.mappings) ? structuredClone(root.mappings) : undefined),
     outbound: parseOutbound(outbound),
+    correlation: parseCorrelation(root.correlation),
+    services: parseServices(root.services),
     sections: structuredClone(sections),
   });
 }

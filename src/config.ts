@@ -12,6 +12,7 @@
 import path from 'node:path';
 import { ShiplogError } from './errors.js';
 import { WEBHOOK_SOURCES, secretVariable } from './domain/sources.js';
+import { INCIDENT_SOURCES } from './ingest/incident-source.js';
 
 /** At most `requests` requests per token (or client address) in any window of `perMs`. */
 export interface RateLimit {
@@ -408,6 +409,13 @@ export function loadRuntimeConfig(
   const webhookSecrets: Record<string, string> = {};
   for (const source of WEBHOOK_SOURCES) {
     const value = fromEnv(env, secretVariable(source));
+    if (value !== undefined) webhookSecrets[source] = value;
+  }
+  // The incident receivers (docs/incidents.md): SHIPLOG_<TOOL>_WEBHOOK_SECRET, or _TOKEN.
+  for (const source of INCIDENT_SOURCES) {
+    const upper = source.toUpperCase();
+    const value =
+      fromEnv(env, `SHIPLOG_${upper}_WEBHOOK_SECRET`) ?? fromEnv(env, `SHIPLOG_${upper}_WEBHOOK_TOKEN`);
     if (value !== undefined) webhookSecrets[source] = value;
   }
   return Object.freeze({

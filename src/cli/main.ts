@@ -15,6 +15,8 @@ import { registerApprove } from './commands/approve.js';
 import { registerConfig } from './commands/config.js';
 import { registerSync } from './commands/sync.js';
 import { registerGate } from './commands/gate.js';
+import { registerCatalog } from './commands/catalog.js';
+import { registerPostmortem } from './commands/postmortem.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   registerApprove(program);
   registerConfig(program);
   registerSync(program);
+  registerCatalog(program);
+  registerPostmortem(program);
   return program;
 }
 

@@ -76,16 +76,30 @@ export async function askGate(deps: GovernanceDeps, req: GateRequest): Promise<G
   const simulated = req.atMs !== undefined;
   const nowMs = req.atMs ?? deps.now();
   const policy = policyOf(deps, req.environment);
-  const [approvals, ticketProblem] = await Promise.all([
+  const [approvals, ticketProblem, incidents] = await Promise.all([
     row ? approvalStateOf(deps, row.deployment, facts, nowMs).then((state) => state.records) : [],
     ticketProblemOf(deps, policy, facts),
+    policy?.incidentFreeze !== undefined || policy?.blockOnIncidentSeverity !== undefined
+      ? deps.store.incidents.openAt(req.service, nowMs)
+      : [],
   ]);
   const decision = evaluateGate({
     policy,
     deployment: facts,
     approvals,
     nowMs,
-    openIncidents: [],
+    openIncidents: incidents.flatMap((incident) =>
+      incident.severity === null
+        ? []
+        : [
+            {
+              service: req.service,
+              severity: incident.severity,
+              id: incident.key,
+              ...(incident.environment === null ? {} : { environment: incident.environment }),
+            },
+          ],
+    ),
     ticketProblem,
     ...(req.override === undefined
       ? {}

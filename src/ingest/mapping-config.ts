@@ -18,6 +18,7 @@ import { Compile } from 'typebox/compile';
 import { EVENT_TYPES, NAME_PATTERN } from '../domain/event.js';
 import { patternProblem } from '../domain/pattern.js';
 import type { GenericMapping } from './generic.js';
+import { INCIDENT_SOURCES, type IncidentSource } from './incident-source.js';
 import type { MappingRules } from './mapping.js';
 import { WEBHOOK_SOURCES, type IngestMappings, type WebhookSource } from './sources.js';
 
@@ -89,6 +90,11 @@ const MappingsSchema = Type.Object(
     jenkins: Type.Optional(RulesSchema),
     argocd: Type.Optional(RulesSchema),
     cdevents: Type.Optional(RulesSchema),
+    pagerduty: Type.Optional(RulesSchema),
+    opsgenie: Type.Optional(RulesSchema),
+    alertmanager: Type.Optional(RulesSchema),
+    grafana: Type.Optional(RulesSchema),
+    jira: Type.Optional(RulesSchema),
     generic: Type.Optional(GenericSchema),
   },
   { additionalProperties: false },
@@ -123,7 +129,8 @@ export function validateMappings(section: unknown): MappingProblem[] {
     const path = [...base, ...segments(error.instancePath)];
     if (error.keyword === 'additionalProperties' && Array.isArray(extra)) {
       for (const key of extra as string[]) {
-        const known = path.length === 1 ? ` (known: ${WEBHOOK_SOURCES.join(', ')})` : '';
+        const known =
+          path.length === 1 ? ` (known: ${[...WEBHOOK_SOURCES, ...INCIDENT_SOURCES].join(', ')})` : '';
         problems.push({ path: [...path, key], atKey: true, message: `is not a known key${known}` });
       }
     } else if (error.keyword === 'required' && Array.isArray(params.requiredProperties)) {
@@ -170,8 +177,8 @@ export function validateMappings(section: unknown): MappingProblem[] {
 export function parseMappings(section: unknown): IngestMappings {
   if (section === undefined || section === null) return {};
   const value = section as Static<typeof MappingsSchema>;
-  const rules: Partial<Record<WebhookSource, MappingRules>> = {};
-  for (const source of WEBHOOK_SOURCES) {
+  const rules: Partial<Record<WebhookSource | IncidentSource, MappingRules>> = {};
+  for (const source of [...WEBHOOK_SOURCES, ...INCIDENT_SOURCES]) {
     const entry = value[source];
     if (entry === undefined) continue;
     const { services, environments, regions } = entry;

@@ -60,3 +60,21 @@ export function verifyPagerDutySignature(
   }
   return ok;
 }
+
+/**
+ * Grafana alerting's optional HMAC: `X-Grafana-Alerting-Signature: <hex HMAC-SHA256>` (no
+ * prefix) of the body, or of `<timestamp>:<body>` when Grafana is configured to send a
+ * timestamp header.
+ */
+export function verifyGrafanaSignature(
+  rawBody: Buffer,
+  header: string | undefined,
+  timestamp: string | undefined,
+  secret: string,
+): boolean {
+  if (typeof header !== 'string' || secret === '') return false;
+  const m = /^([0-9a-fA-F]{64})$/.exec(header.trim());
+  if (!m) return false;
+  const signed = timestamp === undefined ? rawBody : Buffer.concat([Buffer.from(`${timestamp}:`), rawBody]);
+  return sameText((m[1] ?? '').toLowerCase(), hmacHex(signed, secret));
+}

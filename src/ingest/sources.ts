@@ -9,6 +9,7 @@ import { adaptGeneric, type GenericMapping } from './generic.js';
 import { adaptGithub } from './github.js';
 import { adaptGitlab } from './gitlab.js';
 import { adaptJenkins } from './jenkins.js';
+import type { IncidentSource } from './incident-source.js';
 import type { MappingRules } from './mapping.js';
 import { header } from './payload.js';
 import { verifyGithubSignature, verifySharedToken } from './signature.js';
@@ -20,7 +21,7 @@ export { WEBHOOK_SOURCES, isWebhookSource, secretVariable, type WebhookSource };
 
 /** The `mappings:` section of shiplog.yaml: rules per source, and the generic field mapping. */
 export interface IngestMappings {
-  readonly rules?: Readonly<Partial<Record<WebhookSource, MappingRules>>>;
+  readonly rules?: Readonly<Partial<Record<WebhookSource | IncidentSource, MappingRules>>>;
   readonly generic?: GenericMapping;
 }
 
@@ -40,7 +41,7 @@ export const SECRET_HEADERS = new Set([
  * A shared secret as `Authorization: Bearer <secret>`, or as the password of HTTP Basic auth
  * (the Jenkins Notification plugin and Argo CD can only send `user:secret@` in the URL).
  */
-function presentedToken(req: WebhookRequest): string | undefined {
+export function presentedToken(req: WebhookRequest): string | undefined {
   const auth = header(req, 'authorization');
   if (auth === undefined) return undefined;
   const bearer = /^Bearer\s+(\S+)$/i.exec(auth);

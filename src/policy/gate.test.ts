@@ -280,6 +280,27 @@ describe('evaluateGate: required fields, kinds and incidents', () => {
   });
 });
 
+describe('evaluateGate: incidentFreeze (sev1..sev5)', () => {
+  const frozen: EnvironmentPolicy = { protected: true, incidentFreeze: 'sev2' };
+  const release = { ...facts, kind: 'release' as const };
+  it('blocks on an open incident of the service in this environment at the threshold or worse', () => {
+    const incidents = [
+      { service: 'checkout-api', severity: 'sev2' as const, id: 'A', environment: 'production' },
+      { service: 'checkout-api', severity: 'sev1' as const, id: 'B', environment: 'staging' },
+      { service: 'checkout-api', severity: 'sev3' as const, id: 'C' },
+    ];
+    expect(gate({ deployment: release, openIncidents: incidents }, frozen).reasons).toEqual([
+      { code: 'incident_open', message: 'checkout-api has open incidents at sev2 or worse: A (sev2)' },
+    ]);
+    expect(gate({ deployment: release, openIncidents: incidents.slice(1) }, frozen).allow).toBe(true);
+    // Incidents without an environment hurt every environment of the service.
+    expect(
+      gate({ deployment: release, openIncidents: [{ service: 'checkout-api', severity: 'sev1' }] }, frozen)
+        .allow,
+    ).toBe(false);
+  });
+});
+
 describe('evaluateGate: precedence', () => {
   it('a freeze beats a window: inside the window but frozen is denied', () => {
     const frozenMonday = at('2026-12-21T09:00:00Z');

@@ -7,6 +7,7 @@
 import type { Kind } from '../domain/event.js';
 import { identityKey } from '../domain/identity.js';
 import { compilePattern } from '../domain/pattern.js';
+import { INCIDENT_SEVERITIES, type IncidentSeverity } from '../domain/incident.js';
 import { formatLocal } from './local-time.js';
 import {
   SEVERITIES,
@@ -71,8 +72,11 @@ export interface ApprovalRecord {
 
 export interface OpenIncident {
   readonly service: string;
-  readonly severity: Severity;
+  /** sev1..sev5, or the older critical..info; an incident of unknown severity never blocks. */
+  readonly severity: Severity | IncidentSeverity;
   readonly id?: string;
+  /** Where it hurts; absent: every environment of the service. */
+  readonly environment?: string;
 }
 
 /** A break-glass decision: only an `admin` with a justification may override. */
@@ -150,12 +154,21 @@ function timeReasons(policy: EnvironmentPolicy, input: GateInput, ignoreWindows:
   return reasons;
 }
 
+/** 1 (worst) to 5, for either scale: sev1..sev5 or critical..info. */
+function rank(severity: Severity | IncidentSeverity): number {
+  const sev = INCIDENT_SEVERITIES.indexOf(severity as IncidentSeverity);
+  return sev >= 0 ? sev + 1 : SEVERITIES.indexOf(severity as Severity) + 1;
+}
+
 function incidentReasons(policy: EnvironmentPolicy, input: GateInput, exempt: boolean): GateReason[] {
-  const threshold = policy.blockOnIncidentSeverity;
+  // `incidentFreeze` (DESIGN.md §9) wins over the older `blockOnIncidentSeverity` when both are set.
+  const threshold = policy.incidentFreeze ?? policy.blockOnIncidentSeverity;
   if (threshold === undefined || exempt) return [];
-  const rank = (severity: Severity) => SEVERITIES.indexOf(severity);
   const blocking = input.openIncidents.filter(
-    (incident) => incident.service === input.deployment.service && rank(incident.severity) <= rank(threshold),
+    (incident) =>
+      incident.service === input.deployment.service &&
+      (incident.environment === undefined || incident.environment === input.deployment.environment) &&
+      rank(incident.severity) <= rank(threshold),
   );
   if (blocking.length === 0) return [];
   const names = blocking.map((incident) => `${incident.id ?? 'incident'} (${incident.severity})`).join(', ');

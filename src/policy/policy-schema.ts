@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from 'typebox';
 import type { Kind } from '../domain/event.js';
+import { INCIDENT_SEVERITIES } from '../domain/incident.js';
 
 /** Days in the order the gate counts them: index 0 is Monday (ISO 8601). */
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -91,7 +92,7 @@ const KindRuleSchema = Type.Object(
       Type.Boolean({ description: 'Windows do not apply; freezes still do' }),
     ),
     allowDuringIncident: Type.Optional(
-      Type.Boolean({ description: '`blockOnIncidentSeverity` does not apply' }),
+      Type.Boolean({ description: '`incidentFreeze` and `blockOnIncidentSeverity` do not apply' }),
     ),
   },
   { additionalProperties: false },
@@ -140,6 +141,12 @@ const EnvironmentPolicySchema = Type.Object(
     windows: Type.Optional(Type.Array(ChangeWindowSchema)),
     freezes: Type.Optional(Type.Array(FreezeSchema)),
     blockOnIncidentSeverity: Type.Optional(Type.Enum(SEVERITIES)),
+    incidentFreeze: Type.Optional(
+      Type.Enum(INCIDENT_SEVERITIES, {
+        description:
+          'sev1..sev5: an open incident of the service at this severity or worse blocks (DESIGN.md §9)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -163,6 +170,7 @@ export const RULE_KEYS = [
   'windows',
   'freezes',
   'blockOnIncidentSeverity',
+  'incidentFreeze',
 ] as const;
 
 /** Parses `30m`, `24h`, `7d`, `1d12h` into milliseconds; undefined if not a duration. */

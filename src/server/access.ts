@@ -28,7 +28,9 @@ export type Action =
   | 'admission:review'
   | 'approve'
   | 'tokens:manage'
-  | 'webhooks:inspect';
+  | 'webhooks:inspect'
+  | 'incidents:write'
+  | 'catalog:write';
 
 /** A route's declaration: an action, or `'public'` (no bearer token; the route checks what it needs). */
 export type Access = Action | 'public';
@@ -43,6 +45,8 @@ export const ROLE_MATRIX: Readonly<Record<Action, readonly Role[]>> = Object.fre
   approve: ['admin', 'approver'],
   'tokens:manage': ['admin'],
   'webhooks:inspect': ['admin'],
+  'incidents:write': ['admin', 'deployer'],
+  'catalog:write': ['admin'],
 });
 
 /** How a refusal names the action: "The viewer role may not <...>". */
@@ -55,6 +59,8 @@ const DESCRIPTIONS: Readonly<Record<Action, string>> = {
   approve: 'approve or reject deployments',
   'tokens:manage': 'manage tokens',
   'webhooks:inspect': 'read webhook deliveries or dead letters',
+  'incidents:write': 'record incidents',
+  'catalog:write': 'change the service catalog',
 };
 
 declare module 'fastify' {

@@ -22,6 +22,12 @@ import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerGateRoutes } from './routes/gate.js';
 import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
+import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerCatalogRoutes } from './routes/catalog.js';
+import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
+import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
+import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
+import type { CorrelationSettings } from '../domain/correlation.js';
 import type { RateLimit } from '../config.js';
 import type { KubernetesMapping } from '../config-file.js';
 import { DEFAULT_TIMEOUTS, type ServerTimeouts } from '../config.js';
@@ -53,6 +59,10 @@ export interface AppOptions {
   readonly tickets?: TicketChecker | undefined;
   /** Webhook secrets (from the environment) and mapping rules (`mappings:` of shiplog.yaml). */
   readonly webhooks?: WebhookOptions | undefined;
+  /** `correlation:` of shiplog.yaml; default: 15-minute window, 24-hour lookback, depth 1. */
+  readonly correlation?: CorrelationSettings | undefined;
+  /** `services:` of shiplog.yaml: teams and dependencies (the imported catalog adds to it). */
+  readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
   /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
   readonly rateLimit?: RateLimit | null | undefined;
   /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
@@ -106,6 +116,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ledger,
     auth: createAuthenticator(options.store.tokens),
     metrics,
+    incidents: createIncidents({
+      store: options.store,
+      ledger,
+      correlation: options.correlation,
+      services: options.services,
+    }),
   };
 
   registerErrorHandler(server);
@@ -170,7 +186,28 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerGateRoutes(server, ctx, governance);
   registerViolationRoutes(server, governance);
   registerAdmissionRoutes(server, governance);
-  registerWebhookRoutes(server, ctx, options.webhooks);
+  const cdeventRules = options.webhooks?.mappings?.rules?.cdevents;
+  registerWebhookRoutes(server, ctx, {
+    ...options.webhooks,
+    onRecord: async function cdeventIncident(record) {
+      const report = incidentOfCdevent(record.recordType, record.data, record.timeMs, cdeventRules);
+      if (!report) return undefined;
+      const [result] = await ctx.incidents.record([report], `webhook:${record.source}`, [record.id]);
+      return result ? { incident: { key: result.incident.key, status: result.status } } : undefined;
+    },
+  });
+  registerIncidentWebhookRoutes(server, ctx, {
+    secrets: options.webhooks?.secrets,
+    mappings: options.webhooks?.mappings,
+  });
+  registerIncidentRoutes(server, ctx, ctx.incidents);
+  registerCatalogRoutes(server, ctx, options.services);
+  // Records kept before incidents existed become incidents once (idempotent, ledgered).
+  server.addHook('onReady', async function migrateIncidentRecords() {
+    const read = await ctx.incidents.migrateRecords(cdeventRules);
+    if (read > 0)
+      server.log.info({ records: read }, 'turned stored CDEvents incident records into incidents');
+  });
   server.addHook('onClose', async () => writer.drain());
   return { server, writer, ledger, routes };
 }

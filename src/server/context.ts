@@ -1,4 +1,5 @@
 /** What the routes need, as one bundle. */
+import type { Incidents } from '../correlate/incidents.js';
 import type { Authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/database.js';
@@ -11,4 +12,6 @@ export interface AppContext {
   readonly ledger: Ledger;
   readonly auth: Authenticator;
   readonly metrics: Metrics;
+  /** Incidents and their suspects (DESIGN.md §9). */
+  readonly incidents: Incidents;
 }

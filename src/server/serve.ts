@@ -63,6 +63,8 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     policy: file.policy,
     kubernetes: file.kubernetes,
     tickets,
+    correlation: file.correlation,
+    services: file.services,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
     webhooks: {

@@ -21,6 +21,7 @@ import {
 import pg from 'pg';
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
+import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
@@ -55,6 +56,7 @@ export interface Repositories {
   readonly webhookRecords: WebhookRecordsRepository;
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
+  readonly incidents: IncidentsRepository;
 }
 
 export interface Store extends Repositories {
@@ -133,6 +135,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     webhookRecords: createWebhookRecordsRepository(db),
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
+    incidents: createIncidentsRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

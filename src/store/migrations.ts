@@ -361,6 +361,81 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           (select count(*) from events e where e.deployment = deployments.deployment)`.execute(db);
       },
     },
+    '007-incidents': {
+      // Incidents and alerts (DESIGN.md §9), each change of one (for the post-mortem timeline,
+      // with its ledger index), and the service catalog (`services:` and `POST /v1/catalog`).
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('incidents')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('service', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('region', 'text')
+          .addColumn('severity', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('started_ms', bigint, (c) => c.notNull())
+          .addColumn('acknowledged_ms', bigint)
+          .addColumn('resolved_ms', bigint)
+          .addColumn('url', 'text')
+          .addColumn('ticket', 'text')
+          .addColumn('caused_by', 'text')
+          .addColumn('labels', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .execute();
+        for (const [name, columns] of [
+          ['incidents_newest', ['started_ms', 'key']],
+          ['incidents_by_service', ['service', 'started_ms']],
+          ['incidents_by_status', ['status', 'service']],
+          ['incidents_by_caused_by', ['caused_by']],
+          ['incidents_by_ticket', ['ticket']],
+        ] as const) {
+          await db.schema
+            .createIndex(name)
+            .on('incidents')
+            .columns([...columns])
+            .execute();
+        }
+        await db.schema
+          .createTable('incident_changes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('incident_key', 'text', (c) => c.notNull())
+          .addColumn('at_ms', bigint, (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text')
+          .addColumn('changed', 'text', (c) => c.notNull())
+          .addColumn('ledger_index', bigint)
+          .execute();
+        await db.schema
+          .createIndex('incident_changes_by_incident')
+          .on('incident_changes')
+          .columns(['incident_key', 'at_ms'])
+          .execute();
+        // Records (CDEvents incident.*) already turned into incidents, so each is turned once.
+        await db.schema
+          .createTable('incident_record_links')
+          .addColumn('record_id', 'text', (c) => c.primaryKey())
+          .addColumn('incident_key', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+        // Correlation reads deployments carrying the incident's ticket.
+        await db.schema.createIndex('deployments_by_ticket').on('deployments').columns(['ticket']).execute();
+        await db.schema
+          .createTable('catalog_services')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('team', 'text')
+          .addColumn('repository', 'text')
+          .addColumn('depends_on', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
     '008-decision-kind-and-admissions': {
       // A gate decision allows exactly the (service, environment, version, kind) it was made for,
       // so it records its kind; decisions recorded before took the deployment's kind (or

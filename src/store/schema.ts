@@ -213,6 +213,62 @@ export interface OutboundDeadLettersTable {
   created_ms: number;
 }
 
+/** One incident or alert (DESIGN.md §9). */
+export interface IncidentsTable {
+  key: string;
+  kind: string;
+  title: string;
+  service: string | null;
+  environment: string | null;
+  region: string | null;
+  severity: string | null;
+  status: string;
+  started_ms: number;
+  acknowledged_ms: number | null;
+  resolved_ms: number | null;
+  url: string | null;
+  ticket: string | null;
+  caused_by: string | null;
+  /** JSON object. */
+  labels: string | null;
+  source: string;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** One change of an incident (created or updated), with its ledger entry. */
+export interface IncidentChangesTable {
+  id: string;
+  incident_key: string;
+  at_ms: number;
+  /** The token name or `webhook:<tool>` that reported it. */
+  actor: string;
+  outcome: string;
+  status: string;
+  severity: string | null;
+  /** JSON array of the changed field names. */
+  changed: string;
+  ledger_index: number | null;
+}
+
+/** A stored webhook record (CDEvents incident.*) that has been turned into an incident. */
+export interface IncidentRecordLinksTable {
+  record_id: string;
+  incident_key: string;
+  created_ms: number;
+}
+
+/** A service of the catalog: from `services:` of the config or `POST /v1/catalog`. */
+export interface CatalogServicesTable {
+  name: string;
+  team: string | null;
+  repository: string | null;
+  /** JSON array of service names. */
+  depends_on: string;
+  source: string;
+  updated_ms: number;
+}
+
 export interface Database {
   events: EventsTable;
   deployments: DeploymentsTable;
@@ -230,4 +286,8 @@ export interface Database {
   webhook_records: WebhookRecordsTable;
   outbound_sinks: OutboundSinksTable;
   outbound_dead_letters: OutboundDeadLettersTable;
+  incidents: IncidentsTable;
+  incident_changes: IncidentChangesTable;
+  catalog_services: CatalogServicesTable;
+  incident_record_links: IncidentRecordLinksTable;
 }

@@ -13,6 +13,11 @@ export const SECRETS: Readonly<Record<string, string>> = Object.freeze({
   argocd: 'argocd-token-1',
   cdevents: 'cdevents-token-1',
   generic: 'generic-token-1',
+  pagerduty: 'pagerduty-secret-1',
+  opsgenie: 'opsgenie-token-1',
+  alertmanager: 'alertmanager-token-1',
+  grafana: 'grafana-token-1',
+  jira: 'jira-secret-1',
 });
 
 export function fixture(path: string): Buffer {
@@ -29,6 +34,12 @@ export function authHeaders(source: string, body: Buffer, auth: Auth = 'good'): 
     return { 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
   }
   if (source === 'gitlab') return { 'x-gitlab-token': secret };
+  if (source === 'pagerduty') {
+    return { 'x-pagerduty-signature': `v1=${createHmac('sha256', secret).update(body).digest('hex')}` };
+  }
+  if (source === 'jira') {
+    return { 'x-hub-signature': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
+  }
   return { authorization: `Bearer ${secret}` };
 }
 

@@ -134,7 +134,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
         cursor: request.query.eventsCursor,
       });
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
-      return found;
+      return { ...found, incidents: await ctx.incidents.ofDeployment(found.deployment) };
     },
   );
 

@@ -38,6 +38,20 @@ export interface WebhookOptions {
   readonly mappings?: IngestMappings;
   /** CDEvents sinks to forward stored events to (`webhooks.outbound:` of shiplog.yaml). */
   readonly outbound?: { readonly sinks: readonly CdeventSink[] } & Omit<ForwarderOptions, 'logger'>;
+  /**
+   * Told of each newly stored record (CDEvents incident.*, ...); what it answers is added to
+   * the 202 answer. Incidents use it to turn CDEvents incident records into incidents.
+   */
+  readonly onRecord?: (record: StoredRecord) => Promise<Record<string, unknown> | undefined>;
+}
+
+/** A record a webhook delivery stored. */
+export interface StoredRecord {
+  readonly id: string;
+  readonly source: string;
+  readonly recordType: string;
+  readonly timeMs: number;
+  readonly data: unknown;
 }
 
 /** Header names carrying the tool's delivery id, in order of preference. */
@@ -239,8 +253,17 @@ async function receive(
       createdMs: receivedMs,
     });
     const status = inserted ? 'stored' : 'duplicate';
+    const extra = options.onRecord
+      ? await options.onRecord({
+          id: result.id,
+          source,
+          recordType: result.recordType,
+          timeMs: Number.isFinite(timeMs) ? timeMs : receivedMs,
+          data: result.data,
+        })
+      : undefined;
     await log(202, 'record', `${result.recordType} ${result.id} ${status}`);
-    return reply.status(202).send({ recorded: { id: result.id, type: result.recordType, status } });
+    return reply.status(202).send({ recorded: { id: result.id, type: result.recordType, status }, ...extra });
   }
 
   const name = `webhook:${source}`;
