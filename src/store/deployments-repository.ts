@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { EventRecord } from '../domain/event-record.js';
-import { keysetPage, type Keyset, type Page, type PageRequest } from './cursor.js';
+import { decodeCursor, keysetPage, pageOf, type Keyset, type Page, type PageRequest } from './cursor.js';
 import type { WriteTransaction } from './database.js';
 import type { Database } from './schema.js';
 
@@ -95,6 +95,27 @@ export interface StateAtView {
   deployedBy: string;
 }
 
+/** One side of a state diff: what ran in a service and region at one instant. */
+export interface StateSideView {
+  deployment: string;
+  version: string | null;
+}
+
+/**
+ * What changed for one service and region between two instants. `changedBy` is the deployment
+ * that made the change: the deployment running at `to` when it finished after `from`; otherwise
+ * (the version went back, or disappeared) the deployment running at `from`, rolled back in
+ * between (its `rolledBackAt` says when).
+ */
+export interface StateDiffView {
+  service: string;
+  region: string | null;
+  change: 'added' | 'removed' | 'changed';
+  from: StateSideView | null;
+  to: StateSideView | null;
+  changedBy: { deployment: string; actor: string; finishedAt: string | null; rolledBackAt: string | null };
+}
+
 /**
  * A deployment with one page of its event timeline, each event with its ledger index;
  * `eventsNextCursor` asks for the next page (null: the timeline is complete).
@@ -131,6 +152,18 @@ export interface DeploymentsRepository {
     limit: number;
     cursor?: string | undefined;
   }): Promise<Page<StateAtView>>;
+  /**
+   * What changed in an environment between two instants (the `stateAt` rule at each): per
+   * service and region whose version differs, by service then region. Reads every service and
+   * region of the environment at both instants (one row each) and pages the differences.
+   */
+  stateDiff(f: {
+    environment: string;
+    fromMs: number;
+    toMs: number;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<StateDiffView>>;
   /** The ledger entries of the events of `deployment`, in ledger order (its evidence). */
   ledgerEntries(deployment: string): Promise<DeploymentLedgerEntry[]>;
   /** Sets the approval of `deployment` (and the status it implies) inside `trx`. */
@@ -150,6 +183,20 @@ const TIMELINE_ORDER: Keyset = {
 };
 
 export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRepository {
+  /** Per service and region, the latest deployment succeeded by `atMs` and not rolled back by then. */
+  const runningAt = (environment: string, atMs: number) =>
+    db
+      .selectFrom('deployments')
+      .select(['service', 'region', 'deployment', 'version', 'finished_ms', 'rolled_back_ms', 'actor'])
+      .select(
+        sql<number>`row_number() over (partition by service, region order by finished_ms desc, deployment desc)`.as(
+          'rank',
+        ),
+      )
+      .where('environment', '=', environment)
+      .where('finished_ms', '<=', atMs)
+      .where('status', 'in', ['succeeded', 'rolled_back'])
+      .where((eb) => eb.or([eb('rolled_back_ms', 'is', null), eb('rolled_back_ms', '>', atMs)]));
   return Object.freeze({
     async find(deployment: string, trx?: WriteTransaction) {
       return (trx ?? db)
@@ -199,18 +246,7 @@ export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRe
     },
 
     async stateAt(f: { environment: string; atMs: number; limit: number; cursor?: string | undefined }) {
-      const ranked = db
-        .selectFrom('deployments')
-        .select(['service', 'region', 'deployment', 'version', 'finished_ms', 'actor'])
-        .select(
-          sql<number>`row_number() over (partition by service, region order by finished_ms desc, deployment desc)`.as(
-            'rank',
-          ),
-        )
-        .where('environment', '=', f.environment)
-        .where('finished_ms', '<=', f.atMs)
-        .where('status', 'in', ['succeeded', 'rolled_back'])
-        .where((eb) => eb.or([eb('rolled_back_ms', 'is', null), eb('rolled_back_ms', '>', f.atMs)]));
+      const ranked = runningAt(f.environment, f.atMs);
       return keysetPage(
         db.selectFrom(ranked.as('r')).selectAll().where('rank', '=', 1),
         { columns: ['service', 'region'], shape: ['s', 's'], direction: 'asc' },
@@ -224,6 +260,58 @@ export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRe
           deployedBy: r.actor,
         }),
         (last) => [last.service, last.region],
+      );
+    },
+
+    async stateDiff(f: {
+      environment: string;
+      fromMs: number;
+      toMs: number;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
+      const after = f.cursor ? (decodeCursor(f.cursor, ['s', 's']) as [string, string]) : undefined;
+      const read = async (atMs: number) => {
+        const rows = await db
+          .selectFrom(runningAt(f.environment, atMs).as('r'))
+          .selectAll()
+          .where('rank', '=', 1)
+          .execute();
+        return new Map(rows.map((r) => [JSON.stringify([r.service, r.region]), r]));
+      };
+      const [before, now] = [await read(f.fromMs), await read(f.toMs)];
+      const keys = [...new Set([...before.keys(), ...now.keys()])]
+        .map((k) => JSON.parse(k) as [string, string])
+        .filter((k) => !after || k[0] > after[0] || (k[0] === after[0] && k[1] > after[1]))
+        .sort((x, y) => (x[0] === y[0] ? cmp(x[1], y[1]) : cmp(x[0], y[0])));
+      const diffs: (StateDiffView & { key: [string, string] })[] = [];
+      for (const key of keys) {
+        const a = before.get(JSON.stringify(key));
+        const b = now.get(JSON.stringify(key));
+        if (a && b && a.version === b.version) continue;
+        const by = b && (!a || Number(b.finished_ms) > f.fromMs) ? b : (a ?? b);
+        if (!by) continue;
+        diffs.push({
+          key,
+          service: key[0],
+          region: key[1] || null,
+          change: !a ? 'added' : !b ? 'removed' : 'changed',
+          from: a ? { deployment: a.deployment, version: a.version } : null,
+          to: b ? { deployment: b.deployment, version: b.version } : null,
+          changedBy: {
+            deployment: by.deployment,
+            actor: by.actor,
+            finishedAt: iso(by.finished_ms),
+            rolledBackAt: iso(by.rolled_back_ms),
+          },
+        });
+        if (diffs.length > f.limit) break;
+      }
+      return pageOf(
+        diffs,
+        f.limit,
+        ({ key: _key, ...view }) => view,
+        (d) => d.key,
       );
     },
 
@@ -251,6 +339,9 @@ export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRe
     },
   });
 }
+
+/** Code-unit order: the diff pages in memory, the same order on both databases. */
+const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 /** Newest first: the deployment's sort time, then its id. */
 const BY_SORT_TIME = { columns: ['sort_ms', 'deployment'], shape: ['n', 's'], direction: 'desc' } as const;

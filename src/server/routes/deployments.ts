@@ -201,6 +201,93 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
   );
 
+  const Side = Nullable(Type.Object({ deployment: Type.String(), version: NStr }));
+  const DiffQuery = Type.Object(
+    { environment: Name, from: Time, to: Time, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof DiffQuery> }>(
+    '/v1/state/diff',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'What changed in an environment between two instants, per service and region',
+        tags: ['deployments'],
+        querystring: DiffQuery,
+        response: {
+          200: page(
+            Type.Object({
+              service: Type.String(),
+              region: NStr,
+              change: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('changed')]),
+              from: Side,
+              to: Side,
+              changedBy: Type.Object({
+                deployment: Type.String(),
+                actor: Type.String(),
+                finishedAt: NStr,
+                rolledBackAt: NStr,
+              }),
+            }),
+          ),
+          '4xx': ErrorResponse,
+        },
+      },
+    },
+    async function stateDiff(request) {
+      const q = request.query;
+      const fromMs = ms(q.from, 'from') as number;
+      const toMs = ms(q.to, 'to') as number;
+      if (fromMs > toMs) {
+        throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
+          { path: 'from', message: 'is after to' },
+        ]);
+      }
+      return deployments.stateDiff({
+        environment: q.environment,
+        fromMs,
+        toMs,
+        limit: q.limit ?? 100,
+        cursor: q.cursor,
+      });
+    },
+  );
+
+  const CompareSide = Nullable(
+    Type.Object({ deployment: Type.String(), version: NStr, since: NStr, deployedBy: NStr }),
+  );
+  const CompareQuery = Type.Object(
+    { a: Name, b: Name, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof CompareQuery> }>(
+    '/v1/state/compare',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Version drift between two environments: what runs now in each, per service and region',
+        tags: ['deployments'],
+        querystring: CompareQuery,
+        response: {
+          200: page(
+            Type.Object({
+              service: Type.String(),
+              region: NStr,
+              a: CompareSide,
+              b: CompareSide,
+              differs: Type.Boolean(),
+            }),
+          ),
+          '4xx': ErrorResponse,
+        },
+      },
+    },
+    async function stateCompare(request) {
+      const q = request.query;
+      return ctx.store.environments.compare({ a: q.a, b: q.b, limit: q.limit ?? 100, cursor: q.cursor });
+    },
+  );
+
   const SourceQuery = Type.Object(
     { limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) },
     { additionalProperties: false },
