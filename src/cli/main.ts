@@ -17,6 +17,7 @@ import { registerSync } from './commands/sync.js';
 import { registerGate } from './commands/gate.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerPostmortem } from './commands/postmortem.js';
+import { registerBlame } from './commands/blame.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerSync(program);
   registerCatalog(program);
   registerPostmortem(program);
+  registerBlame(program);
   return program;
 }
 
