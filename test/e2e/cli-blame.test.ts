@@ -171,6 +171,16 @@ describe('shiplog blame', () => {
     expect(otherService.status).toBe(1);
   });
 
+  it('exits 2, not 1, when the server refuses the look-up', () => {
+    const result = spawnSync(
+      process.execPath,
+      [BIN, 'blame', '--env', 'production', '--path', 'config/app.yaml', '--token', 'wrong-token'],
+      { cwd: repo, env: { ...process.env, SHIPLOG_URL: server.url }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('401');
+  });
+
   it('exits 2 naming the deployment when git cannot read its commit, and never passes an option to git', () => {
     const unknown = shiplog(['blame', '--env', 'lab', '--path', 'config/app.yaml']);
     expect(unknown.status).toBe(2);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadClientConfig } from '../../config.js';
 import type { DeploymentView, Page } from '../../store/deployments-repository.js';
-import { request } from '../client.js';
+import { ApiError, request } from '../client.js';
 import { CliError } from '../output.js';
 
 interface Flags {
@@ -74,11 +74,14 @@ export function registerBlame(program: Command): void {
         const query = new URLSearchParams({ environment: flags.env, limit: '1000' });
         if (flags.service) query.set('service', flags.service);
         if (cursor) query.set('cursor', cursor);
-        const page: Page<DeploymentView> = await request<Page<DeploymentView>>(
-          config,
-          'GET',
-          `/v1/deployments?${query.toString()}`,
-        );
+        let page: Page<DeploymentView>;
+        try {
+          page = await request<Page<DeploymentView>>(config, 'GET', `/v1/deployments?${query.toString()}`);
+        } catch (error) {
+          // Exit 1 means "no deployment changed PATH": a failed look-up must not read as that.
+          if (error instanceof ApiError) throw new CliError(error.message, 2, error.details);
+          throw error;
+        }
         newestFirst.push(...page.items);
         cursor = page.nextCursor;
       } while (cursor);
