@@ -17,8 +17,10 @@ describe.each(DIALECTS)('rejected webhook deliveries (%s)', (dialect) => {
   let url: string;
   beforeAll(async () => {
     t = await testApp(dialect, {
-      // jenkins has no secret: it must refuse everything.
-      webhooks: { secrets: { github: SECRETS.github ?? '', gitlab: SECRETS.gitlab ?? '' } },
+      // jenkins and opsgenie have no secret: they must refuse everything.
+      webhooks: {
+        secrets: { github: SECRETS.github ?? '', gitlab: SECRETS.gitlab ?? '', pagerduty: 'pd-secret' },
+      },
     });
     url = await t.app.server.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -67,6 +69,34 @@ describe.each(DIALECTS)('rejected webhook deliveries (%s)', (dialect) => {
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
     expect(answer).toContain('SHIPLOG_JENKINS_WEBHOOK_TOKEN');
     // The unread body is not drained: the connection is closed.
+    expect((await client.closed).status).toBe(401);
+  });
+
+  // The incident receivers (DESIGN.md §9) follow the same rule.
+  it('keeps no body of an unauthenticated incident delivery, and refuses an unconfigured one before its body', async () => {
+    const body = Buffer.alloc(64 * 1024, 'x');
+    for (let i = 0; i < 3; i += 1) {
+      const signed = await t.app.server.inject({
+        method: 'POST',
+        url: '/v1/webhooks/pagerduty',
+        headers: { 'content-type': 'application/json', 'x-pagerduty-signature': 'v1=00' },
+        payload: body,
+      });
+      expect(signed.statusCode).toBe(401);
+    }
+    const rows = await rawSql(t.store)
+      .selectFrom('webhook_deliveries')
+      .select(['body', 'headers', 'outcome'])
+      .where('source', '=', 'pagerduty')
+      .execute();
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.outcome === 'unauthorized' && r.body === '' && r.headers === '{}')).toBe(true);
+
+    const client = await rawConnect(url);
+    client.write(postHead('/v1/webhooks/opsgenie', 1024 * 1024));
+    const answer = await client.answered;
+    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(answer).toContain('SHIPLOG_OPSGENIE_WEBHOOK_TOKEN');
     expect((await client.closed).status).toBe(401);
   });
 

@@ -141,6 +141,25 @@ export function registerIncidentWebhookRoutes(
             tags: ['webhooks', 'incidents'],
             security: [],
           },
+          // A source with no secret configured is refused before a byte of the body is read.
+          onRequest: async function refuseUnconfigured(request, reply) {
+            const secret = options.secrets?.[source];
+            if (secret !== undefined && secret !== '') return;
+            void reply.header('connection', 'close');
+            const error = new ShiplogError(
+              'SHIPLOG_BAD_SIGNATURE',
+              `No secret is configured for ${source} webhooks: set ${incidentSecretVariable(source)} in the server's environment`,
+            );
+            ctx.metrics.events.inc({ source: `webhook:${source}`, outcome: 'rejected' });
+            await logRejected(
+              source,
+              request,
+              Number(request.headers['content-length']) || 0,
+              error,
+              deliveries,
+            );
+            throw error;
+          },
         },
         async function receiveIncidentWebhook(request, reply) {
           return receive(source, request, reply, ctx, deliveries, options);
@@ -189,7 +208,9 @@ async function receive(
   };
   const rejected = async (error: ShiplogError, outcome: DeliveryOutcome): Promise<never> => {
     ctx.metrics.events.inc({ source: `webhook:${source}`, outcome: 'rejected' });
-    await log(error.status, outcome, error.message);
+    // Anyone can send an unauthenticated delivery: keep only a small record, never its body.
+    if (outcome === 'unauthorized') await logRejected(source, request, rawBody.length, error, deliveries);
+    else await log(error.status, outcome, error.message);
     throw error;
   };
 
@@ -233,4 +254,27 @@ async function receive(
       ledgerIndex: r.ledgerIndex,
     })),
   });
+}
+
+/** A small record of a delivery that failed authentication (no body, no headers; capped per source). */
+async function logRejected(
+  source: IncidentSource,
+  request: FastifyRequest,
+  bodyBytes: number,
+  error: ShiplogError,
+  deliveries: DeliveriesRepository,
+): Promise<void> {
+  try {
+    await deliveries.insertRejected({
+      id: randomUUID(),
+      source,
+      deliveryId: undefined,
+      status: error.status,
+      summary: error.message,
+      bodyBytes,
+      createdMs: Date.now(),
+    });
+  } catch (failure) {
+    request.log.warn({ err: failure }, 'could not record the rejected webhook delivery');
+  }
 }
