@@ -191,7 +191,10 @@ export function registerSync(program: Command): void {
       .option('--config <file>', 'shiplog.yaml with mapping rules (or SHIPLOG_CONFIG)')
       .option('--dry-run', 'print the events instead of sending them')
       .option('--url <url>', 'shiplog URL (or SHIPLOG_URL)')
-      .option('--token <token>', 'shiplog API token with the deployer role (or SHIPLOG_TOKEN)');
+      .option(
+        '--token <token>',
+        'shiplog API token with the admin role, since the events carry the reserved webhook keys (or SHIPLOG_TOKEN)',
+      );
   common(
     sync
       .command('github')
