@@ -5,7 +5,7 @@ import { KINDS } from '../../domain/event.js';
 import { STATUSES } from '../../domain/lifecycle.js';
 import { ShiplogError } from '../../errors.js';
 import type { AppContext } from '../context.js';
-import { Cursor, ErrorResponse, Limit, Name, Time, page } from './shared.js';
+import { Cursor, ErrorResponse, Limit, Name, Time, page, timeParam } from './shared.js';
 import { MAX_TIMELINE_PAGE } from '../../store/deployments-repository.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -72,16 +72,6 @@ const EnvironmentItem = Type.Object({
   inProgress: Nullable(Type.Object({ ...Summary.properties, count: Type.Integer() })),
 });
 
-const ms = (time: string | undefined, name: string): number | undefined => {
-  if (time === undefined) return undefined;
-  const value = Date.parse(time);
-  if (Number.isNaN(value))
-    throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
-      { path: name, message: 'is not an RFC 3339 time' },
-    ]);
-  return value;
-};
-
 export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { deployments } = ctx.store;
 
@@ -101,8 +91,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       return deployments.list({
         ...q,
         limit: q.limit ?? 50,
-        sinceMs: ms(q.since, 'since'),
-        untilMs: ms(q.until, 'until'),
+        sinceMs: timeParam(q.since, 'since'),
+        untilMs: timeParam(q.until, 'until'),
       });
     },
   );
@@ -194,7 +184,7 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       const q = request.query;
       return deployments.stateAt({
         environment: q.environment,
-        atMs: ms(q.at, 'at') as number,
+        atMs: timeParam(q.at, 'at') as number,
         limit: q.limit ?? 100,
         cursor: q.cursor,
       });
@@ -236,8 +226,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function stateDiff(request) {
       const q = request.query;
-      const fromMs = ms(q.from, 'from') as number;
-      const toMs = ms(q.to, 'to') as number;
+      const fromMs = timeParam(q.from, 'from') as number;
+      const toMs = timeParam(q.to, 'to') as number;
       if (fromMs > toMs) {
         throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
           { path: 'from', message: 'is after to' },

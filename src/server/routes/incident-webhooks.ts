@@ -37,6 +37,7 @@ import { SECRET_HEADERS, presentedToken, type IngestMappings } from '../../inges
 import type { WebhookRequest } from '../../ingest/types.js';
 import type { DeliveriesRepository, DeliveryOutcome } from '../../store/webhook-deliveries-repository.js';
 import type { AppContext } from '../context.js';
+import { logRejection } from './webhooks.js';
 
 /** Headers that carry the incident tools' signatures: never logged. */
 const INCIDENT_SECRET_HEADERS = new Set(['x-grafana-alerting-signature']);
@@ -150,14 +151,7 @@ export function registerIncidentWebhookRoutes(
               'SHIPLOG_BAD_SIGNATURE',
               `No secret is configured for ${source} webhooks: set ${incidentSecretVariable(source)} in the server's environment`,
             );
-            ctx.metrics.events.inc({ source: `webhook:${source}`, outcome: 'rejected' });
-            await logRejected(
-              source,
-              request,
-              Number(request.headers['content-length']) || 0,
-              error,
-              deliveries,
-            );
+            await logRejection(source, request, error, { ctx, deliveries });
             throw error;
           },
         },
@@ -207,10 +201,13 @@ async function receive(
     }
   };
   const rejected = async (error: ShiplogError, outcome: DeliveryOutcome): Promise<never> => {
-    ctx.metrics.events.inc({ source: `webhook:${source}`, outcome: 'rejected' });
     // Anyone can send an unauthenticated delivery: keep only a small record, never its body.
-    if (outcome === 'unauthorized') await logRejected(source, request, rawBody.length, error, deliveries);
-    else await log(error.status, outcome, error.message);
+    if (outcome === 'unauthorized') {
+      await logRejection(source, request, error, { ctx, deliveries });
+    } else {
+      ctx.metrics.events.inc({ source: `webhook:${source}`, outcome: 'rejected' });
+      await log(error.status, outcome, error.message);
+    }
     throw error;
   };
 
@@ -254,27 +251,4 @@ async function receive(
       ledgerIndex: r.ledgerIndex,
     })),
   });
-}
-
-/** A small record of a delivery that failed authentication (no body, no headers; capped per source). */
-async function logRejected(
-  source: IncidentSource,
-  request: FastifyRequest,
-  bodyBytes: number,
-  error: ShiplogError,
-  deliveries: DeliveriesRepository,
-): Promise<void> {
-  try {
-    await deliveries.insertRejected({
-      id: randomUUID(),
-      source,
-      deliveryId: undefined,
-      status: error.status,
-      summary: error.message,
-      bodyBytes,
-      createdMs: Date.now(),
-    });
-  } catch (failure) {
-    request.log.warn({ err: failure }, 'could not record the rejected webhook delivery');
-  }
 }

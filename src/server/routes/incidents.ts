@@ -21,7 +21,7 @@ import { toIncidentView } from '../../store/incidents-repository.js';
 import type { Token } from '../../store/tokens-repository.js';
 import { callerOf } from '../access.js';
 import type { AppContext } from '../context.js';
-import { Cursor, ErrorResponse, Limit, Name, Time } from './shared.js';
+import { Cursor, ErrorResponse, Limit, Name, Time, timeParam } from './shared.js';
 
 const ListQuery = Type.Object(
   {
@@ -88,16 +88,6 @@ function requireIncidentScope(token: Token, body: IncidentInputBody): void {
     }
   }
 }
-
-const parseTime = (time: string | undefined, name: string): number | undefined => {
-  if (time === undefined) return undefined;
-  const value = Date.parse(time);
-  if (Number.isNaN(value))
-    throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
-      { path: name, message: 'is not an RFC 3339 time' },
-    ]);
-  return value;
-};
 
 function dependencyServices(service: string, map: Map<string, string[]>, depth: number): string[] {
   return [...dependencyClosure(service, (s) => map.get(s) ?? [], depth)];
@@ -173,8 +163,8 @@ export function registerIncidentRoutes(app: FastifyInstance, ctx: AppContext, in
         service: q.service,
         environment: q.environment,
         status: q.status,
-        sinceMs: parseTime(q.since, 'since'),
-        untilMs: parseTime(q.until, 'until'),
+        sinceMs: timeParam(q.since, 'since'),
+        untilMs: timeParam(q.until, 'until'),
         limit: q.limit ?? 50,
         cursor: q.cursor,
       });

@@ -143,8 +143,8 @@ async function refuseBeforeBody(
  * headers: anyone can send these, so they must not fill the disk). The repository keeps only
  * the newest few per source.
  */
-async function logRejection(
-  source: WebhookSource,
+export async function logRejection(
+  source: string,
   request: FastifyRequest,
   error: ShiplogError,
   { ctx, deliveries }: Pick<Deps, 'ctx' | 'deliveries'>,
