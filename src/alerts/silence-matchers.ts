@@ -47,7 +47,9 @@ export function parseMatcher(text: string): SilenceMatcher {
 /** Whether `labels` meet one matcher; a missing label is the empty string, as in Alertmanager. */
 export function matches(matcher: SilenceMatcher, labels: Readonly<Record<string, string>>): boolean {
   const value = labels[matcher.name] ?? '';
-  const hit = matcher.isRegex ? compilePattern(`^(?:${matcher.value})$`).test(value) : value === matcher.value;
+  const hit = matcher.isRegex
+    ? compilePattern(`^(?:${matcher.value})$`).test(value)
+    : value === matcher.value;
   return hit === matcher.isEqual;
 }
 

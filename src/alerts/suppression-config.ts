@@ -53,13 +53,20 @@ export function validateSuppression(value: unknown): Problem[] {
   if (!isRecord(am)) return [...problems, { path, message: 'must be a mapping with url' }];
   for (const key of Object.keys(am)) {
     if (!KEYS.includes(key))
-      problems.push({ path: [...path, key], atKey: true, message: `is not a known key (${KEYS.join(', ')})` });
+      problems.push({
+        path: [...path, key],
+        atKey: true,
+        message: `is not a known key (${KEYS.join(', ')})`,
+      });
   }
   if (typeof am.url !== 'string' || !isHttpUrl(am.url))
     problems.push({ path: [...path, 'url'], message: 'is required: the http(s) URL of Alertmanager' });
   if (am.matchers !== undefined) {
     if (!Array.isArray(am.matchers)) {
-      problems.push({ path: [...path, 'matchers'], message: 'must be a list of matchers like severity!="critical"' });
+      problems.push({
+        path: [...path, 'matchers'],
+        message: 'must be a list of matchers like severity!="critical"',
+      });
     } else {
       am.matchers.forEach((m: unknown, i) => {
         try {

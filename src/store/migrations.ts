@@ -501,6 +501,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('trigger', 'text', (c) => c.notNull())
           .addColumn('service', 'text', (c) => c.notNull())
           .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('region', 'text', (c) => c.notNull())
           .addColumn('version', 'text')
           .addColumn('status', 'text', (c) => c.notNull())
           .addColumn('checks', 'text', (c) => c.notNull())

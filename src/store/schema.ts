@@ -297,6 +297,8 @@ export interface VerificationRunsTable {
   trigger: string;
   service: string;
   environment: string;
+  /** '' when the deployment names no region. */
+  region: string;
   /** The version that must be answering (for a rollback: the one rolled back to). */
   version: string | null;
   /** `running`, `passed`, `failed` or `canceled` (superseded by a rollback). */

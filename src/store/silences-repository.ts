@@ -24,7 +24,11 @@ export interface SilencesRepository {
   /** Rows shiplog still keeps at Alertmanager. */
   active(): Promise<SilenceRow[]>;
   /** Every row, by service then environment; `state` narrows. */
-  list(f: { state?: string | undefined; limit: number; cursor?: string | undefined }): Promise<Page<SilenceRow>>;
+  list(f: {
+    state?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<SilenceRow>>;
   save(row: SilenceRow, trx?: WriteTransaction): Promise<void>;
   /** In-progress deployments started after `sinceMs`, and the last final state. */
   deploying(service: string, environment: string, sinceMs: number): Promise<DeployingState>;

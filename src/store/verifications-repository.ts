@@ -28,8 +28,12 @@ export interface VerificationsRepository {
   /** The deployment's runs, newest first. */
   ofDeployment(deployment: string): Promise<VerificationRunRow[]>;
   measurements(runId: string): Promise<MeasurementRow[]>;
-  /** Writes a run's new progress, and the measurement that made it when there is one. */
-  update(run: VerificationRunRow, measurement: MeasurementRow | null, trx: WriteTransaction): Promise<void>;
+  /** Writes a run's new progress and the measurements that made it. */
+  update(
+    run: VerificationRunRow,
+    measurements: readonly MeasurementRow[],
+    trx: WriteTransaction,
+  ): Promise<void>;
   /**
    * The version that runs again after `deployment` is rolled back: that of the newest other
    * deployment of the service, environment and region that succeeded before it finished and is
@@ -84,7 +88,7 @@ export function createVerificationsRepository(db: Kysely<Database>): Verificatio
         .execute();
     },
 
-    async update(run: VerificationRunRow, measurement: MeasurementRow | null, trx: WriteTransaction) {
+    async update(run: VerificationRunRow, measurements: readonly MeasurementRow[], trx: WriteTransaction) {
       await trx
         .updateTable('verification_runs')
         .set({
@@ -96,7 +100,11 @@ export function createVerificationsRepository(db: Kysely<Database>): Verificatio
         })
         .where('id', '=', run.id)
         .execute();
-      if (measurement) await trx.insertInto('verification_measurements').values(measurement).execute();
+      if (measurements.length > 0)
+        await trx
+          .insertInto('verification_measurements')
+          .values([...measurements])
+          .execute();
     },
 
     async previousVersion(d: RollbackTarget) {

@@ -75,7 +75,26 @@ interface Token {
   readonly pos: number;
 }
 
-const OPERATORS = ['||', '&&', '<=', '>=', '==', '!=', '<', '>', '+', '-', '*', '/', '%', '!', '(', ')', '[', ']'];
+const OPERATORS = [
+  '||',
+  '&&',
+  '<=',
+  '>=',
+  '==',
+  '!=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '!',
+  '(',
+  ')',
+  '[',
+  ']',
+];
 
 function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
@@ -258,9 +277,13 @@ function evaluate(node: Node, result: Value): Value {
     case 'not':
       return !boolean(evaluate(node.arg, result), 'the operand of !');
     case '||':
-      return boolean(evaluate(node.left, result), 'the left of ||') || boolean(evaluate(node.right, result), '||');
+      return (
+        boolean(evaluate(node.left, result), 'the left of ||') || boolean(evaluate(node.right, result), '||')
+      );
     case '&&':
-      return boolean(evaluate(node.left, result), 'the left of &&') && boolean(evaluate(node.right, result), '&&');
+      return (
+        boolean(evaluate(node.left, result), 'the left of &&') && boolean(evaluate(node.right, result), '&&')
+      );
     case '==':
     case '!=': {
       const [a, b] = [scalar(evaluate(node.left, result)), scalar(evaluate(node.right, result))];

@@ -104,7 +104,8 @@ export function validateVerification(value: unknown): Problem[] {
     if (hasProm) problems.push(...prometheusProblems(check.prometheus, [...path, 'prometheus']));
     if (hasHttp) problems.push(...httpProblems(check.http, [...path, 'http']));
     if (hasProm) {
-      if (typeof check.successCondition !== 'string') add('successCondition', "is required: a condition like 'result < 0.5'");
+      if (typeof check.successCondition !== 'string')
+        add('successCondition', "is required: a condition like 'result < 0.5'");
       else {
         try {
           parseCondition(check.successCondition);
@@ -114,7 +115,10 @@ export function validateVerification(value: unknown): Problem[] {
         }
       }
     } else if (check.successCondition !== undefined) {
-      add('successCondition', 'applies to prometheus checks only (http checks use expectStatus and expectBody)');
+      add(
+        'successCondition',
+        'applies to prometheus checks only (http checks use expectStatus and expectBody)',
+      );
     }
     for (const key of ['interval', 'initialDelay', 'timeout']) {
       if (check[key] === undefined) continue;
@@ -157,13 +161,23 @@ function httpProblems(value: unknown, path: (string | number)[]): Problem[] {
   const problems: Problem[] = [];
   for (const key of Object.keys(value)) {
     if (!['url', 'expectStatus', 'expectBody'].includes(key))
-      problems.push({ path: [...path, key], atKey: true, message: 'is not a known key (url, expectStatus, expectBody)' });
+      problems.push({
+        path: [...path, key],
+        atKey: true,
+        message: 'is not a known key (url, expectStatus, expectBody)',
+      });
   }
   if (typeof value.url !== 'string' || !isHttpUrl(value.url.replaceAll(/\{\{\s*\w+\s*\}\}/g, 'x')))
-    problems.push({ path: [...path, 'url'], message: 'is required: an http(s) URL ({{service}} and others allowed)' });
+    problems.push({
+      path: [...path, 'url'],
+      message: 'is required: an http(s) URL ({{service}} and others allowed)',
+    });
   else problems.push(...placeholderProblems(value.url, [...path, 'url']));
   const status = value.expectStatus;
-  if (status !== undefined && (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599))
+  if (
+    status !== undefined &&
+    (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
+  )
     problems.push({ path: [...path, 'expectStatus'], message: 'must be an HTTP status from 100 to 599' });
   if (value.expectBody !== undefined) {
     if (typeof value.expectBody !== 'string' || value.expectBody === '')
@@ -206,7 +220,8 @@ export function parseVerification(value: unknown): VerificationCheck[] {
       intervalMs: parseDuration(check.interval ?? DEFAULTS.interval),
       count: (check.count as number | undefined) ?? DEFAULTS.count,
       failureLimit: (check.failureLimit as number | undefined) ?? DEFAULTS.failureLimit,
-      consecutiveErrorLimit: (check.consecutiveErrorLimit as number | undefined) ?? DEFAULTS.consecutiveErrorLimit,
+      consecutiveErrorLimit:
+        (check.consecutiveErrorLimit as number | undefined) ?? DEFAULTS.consecutiveErrorLimit,
       initialDelayMs: delay === undefined || delay === 0 || delay === '0s' ? 0 : parseDuration(delay),
       timeoutMs: parseDuration(check.timeout ?? DEFAULTS.timeout),
     };
