@@ -29,6 +29,7 @@ import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import type { Database } from './schema.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
+import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
 import { createDeliveriesRepository, type DeliveriesRepository } from './webhook-deliveries-repository.js';
 import {
@@ -57,6 +58,7 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  readonly leases: LeasesRepository;
 }
 
 export interface Store extends Repositories {
@@ -136,6 +138,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    leases: createLeasesRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;
