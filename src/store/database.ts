@@ -31,6 +31,7 @@ import type { Database } from './schema.js';
 import { createSilencesRepository, type SilencesRepository } from './silences-repository.js';
 import { createVerificationsRepository, type VerificationsRepository } from './verifications-repository.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
+import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
 import { createDeliveriesRepository, type DeliveriesRepository } from './webhook-deliveries-repository.js';
 import {
@@ -63,6 +64,7 @@ export interface Repositories {
   readonly silences: SilencesRepository;
   /** Post-deployment verification runs and measurements. */
   readonly verifications: VerificationsRepository;
+  readonly leases: LeasesRepository;
 }
 
 export interface Store extends Repositories {
@@ -144,6 +146,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     incidents: createIncidentsRepository(db),
     silences: createSilencesRepository(db),
     verifications: createVerificationsRepository(db),
+    leases: createLeasesRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

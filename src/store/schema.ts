@@ -326,6 +326,13 @@ export interface VerificationMeasurementsTable {
   ledger_index: number | null;
 }
 
+/** Who leads the background work of a lease, and until when (src/server/leader.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_ms: number;
+}
+
 export interface Database {
   events: EventsTable;
   deployments: DeploymentsTable;
@@ -350,4 +357,5 @@ export interface Database {
   alert_silences: AlertSilencesTable;
   verification_runs: VerificationRunsTable;
   verification_measurements: VerificationMeasurementsTable;
+  leases: LeasesTable;
 }
