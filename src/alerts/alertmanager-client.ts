@@ -49,9 +49,14 @@ export function createAlertmanagerClient(baseUrl: string): AlertmanagerClient {
         maxBytes: MAX_BYTES,
       });
       const text = response.body.toString('utf8');
-      if (!response.ok) throw new AlertmanagerError(response.status, `Alertmanager answered ${response.status}: ${text.slice(0, 200)}`);
+      if (!response.ok)
+        throw new AlertmanagerError(
+          response.status,
+          `Alertmanager answered ${response.status}: ${text.slice(0, 200)}`,
+        );
       const id = (JSON.parse(text) as { silenceID?: unknown }).silenceID;
-      if (typeof id !== 'string') throw new AlertmanagerError(response.status, 'Alertmanager answered no silenceID');
+      if (typeof id !== 'string')
+        throw new AlertmanagerError(response.status, 'Alertmanager answered no silenceID');
       return id;
     },
     async expireSilence(id) {
@@ -61,7 +66,10 @@ export function createAlertmanagerClient(baseUrl: string): AlertmanagerClient {
         maxBytes: MAX_BYTES,
       });
       if (!response.ok && response.status !== 404) {
-        throw new AlertmanagerError(response.status, `Alertmanager answered ${response.status} to expiring ${id}`);
+        throw new AlertmanagerError(
+          response.status,
+          `Alertmanager answered ${response.status} to expiring ${id}`,
+        );
       }
     },
   };

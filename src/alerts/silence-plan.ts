@@ -11,9 +11,19 @@ import type { DeployingState, SilenceRow } from '../store/silences-repository.js
 export type SilenceAction =
   | { readonly kind: 'none' }
   /** Create a silence (or replace one Alertmanager may have dropped) ending at `endsMs`. */
-  | { readonly kind: 'create'; readonly endsMs: number; readonly holdUntilMs: null; readonly deployment: string }
+  | {
+      readonly kind: 'create';
+      readonly endsMs: number;
+      readonly holdUntilMs: null;
+      readonly deployment: string;
+    }
   /** Move the end of the existing silence to `endsMs`. */
-  | { readonly kind: 'extend'; readonly endsMs: number; readonly holdUntilMs: number | null; readonly deployment: string }
+  | {
+      readonly kind: 'extend';
+      readonly endsMs: number;
+      readonly holdUntilMs: number | null;
+      readonly deployment: string;
+    }
   /** Expire it now (at Alertmanager, unless it ended there already). */
   | { readonly kind: 'expire'; readonly atAlertmanager: boolean };
 
@@ -30,7 +40,9 @@ export function planSilence(
       return { kind: 'create', endsMs, holdUntilMs: null, deployment: deploying.running };
     }
     const renew = row.ends_ms - nowMs < settings.leaseMs / 2 || row.hold_until_ms !== null;
-    return renew ? { kind: 'extend', endsMs, holdUntilMs: null, deployment: deploying.running } : { kind: 'none' };
+    return renew
+      ? { kind: 'extend', endsMs, holdUntilMs: null, deployment: deploying.running }
+      : { kind: 'none' };
   }
   if (!active) return { kind: 'none' };
   const holdUntilMs = (deploying.lastFinishedMs ?? nowMs) + settings.graceMs;

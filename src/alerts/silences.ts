@@ -94,7 +94,10 @@ export function createSilences(options: SilencesOptions): Silences {
       await apply(service, environment, row, action, nowMs);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      options.logger?.warn({ service, environment, err: message }, 'could not update the Alertmanager silence');
+      options.logger?.warn(
+        { service, environment, err: message },
+        'could not update the Alertmanager silence',
+      );
       if (row) await store.silences.save({ ...row, last_error: message, updated_ms: nowMs });
     }
   }
@@ -108,7 +111,13 @@ export function createSilences(options: SilencesOptions): Silences {
   ): Promise<void> {
     if (action.kind === 'expire') {
       if (action.atAlertmanager && row?.silence_id) await client.expireSilence(row.silence_id);
-      const ended: SilenceRow = { ...(row as SilenceRow), state: 'ended', ends_ms: Math.min(row?.ends_ms ?? nowMs, nowMs), last_error: null, updated_ms: nowMs };
+      const ended: SilenceRow = {
+        ...(row as SilenceRow),
+        state: 'ended',
+        ends_ms: Math.min(row?.ends_ms ?? nowMs, nowMs),
+        last_error: null,
+        updated_ms: nowMs,
+      };
       await record(ended, 'ended');
       return;
     }
@@ -156,8 +165,7 @@ export function createSilences(options: SilencesOptions): Silences {
     } catch (error) {
       const status = (error as { status?: number }).status;
       if (status === undefined || status >= 500) throw error;
-      const { id: _id, ...rest } = silence;
-      return client.postSilence({ ...rest, startsAt: new Date(now()).toISOString() });
+      return client.postSilence({ ...silence, id: undefined, startsAt: new Date(now()).toISOString() });
     }
   }
 
@@ -199,7 +207,11 @@ export function createSilences(options: SilencesOptions): Silences {
     view,
     async onEvents(stored) {
       const pairs = new Map<string, [string, string]>();
-      for (const s of stored) pairs.set(JSON.stringify([s.event.service, s.event.environment]), [s.event.service, s.event.environment]);
+      for (const s of stored)
+        pairs.set(JSON.stringify([s.event.service, s.event.environment]), [
+          s.event.service,
+          s.event.environment,
+        ]);
       const nowMs = now();
       await Promise.all(
         [...pairs.values()].map(([service, environment]) =>
@@ -210,7 +222,9 @@ export function createSilences(options: SilencesOptions): Silences {
     async tick(nowMs = now()) {
       const rows = await store.silences.active();
       await Promise.all(
-        rows.map((row) => serialized(row.service, row.environment, () => reconcile(row.service, row.environment, nowMs))),
+        rows.map((row) =>
+          serialized(row.service, row.environment, () => reconcile(row.service, row.environment, nowMs)),
+        ),
       );
     },
     async holds(labels, nowMs = now()) {

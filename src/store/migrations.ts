@@ -493,7 +493,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('updated_ms', bigint, (c) => c.notNull())
           .addPrimaryKeyConstraint('alert_silences_pk', ['service', 'environment'])
           .execute();
-        await db.schema.createIndex('alert_silences_by_state').on('alert_silences').columns(['state']).execute();
+        await db.schema
+          .createIndex('alert_silences_by_state')
+          .on('alert_silences')
+          .columns(['state'])
+          .execute();
         await db.schema
           .createTable('verification_runs')
           .addColumn('id', 'text', (c) => c.primaryKey())
