@@ -24,8 +24,11 @@ export type SilenceAction =
       readonly holdUntilMs: number | null;
       readonly deployment: string;
     }
-  /** Expire it now (at Alertmanager, unless it ended there already). */
-  | { readonly kind: 'expire'; readonly atAlertmanager: boolean };
+  /**
+   * Expire it now at Alertmanager; when its end has `lapsed` by shiplog's clock, Alertmanager
+   * may have expired it already (a refusal then changes nothing).
+   */
+  | { readonly kind: 'expire'; readonly atAlertmanager: boolean; readonly lapsed: boolean };
 
 export function planSilence(
   row: SilenceRow | undefined,
@@ -48,7 +51,7 @@ export function planSilence(
   const holdUntilMs = (deploying.lastFinishedMs ?? nowMs) + settings.graceMs;
   const ended = row.ends_ms === null || row.ends_ms <= nowMs;
   if (holdUntilMs <= nowMs || ended || row.silence_id === null) {
-    return { kind: 'expire', atAlertmanager: !ended && row.silence_id !== null };
+    return { kind: 'expire', atAlertmanager: row.silence_id !== null, lapsed: ended };
   }
   if (row.ends_ms === holdUntilMs && row.hold_until_ms === holdUntilMs) return { kind: 'none' };
   return { kind: 'extend', endsMs: holdUntilMs, holdUntilMs, deployment: deploying.latest ?? row.deployment };

@@ -110,7 +110,11 @@ export function createSilences(options: SilencesOptions): Silences {
     nowMs: number,
   ): Promise<void> {
     if (action.kind === 'expire') {
-      if (action.atAlertmanager && row?.silence_id) await client.expireSilence(row.silence_id);
+      if (action.atAlertmanager && row?.silence_id) {
+        await client.expireSilence(row.silence_id).catch((error: unknown) => {
+          if (!action.lapsed) throw error;
+        });
+      }
       const ended: SilenceRow = {
         ...(row as SilenceRow),
         state: 'ended',

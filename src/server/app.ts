@@ -39,10 +39,10 @@ import type { Store } from '../store/database.js';
 import { createEventWriter, type EventWriter } from '../store/event-writer.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { generateSigner } from '../ledger/note.js';
-import { createSilences } from '../alerts/silences.js';
+import { createSilences, type Silences } from '../alerts/silences.js';
 import type { SuppressionSettings } from '../alerts/suppression-config.js';
 import type { StoredEvent } from '../domain/write-plan.js';
-import { createVerifier, type VerificationListener } from '../verification/verifier.js';
+import { createVerifier, type VerificationListener, type Verifier } from '../verification/verifier.js';
 import type { VerificationCheck } from '../verification/verification-config.js';
 import { registerSilenceRoutes } from './routes/silences.js';
 
@@ -95,6 +95,9 @@ export interface App {
   /** Every route with its declared access (filled when the server is ready). */
   readonly routes: readonly DeclaredRoute[];
   readonly leader: Leader;
+  /** Alertmanager silences while services deploy; null without `alerts.suppression`. */
+  readonly silences: Silences | null;
+  readonly verifier: Verifier;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -274,5 +277,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await writer.drain();
     await Promise.all(afterCommit);
   });
-  return { server, writer, ledger, routes, leader: ctx.leader };
+  return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier };
 }
