@@ -25,8 +25,8 @@ export interface VerificationsRepository {
   /** Running runs with a measurement due by `nowMs`, soonest first. */
   due(nowMs: number, limit: number): Promise<VerificationRunRow[]>;
   find(id: string): Promise<VerificationRunRow | undefined>;
-  /** The deployment's runs, newest first. */
-  ofDeployment(deployment: string): Promise<VerificationRunRow[]>;
+  /** The deployment's runs, newest first (read in `trx` when given). */
+  ofDeployment(deployment: string, trx?: WriteTransaction): Promise<VerificationRunRow[]>;
   measurements(runId: string): Promise<MeasurementRow[]>;
   /** Writes a run's new progress and the measurements that made it. */
   update(
@@ -68,13 +68,14 @@ export function createVerificationsRepository(db: Kysely<Database>): Verificatio
       return db.selectFrom('verification_runs').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
-    async ofDeployment(deployment: string) {
-      return db
+    async ofDeployment(deployment: string, trx?: WriteTransaction) {
+      return (trx ?? db)
         .selectFrom('verification_runs')
         .selectAll()
         .where('deployment', '=', deployment)
         .orderBy('started_ms', 'desc')
-        .orderBy('id', 'desc')
+        // A rollback's run and the release's it cancels may start in one millisecond.
+        .orderBy('trigger', 'asc')
         .execute();
     },
 

@@ -153,7 +153,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       });
       if (trigger === 'rolled_back') {
         // The release's own verification is moot once it is rolled back: it stops here.
-        const earlier = (await store.verifications.ofDeployment(row.deployment)).filter(
+        const earlier = (await store.verifications.ofDeployment(row.deployment, trx)).filter(
           (r) => r.trigger === 'succeeded' && r.status === 'running',
         );
         for (const r of earlier) {
