@@ -69,14 +69,16 @@ export function createVerificationsRepository(db: Kysely<Database>): Verificatio
     },
 
     async ofDeployment(deployment: string, trx?: WriteTransaction) {
-      return (trx ?? db)
-        .selectFrom('verification_runs')
-        .selectAll()
-        .where('deployment', '=', deployment)
-        .orderBy('started_ms', 'desc')
-        // A rollback's run and the release's it cancels may start in one millisecond.
-        .orderBy('trigger', 'asc')
-        .execute();
+      return (
+        (trx ?? db)
+          .selectFrom('verification_runs')
+          .selectAll()
+          .where('deployment', '=', deployment)
+          .orderBy('started_ms', 'desc')
+          // A rollback's run and the release's it cancels may start in one millisecond.
+          .orderBy('trigger', 'asc')
+          .execute()
+      );
     },
 
     async measurements(runId: string) {
