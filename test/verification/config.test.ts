@@ -1,7 +1,10 @@
 /** `alerts.suppression` and `verification` of shiplog.yaml: the contract's example, and errors naming file, line and field. */
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../../src/config-file.js';
 import { formatMatcher } from '../../src/alerts/silence-matchers.js';
+import { ROOT } from '../helpers/server-process.js';
 
 /** DESIGN.md §11's keys, as written there. */
 const EXAMPLE = `
@@ -100,5 +103,16 @@ verification:
     expect(() => parseConfigFile('verification: {name: x}\n', 'f.yaml')).toThrow(
       /f\.yaml:1:\d+ verification: must be a list of checks/,
     );
+  });
+});
+
+describe('docs/verification.md', () => {
+  it('shows a configuration shiplog reads as the page describes it', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/verification.md'), 'utf8');
+    const yaml = /<!-- snippet:config -->\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(yaml).toBeDefined();
+    const config = parseConfigFile(yaml as string, 'docs/verification.md');
+    expect(config.suppression).toMatchObject({ graceMs: 600_000, leaseMs: 300_000, maxHoldMs: 21_600_000 });
+    expect(config.verification.map((c) => c.name)).toEqual(['prod-errors', 'version-answered']);
   });
 });
