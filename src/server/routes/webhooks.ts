@@ -24,7 +24,7 @@ import type { AdapterResult, WebhookRequest } from '../../ingest/types.js';
 import type { DeliveriesRepository, DeliveryOutcome } from '../../store/webhook-deliveries-repository.js';
 import {
   createCdeventsForwarder,
-  type CdeventSink,
+  type OutboundSink,
   type ForwarderOptions,
 } from '../../outbound/cdevents-forwarder.js';
 import type { AppContext } from '../context.js';
@@ -37,7 +37,7 @@ export interface WebhookOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   readonly mappings?: IngestMappings;
   /** CDEvents sinks to forward stored events to (`webhooks.outbound:` of shiplog.yaml). */
-  readonly outbound?: { readonly sinks: readonly CdeventSink[] } & Omit<ForwarderOptions, 'logger'>;
+  readonly outbound?: { readonly sinks: readonly OutboundSink[] } & Omit<ForwarderOptions, 'logger'>;
   /**
    * Told of each newly stored record (CDEvents incident.*, ...); what it answers is added to
    * the 202 answer. Incidents use it to turn CDEvents incident records into incidents.
