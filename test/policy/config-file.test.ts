@@ -76,8 +76,12 @@ describe('the configuration file', () => {
       ].join('\n'),
     );
     expect(fixed.message.split('\n').slice(1)).toEqual([
-      expect.stringMatching(/^shiplog\.yaml:3:\d+ webhooks\.outbound\[0\]\.tokenVariable: is required for format pagerduty/),
-      expect.stringMatching(/^shiplog\.yaml:4:\d+ webhooks\.outbound\[1\]\.dashboardUid: applies only to format grafana/),
+      expect.stringMatching(
+        /^shiplog\.yaml:3:\d+ webhooks\.outbound\[0\]\.tokenVariable: is required for format pagerduty/,
+      ),
+      expect.stringMatching(
+        /^shiplog\.yaml:4:\d+ webhooks\.outbound\[1\]\.dashboardUid: applies only to format grafana/,
+      ),
     ]);
   });
 

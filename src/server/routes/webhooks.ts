@@ -20,6 +20,7 @@ import {
   type IngestMappings,
   type WebhookSource,
 } from '../../ingest/sources.js';
+import { INCIDENT_SOURCES } from '../../ingest/incident-source.js';
 import type { AdapterResult, WebhookRequest } from '../../ingest/types.js';
 import type { DeliveriesRepository, DeliveryOutcome } from '../../store/webhook-deliveries-repository.js';
 import {
@@ -345,7 +346,7 @@ function registerDeliveryRoutes(
         tags: ['webhooks'],
         querystring: Type.Object(
           {
-            source: Type.Optional(Type.Enum([...WEBHOOK_SOURCES])),
+            source: Type.Optional(Type.Enum([...WEBHOOK_SOURCES, ...INCIDENT_SOURCES])),
             limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
             cursor: Type.Optional(Type.String({ maxLength: 512 })),
           },
