@@ -99,6 +99,22 @@ export function createSilences(options: SilencesOptions): Silences {
         'could not update the Alertmanager silence',
       );
       if (row) await store.silences.save({ ...row, last_error: message, updated_ms: nowMs });
+      else if (action.kind === 'create') {
+        // Kept as owed: the leader's tick creates it once Alertmanager answers again.
+        await store.silences.save({
+          service,
+          environment,
+          deployment: action.deployment,
+          state: 'active',
+          silence_id: null,
+          starts_ms: null,
+          ends_ms: null,
+          hold_until_ms: null,
+          last_error: message,
+          created_ms: nowMs,
+          updated_ms: nowMs,
+        });
+      }
     }
   }
 

@@ -180,6 +180,40 @@ describe.each(DIALECTS)('suppression during deploys, real Alertmanager (%s)', (d
     expect(await app.silences?.holds({ ...labels, severity: 'warning' })).toBe(false);
   });
 
+  it('owes a silence it could not create while Alertmanager was unreachable, and creates it on the next tick', async () => {
+    // From here on the test drives tick() itself: the app's own background ticks stop.
+    await app.leader.stop();
+    const committed: StoredEvent[] = [];
+    const writer = createEventWriter(store, { onCommit: (stored) => committed.push(...stored) });
+    const t0 = Date.now();
+    const event: DeploymentEvent = {
+      id: 'inv-1-started',
+      type: 'deployment.started',
+      timeMs: t0,
+      deployment: 'inv-1',
+      service: 'inventory',
+      environment: 'production',
+      version: '5.0.0',
+      actor: 'ci',
+      kind: 'release',
+    };
+    await writer.write({ events: [event], source: 'test', receivedMs: t0, timed: [true], pointers: [''] });
+    await writer.drain();
+    await new Promise((r) => setImmediate(r));
+    const down = createSilences({ store, settings: settings(`http://127.0.0.1:${await freePort()}`) });
+    await down.onEvents(committed.splice(0));
+    const owed = await store.silences.find('inventory', 'production');
+    expect(owed).toMatchObject({ state: 'active', silence_id: null });
+    expect(owed?.last_error).toMatch(/ECONNREFUSED/);
+
+    // Alertmanager answers again: the leader's tick creates the silence.
+    const up = createSilences({ store, settings: settings(am.url) });
+    await up.tick();
+    const created = await store.silences.find('inventory', 'production');
+    expect(created).toMatchObject({ state: 'active', last_error: null });
+    expect((await amSilence(am, created?.silence_id as string))?.status.state).toBe('active');
+  });
+
   it('renews within the lease, resumes after a restart from the database, and ends grace after the final state', async () => {
     const lease = 60_000;
     const grace = 120_000;
