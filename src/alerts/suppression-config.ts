@@ -29,7 +29,7 @@ export interface SuppressionSettings {
 
 type Problem = { path: (string | number)[]; message: string; atKey?: boolean };
 
-export const DEFAULT_SUPPRESSION = Object.freeze({
+const DEFAULT_SUPPRESSION = Object.freeze({
   matchers: ['severity!="critical"'],
   grace: '10m',
   lease: '5m',

@@ -47,7 +47,7 @@ export async function measure(
 class TemplateError extends Error {}
 
 /** Fills `{{name}}` placeholders, each value passed through `escape`. */
-export function render(template: string, values: TemplateValues, escape: (v: string) => string): string {
+function render(template: string, values: TemplateValues, escape: (v: string) => string): string {
   return template.replaceAll(/\{\{\s*(\w+)\s*\}\}/g, (_match, name: string) => {
     const value = values[name];
     if (value === null || value === undefined) throw new TemplateError(`the deployment has no ${name}`);
@@ -140,7 +140,7 @@ async function measureHttp(
  * Whether `text` occurs in `body` as a whole token: not directly after or before a letter,
  * digit, `.`, `-` or `+`, so version 1.4 is not found in 1.42.0.
  */
-export function containsToken(body: string, text: string): boolean {
+function containsToken(body: string, text: string): boolean {
   const word = /[A-Za-z0-9.+-]/;
   for (let at = body.indexOf(text); at >= 0; at = body.indexOf(text, at + 1)) {
     const before = body[at - 1];

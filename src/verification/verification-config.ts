@@ -24,7 +24,7 @@ import { isHttpUrl } from '../alerts/suppression-config.js';
 import { ExpressionError, parseCondition, type Condition } from './expression.js';
 
 /** Placeholders a URL, query or expected body may use, filled from the deployment. */
-export const PLACEHOLDERS = ['service', 'environment', 'version', 'region', 'deployment'] as const;
+const PLACEHOLDERS = ['service', 'environment', 'version', 'region', 'deployment'] as const;
 
 export interface PrometheusProbe {
   readonly kind: 'prometheus';

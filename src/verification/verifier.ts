@@ -19,48 +19,12 @@ import type { Store } from '../store/database.js';
 import { toDeploymentView, type DeploymentView } from '../store/deployments-repository.js';
 import type { LedgerAppender } from '../store/event-writer.js';
 import type { MeasurementRow, VerificationRunRow } from '../store/verifications-repository.js';
-import type { Value } from './expression.js';
 import { measure, type Measurement } from './probes.js';
-import {
-  applyMeasurement,
-  nextDue,
-  runStatus,
-  startChecks,
-  type CheckState,
-  type RunStatus,
-} from './run-state.js';
+import { jsonValue, verificationView, type Trigger, type VerificationView } from './verification-view.js';
+import { applyMeasurement, nextDue, runStatus, startChecks, type CheckState } from './run-state.js';
 import type { VerificationCheck } from './verification-config.js';
 
-export type Trigger = 'succeeded' | 'rolled_back';
-
-/** `verification` of a deployment's answer. */
-export interface VerificationView {
-  readonly status: RunStatus;
-  readonly trigger: Trigger;
-  /** The version that must be answering (after a rollback: the one rolled back to). */
-  readonly version: string | null;
-  readonly startedAt: string;
-  readonly finishedAt: string | null;
-  readonly checks: readonly CheckView[];
-}
-
-export interface CheckView {
-  readonly name: string;
-  readonly kind: 'prometheus' | 'http';
-  readonly status: 'running' | 'passed' | 'failed';
-  readonly count: number;
-  readonly successful: number;
-  readonly failed: number;
-  readonly errors: number;
-  readonly message: string | null;
-  readonly measurements: readonly {
-    at: string;
-    phase: string;
-    value: unknown;
-    message: string | null;
-    ledgerIndex: number | null;
-  }[];
-}
+export type { Trigger, VerificationView };
 
 /**
  * Told when a run is decided. The lead wires it to the alert rules:
@@ -274,41 +238,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     try {
       const row = await store.deployments.find(run.deployment);
       if (!row) return;
-      await options.onVerificationFinished(toDeploymentView(row), await viewOf(run));
+      await options.onVerificationFinished(toDeploymentView(row), await verificationView(store, run));
     } catch (error) {
       options.logger?.warn({ err: error, deployment: run.deployment }, 'the verification listener failed');
     }
-  }
-
-  async function viewOf(run: VerificationRunRow): Promise<VerificationView> {
-    const measurements = await store.verifications.measurements(run.id);
-    const states = JSON.parse(run.checks) as CheckState[];
-    return {
-      status: run.status as RunStatus,
-      trigger: run.trigger as Trigger,
-      version: run.version,
-      startedAt: new Date(run.started_ms).toISOString(),
-      finishedAt: run.finished_ms === null ? null : new Date(run.finished_ms).toISOString(),
-      checks: states.map((s) => ({
-        name: s.name,
-        kind: s.kind,
-        status: s.phase === 'running' ? 'running' : s.phase === 'successful' ? 'passed' : 'failed',
-        count: s.count,
-        successful: s.successful,
-        failed: s.failed,
-        errors: s.errors,
-        message: s.message,
-        measurements: measurements
-          .filter((m) => m.check_name === s.name)
-          .map((m) => ({
-            at: new Date(m.at_ms).toISOString(),
-            phase: m.phase,
-            value: m.value === null ? null : (JSON.parse(m.value) as unknown),
-            message: m.message,
-            ledgerIndex: m.ledger_index,
-          })),
-      })),
-    };
   }
 
   async function tickOnce(nowMs: number): Promise<number> {
@@ -350,13 +283,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
     async ofDeployment(deployment) {
       const [latest] = await store.verifications.ofDeployment(deployment);
-      return latest ? viewOf(latest) : null;
+      return latest ? verificationView(store, latest) : null;
     },
   };
 }
 
 /** Whether the deployment carries every label of `match` (its own fields, then its labels). */
-export function matchesDeployment(match: Readonly<Record<string, string>>, row: DeploymentRow): boolean {
+function matchesDeployment(match: Readonly<Record<string, string>>, row: DeploymentRow): boolean {
   const labels: Record<string, string> = row.labels ? (JSON.parse(row.labels) as Record<string, string>) : {};
   const fields: Record<string, string | null> = {
     service: row.service,
@@ -378,14 +311,4 @@ function templateValues(run: VerificationRunRow): Record<string, string | null> 
     deployment: run.deployment,
     region: run.region || null,
   };
-}
-
-/** A measured value as JSON: NaN and infinities (valid Prometheus samples) become their PromQL spelling. */
-function jsonValue(value: Value | null): unknown {
-  const one = (n: number | boolean | string) =>
-    typeof n === 'number' && !Number.isFinite(n) ? (Number.isNaN(n) ? 'NaN' : n > 0 ? '+Inf' : '-Inf') : n;
-  if (value === null) return null;
-  return Array.isArray(value)
-    ? (value as readonly number[]).map(one)
-    : one(value as number | boolean | string);
 }
