@@ -166,6 +166,12 @@ describe.each(DIALECTS)('suppression during deploys, real Alertmanager (%s)', (d
     expect(alerts.find((a) => a.labels.alertname === 'CheckoutDown')?.status.state).toBe('active');
     expect(await incidentTitles()).not.toContain('CheckoutSlow');
     expect(await app.server.inject({ url: '/v1/silences' }).then((r) => r.statusCode)).toBe(401);
+    const bad = await app.server.inject({
+      url: '/v1/silences?state=paused',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.stringify(bad.json())).toContain('state');
 
     // The deployment finishes: with grace 0 the silence ends at once, and the warning arrives.
     await event('deployment.succeeded');
