@@ -39,6 +39,16 @@ import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
 import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
 import {
+  parseSuppression,
+  validateSuppression,
+  type SuppressionSettings,
+} from './alerts/suppression-config.js';
+import {
+  parseVerification,
+  validateVerification,
+  type VerificationCheck,
+} from './verification/verification-config.js';
+import {
   isRecord,
   jsonPath,
   jsonPointer,
@@ -59,6 +69,7 @@ const SECTIONS = [
   'webhooks',
   'mappings',
   'correlation',
+  'verification',
 ] as const;
 
 /** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
@@ -88,6 +99,10 @@ export interface ConfigFile {
   readonly correlation: CorrelationSettings;
   /** `services:`: teams, dependencies and repositories of services. */
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `alerts.suppression:`: the Alertmanager silenced while a service deploys; absent: none. */
+  readonly suppression?: SuppressionSettings | undefined;
+  /** `verification:`: health checks after a deployment succeeds or is rolled back. */
+  readonly verification: readonly VerificationCheck[];
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -101,6 +116,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   outbound: Object.freeze([]),
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
+  verification: Object.freeze([]),
   sections: Object.freeze({}),
 });
 
@@ -155,6 +171,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   for (const [key, value] of Object.entries(root)) {
     if (!(SECTIONS as readonly string[]).includes(key)) {
       problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
+    } else if (key === 'verification') {
+      continue; // a list, validated below
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
     } else if (!['server', 'environments', 'kubernetes', 'tickets'].includes(key) && value !== null) {
@@ -171,6 +189,9 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateOutbound(outbound));
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
+  const suppression = isRecord(root.alerts) ? root.alerts.suppression : undefined;
+  problems.push(...validateSuppression(suppression));
+  problems.push(...validateVerification(root.verification));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -192,6 +213,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     outbound: parseOutbound(outbound),
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
+    suppression: parseSuppression(suppression),
+    verification: parseVerification(root.verification),
     sections: structuredClone(sections),
   });
 }

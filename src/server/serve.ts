@@ -63,6 +63,8 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     tickets,
     correlation: file.correlation,
     services: file.services,
+    suppression: file.suppression,
+    verification: file.verification,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
     webhooks: {

@@ -28,6 +28,8 @@ import { createGateDecisionsRepository, type GateDecisionsRepository } from './g
 import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import type { Database } from './schema.js';
+import { createSilencesRepository, type SilencesRepository } from './silences-repository.js';
+import { createVerificationsRepository, type VerificationsRepository } from './verifications-repository.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
 import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
@@ -58,6 +60,10 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  /** Alertmanager silences held while services deploy. */
+  readonly silences: SilencesRepository;
+  /** Post-deployment verification runs and measurements. */
+  readonly verifications: VerificationsRepository;
   readonly leases: LeasesRepository;
 }
 
@@ -138,6 +144,8 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    silences: createSilencesRepository(db),
+    verifications: createVerificationsRepository(db),
     leases: createLeasesRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
