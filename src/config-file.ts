@@ -34,6 +34,7 @@ import {
 } from './correlate/correlation-config.js';
 import type { ServiceConfig } from './correlate/incidents.js';
 import type { CorrelationSettings } from './domain/correlation.js';
+import { parseDora, validateDora, type DoraConfig } from './metrics/dora-config.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
@@ -59,6 +60,7 @@ const SECTIONS = [
   'webhooks',
   'mappings',
   'correlation',
+  'dora',
 ] as const;
 
 /** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
@@ -88,6 +90,8 @@ export interface ConfigFile {
   readonly correlation: CorrelationSettings;
   /** `services:`: teams, dependencies and repositories of services. */
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `dora:`: the incident severity that makes a change failed (default sev2). */
+  readonly dora: DoraConfig;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -101,6 +105,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   outbound: Object.freeze([]),
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
+  dora: Object.freeze(parseDora(undefined)),
   sections: Object.freeze({}),
 });
 
@@ -171,6 +176,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateOutbound(outbound));
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
+  problems.push(...validateDora(root.dora));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -192,6 +198,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     outbound: parseOutbound(outbound),
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
+    dora: parseDora(root.dora),
     sections: structuredClone(sections),
   });
 }

@@ -10,7 +10,7 @@ import { registerAccessGuard, type DeclaredRoute } from './access.js';
 import { createAuthenticator } from './auth.js';
 import type { AppContext } from './context.js';
 import { registerErrorHandler } from './error-handler.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, observeDora } from './metrics.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
@@ -25,6 +25,9 @@ import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
+import { registerDoraRoutes } from './routes/dora.js';
+import { createDoraMetrics } from '../metrics/dora.js';
+import type { DoraConfig } from '../metrics/dora-config.js';
 import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
@@ -63,6 +66,8 @@ export interface AppOptions {
   readonly correlation?: CorrelationSettings | undefined;
   /** `services:` of shiplog.yaml: teams and dependencies (the imported catalog adds to it). */
   readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
+  /** `dora:` of shiplog.yaml; default: incidents of sev2 or worse count. */
+  readonly dora?: DoraConfig | undefined;
   /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
   readonly rateLimit?: RateLimit | null | undefined;
   /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
@@ -110,19 +115,27 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ledger,
     onCommit: (stored) => metrics.commitEvents.observe(stored.length),
   });
+  const incidents = createIncidents({
+    store: options.store,
+    ledger,
+    correlation: options.correlation,
+    services: options.services,
+  });
   const ctx: AppContext = {
     store: options.store,
     writer,
     ledger,
     auth: createAuthenticator(options.store.tokens),
     metrics,
-    incidents: createIncidents({
+    incidents,
+    dora: createDoraMetrics({
       store: options.store,
-      ledger,
-      correlation: options.correlation,
+      incidents,
       services: options.services,
+      config: options.dora,
     }),
   };
+  observeDora(metrics.registry, ctx.dora);
 
   registerErrorHandler(server);
   // Before any route: the guard checks that each one declares who may call it.
@@ -202,6 +215,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerIncidentRoutes(server, ctx, ctx.incidents);
   registerCatalogRoutes(server, ctx, options.services);
+  registerDoraRoutes(server, ctx.dora);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);

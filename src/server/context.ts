@@ -1,5 +1,6 @@
 /** What the routes need, as one bundle. */
 import type { Incidents } from '../correlate/incidents.js';
+import type { DoraMetrics } from '../metrics/dora.js';
 import type { Authenticator } from './auth.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/database.js';
@@ -14,4 +15,6 @@ export interface AppContext {
   readonly metrics: Metrics;
   /** Incidents and their suspects (DESIGN.md §9). */
   readonly incidents: Incidents;
+  /** DORA metrics (DESIGN.md §10). */
+  readonly dora: DoraMetrics;
 }

@@ -65,6 +65,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     tickets,
     correlation: file.correlation,
     services: file.services,
+    dora: file.dora,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
     webhooks: {

@@ -22,6 +22,7 @@ import pg from 'pg';
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
 import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
+import { createDoraRepository, type DoraRepository } from './dora-repository.js';
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
@@ -57,6 +58,8 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  /** The reads behind DORA metrics (DESIGN.md §10). */
+  readonly dora: DoraRepository;
 }
 
 export interface Store extends Repositories {
@@ -136,6 +139,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    dora: createDoraRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

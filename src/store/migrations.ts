@@ -490,7 +490,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema
           .createIndex('deployments_by_remediates')
           .on('deployments')
-          .columns(['remediates'])
+          .columns(['remediates', 'sort_ms'])
+          .execute();
+        await db.schema
+          .createIndex('deployments_by_kind')
+          .on('deployments')
+          .columns(['kind', 'environment', 'sort_ms'])
           .execute();
       },
     },
