@@ -112,12 +112,19 @@ function seed(file: string): void {
 }
 
 export async function benchDora(): Promise<boolean> {
-  const dataDir = tempDir('dora');
-  const store = await openStore({ dataDir });
-  await store.close();
-  process.stderr.write(`seeding ${DEPLOYMENTS} deployments and ${INCIDENTS} incidents...\n`);
+  // BENCH_DORA_DATA: a folder seeded by an earlier run (its path is printed), to measure again
+  // without seeding again.
+  const reuse = process.env.BENCH_DORA_DATA;
+  const dataDir = reuse ?? tempDir('dora');
   const file = path.join(dataDir, 'shiplog.db');
-  seed(file);
+  if (!reuse) {
+    const store = await openStore({ dataDir });
+    await store.close();
+    process.stderr.write(
+      `seeding ${DEPLOYMENTS} deployments and ${INCIDENTS} incidents into ${dataDir}...\n`,
+    );
+    seed(file);
+  }
 
   const opened = await openStore({ dataDir });
   const incidents = createIncidents({ store: opened, services: services() });
@@ -128,11 +135,11 @@ export async function benchDora(): Promise<boolean> {
 
   const raw = new SQLite(file, { readonly: true });
   const statements = [
-    raw.prepare(`select deployment, service, environment, region, version, ticket, kind, intent, remediates,
+    raw.prepare(`select deployment, service, region, version, ticket, kind, intent, remediates,
       sort_ms, started_ms, finished_ms, rolled_back_ms, first_commit_ms from deployments
       where environment = ? and finished_ms >= ? and finished_ms < ? and terminal_type = 'deployment.succeeded'`),
     raw.prepare(`select deployment, service, environment, region, kind, remediates, sort_ms from deployments
-      where remediates is not null and sort_ms >= ?`),
+      where remediates >= '' and sort_ms >= ?`),
     raw.prepare(`select deployment, service, environment, region, kind, remediates, sort_ms from deployments
       where kind = 'rollback' and environment = ? and sort_ms >= ? and remediates is null`),
     raw.prepare(`select key, title, service, environment, region, severity, started_ms, resolved_ms, ticket,
@@ -140,7 +147,7 @@ export async function benchDora(): Promise<boolean> {
       and (environment = ? or environment is null) and started_ms >= ? and started_ms <= ?`),
     raw.prepare(`select key, title, service, environment, region, severity, started_ms, resolved_ms, ticket,
       caused_by, labels from incidents where severity in ('sev1', 'sev2')
-      and (environment = ? or environment is null) and caused_by is not null`),
+      and (environment = ? or environment is null) and caused_by >= ''`),
   ] as const;
   let rows = 0;
   const bare = () => {

@@ -25,22 +25,23 @@ function git(repo: string, args: readonly string[]): string | null {
 export interface ShippedCommits {
   readonly head: string;
   readonly commits: Commit[];
-  /** Why the range is HEAD alone, when it is. */
+  /** Why the range is HEAD alone when a previous commit was given but cannot be used. */
   readonly note?: string;
 }
 
 /**
  * HEAD and the commits since `previous` in `repo`; null when `repo` is not in a git work tree
  * (or git is missing). Without a usable `previous` (first deployment, a commit this clone does
- * not have, a history rewritten since), the range is HEAD alone, and `note` says why.
+ * not have, a history rewritten since), the range is HEAD alone; `note` says why for the last two.
  */
 export function shippedCommits(repo: string, previous: string | null): ShippedCommits | null {
   const head = git(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   if (head === null || !SHA.test(head)) return null;
   let range = ['-n', '1', head];
   let note: string | undefined;
-  if (previous === null) note = 'no previous deployment with a commit';
-  else if (!SHA.test(previous) || git(repo, ['cat-file', '-e', `${previous}^{commit}`]) === null)
+  if (previous === null) {
+    // The first deployment (with a commit) of the service: it ships HEAD.
+  } else if (!SHA.test(previous) || git(repo, ['cat-file', '-e', `${previous}^{commit}`]) === null)
     note = `the previous deployment's commit ${previous.slice(0, 12)} is not in this repository`;
   else if (git(repo, ['merge-base', '--is-ancestor', previous, head]) === null)
     note = `the previous deployment's commit ${previous.slice(0, 12)} is not an ancestor of HEAD`;

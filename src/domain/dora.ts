@@ -110,7 +110,14 @@ export interface ChangeFacts {
  * service and environment (and the incident's region rules of §9).
  */
 export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAULT_DORA): ChangeFacts[] {
-  const byService = groupByService(input.changes);
+  const byService = groupByService(
+    input.changes,
+    (a, b) => a.firstMs - b.firstMs || a.finishedMs - b.finishedMs,
+  );
+  const byFinish = groupByService(
+    input.changes,
+    (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
+  );
   const byKey = new Map(input.changes.map((c) => [c.deployment, c]));
   const byTicket = new Map<string, DoraChange[]>();
   for (const c of input.changes) {
@@ -141,7 +148,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     if (r.remediates !== null) target = byKey.get(r.remediates);
     // A rollback that names nothing rolls back what it replaced: the latest change of its
     // service, environment and region that finished before it was requested.
-    else if (r.kind === 'rollback') target = latestBefore(byService.get(r.service), r);
+    else if (r.kind === 'rollback') target = latestBefore(byFinish.get(r.service), r);
     if (!target || target.deployment === r.deployment || r.firstMs < target.firstMs) continue;
     fail(target.deployment, {
       cause: { cause: r.kind === 'rollback' ? 'rollback' : 'remediated', by: r.deployment },
@@ -168,7 +175,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     let recoveredMs: number | null = null;
     let recoveredBy: string | null = null;
     if (failedMs !== null) {
-      const next = nextChangeAfter(byService.get(change.service), change, failedMs, input.nextChanges);
+      const next = nextChangeAfter(byFinish.get(change.service), change, failedMs, input.nextChanges);
       if (next) [recoveredMs, recoveredBy] = [next.finishedMs, next.deployment];
       for (const s of signals) {
         if (s.cause.cause !== 'incident' || s.resolvedMs === null || s.resolvedMs < failedMs) continue;
@@ -208,27 +215,42 @@ interface Signal {
   readonly resolvedMs: number | null;
 }
 
-/** Changes per service, sorted by first event time. */
-function groupByService(changes: readonly DoraChange[]): Map<string, DoraChange[]> {
+/** Changes per service, sorted by `order`. */
+function groupByService(
+  changes: readonly DoraChange[],
+  order: (a: DoraChange, b: DoraChange) => number,
+): Map<string, DoraChange[]> {
   const map = new Map<string, DoraChange[]>();
   for (const c of changes) {
     const list = map.get(c.service);
     if (list) list.push(c);
     else map.set(c.service, [c]);
   }
-  for (const list of map.values()) list.sort((a, b) => a.firstMs - b.firstMs || a.finishedMs - b.finishedMs);
+  for (const list of map.values()) list.sort(order);
   return map;
+}
+
+/** Index of the first change of `list` (sorted by finish) that finished after `afterMs`. */
+function finishedAfter(list: readonly DoraChange[], afterMs: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid]?.finishedMs ?? 0) <= afterMs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The latest change of the rollback's environment and region that finished before its request. */
 function latestBefore(list: readonly DoraChange[] | undefined, r: DoraRemediation): DoraChange | undefined {
-  let found: DoraChange | undefined;
-  for (const c of list ?? []) {
-    if (c.environment !== r.environment || (c.region ?? '') !== (r.region ?? '')) continue;
-    if (c.kind === 'rollback' || c.deployment === r.deployment || c.finishedMs > r.firstMs) continue;
-    if (!found || c.finishedMs > found.finishedMs) found = c;
+  if (!list) return undefined;
+  for (let i = finishedAfter(list, r.firstMs) - 1; i >= 0; i -= 1) {
+    const c = list[i];
+    if (!c || c.environment !== r.environment || (c.region ?? '') !== (r.region ?? '')) continue;
+    if (c.kind !== 'rollback' && c.deployment !== r.deployment) return c;
   }
-  return found;
+  return undefined;
 }
 
 /** The first change of the same service and environment that finished after `afterMs`. */
@@ -238,13 +260,13 @@ function nextChangeAfter(
   afterMs: number,
   later: DoraInput['nextChanges'],
 ): { deployment: string; finishedMs: number } | undefined {
-  let found: { deployment: string; finishedMs: number } | undefined;
-  for (const c of list ?? []) {
-    if (c.environment !== change.environment || c.deployment === change.deployment || c.finishedMs <= afterMs)
-      continue;
-    if (!found || c.finishedMs < found.finishedMs) found = c;
+  if (list) {
+    for (let i = finishedAfter(list, afterMs); i < list.length; i += 1) {
+      const c = list[i];
+      if (c && c.environment === change.environment && c.deployment !== change.deployment) return c;
+    }
   }
-  return found ?? later?.get(change.service);
+  return later?.get(change.service);
 }
 
 /** Index of the first element of `list` (sorted by firstMs) with firstMs >= `fromMs`. */

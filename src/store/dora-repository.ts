@@ -1,6 +1,7 @@
 /**
- * The reads behind DORA metrics (DESIGN.md §10): the changes of one environment finished in a
- * span, the first change after it per service, the deployments that declare a remediation or
+ * The reads behind DORA metrics (DESIGN.md §10), columns kept to what the arithmetic needs
+ * (materialising a row's strings costs more than finding it): the changes of one environment
+ * finished in a span, the first change after it per service, the deployments that declare a remediation or
  * roll back, and the incidents severe enough to make a change failed. Each walks an index
  * (migration 010: environment+finished_ms, remediates, kind+environment+sort_ms; 007:
  * incidents by start and by caused_by). The arithmetic is src/domain/dora.ts.
@@ -47,7 +48,6 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
       .select([
         'deployment',
         'service',
-        'environment',
         'region',
         'version',
         'ticket',
@@ -69,7 +69,7 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
     return rows.map((r) => ({
       deployment: r.deployment,
       service: r.service,
-      environment: r.environment,
+      environment: q.environment,
       region: r.region,
       version: r.version,
       ticket: r.ticket,
@@ -127,7 +127,9 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
       db
         .selectFrom('deployments')
         .select([...columns])
-        .where('remediates', 'is not', null)
+        // `>= ''` (every text): a range on deployments_by_remediates, where `is not null`
+        // lets SQLite's planner walk the time index and look up every row since.
+        .where('remediates', '>=', '')
         .where('sort_ms', '>=', q.remediationsFromMs)
         .execute(),
       db
@@ -175,7 +177,7 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
         .where('started_ms', '>=', q.incidentsFromMs)
         .where('started_ms', '<=', q.incidentsToMs)
         .execute(),
-      base().where('caused_by', 'is not', null).execute(),
+      base().where('caused_by', '>=', '').execute(),
     ]);
     const seen = new Set<string>();
     const found: DoraIncident[] = [];
