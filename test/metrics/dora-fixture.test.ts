@@ -5,7 +5,11 @@
  * severities, and windows in Europe/Berlin (whose clocks go back on 2026-10-25) and
  * America/New_York (2026-11-01). Every expected figure is worked out in the comments.
  */
+import client from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIncidents } from '../../src/correlate/incidents.js';
+import { createDoraMetrics } from '../../src/metrics/dora.js';
+import { observeDora } from '../../src/server/metrics.js';
 import { testApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/dialects.js';
 
@@ -359,6 +363,51 @@ describe.each(DIALECTS)('DORA metrics, hand-computed fixture (%s)', (dialect) =>
     }
     const series = await t.call('GET', '/v1/metrics/dora/series?interval=month');
     expect(series.status).toBe(400);
+  });
+
+  it('gauges the last 30 days per service, computed once per minute of scrapes', async () => {
+    // "Now" is 2026-11-02T00:00Z: the 30 days from 2026-10-03 hold the whole fixture but c9.
+    let nowMs = Date.parse('2026-11-02T00:00:00Z');
+    const dora = createDoraMetrics({
+      store: t.store,
+      incidents: createIncidents({ store: t.store }),
+      now: () => nowMs,
+    });
+    let computed = 0;
+    const registry = new client.Registry();
+    const counted = {
+      byService: (environment: string) => {
+        computed += 1;
+        return dora.byService(environment);
+      },
+    };
+    observeDora(registry, counted, { now: () => nowMs });
+    const text = await registry.metrics();
+    // checkout: c1 c2 c3 c4 c5 c6 c8, failed c2 c4 c8 of 6, rework c3 c5; search: s0 s1 s2 s3,
+    // failed s2 of 4, lead times 1 h and 24 h.
+    expect(text).toContain('shiplog_dora_changes{service="checkout",environment="production"} 7');
+    expect(text).toContain(
+      'shiplog_dora_change_failure_rate{service="checkout",environment="production"} 0.5',
+    );
+    expect(text).toContain(
+      'shiplog_dora_change_failure_rate{service="search",environment="production"} 0.25',
+    );
+    expect(text).toContain(
+      'shiplog_dora_rework_rate{service="checkout",environment="production"} 0.2857142857142857',
+    );
+    expect(text).toContain(
+      'shiplog_dora_lead_time_median_seconds{service="search",environment="production"} 45000',
+    );
+    expect(text).toContain(
+      `shiplog_dora_deployment_frequency_per_day{service="search",environment="production"} ${4 / 30}`,
+    );
+    // Seven gauges, one computation; a scrape within the minute reuses it, a later one does not.
+    expect(computed).toBe(1);
+    await registry.metrics();
+    expect(computed).toBe(1);
+    nowMs += 60_000;
+    await registry.metrics();
+    expect(computed).toBe(2);
   });
 
   it('exposes the 30-day figures per service as Prometheus gauges', async () => {
