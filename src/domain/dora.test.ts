@@ -115,6 +115,23 @@ describe('analyseChanges: the failure rules of DESIGN.md §10', () => {
     expect(a).toMatchObject({ failedMs: T + 0.1 * H, recoveredMs: T + H, recoveredBy: 'i' });
   });
 
+  it('a remediation reported in one go (one time for all its events) recovers at once', () => {
+    const changes = [change('a', 0), change('b', 0, { kind: 'hotfix', remediates: 'a', firstMs: T })];
+    const remediations: DoraRemediation[] = [
+      {
+        deployment: 'b',
+        service: 'api',
+        environment: 'production',
+        region: '',
+        kind: 'hotfix',
+        remediates: 'a',
+        firstMs: T,
+      },
+    ];
+    const [a] = analyseChanges({ changes, remediations, incidents: [] });
+    expect(a).toMatchObject({ failedMs: T, recoveredMs: T, recoveredBy: 'b' });
+  });
+
   it('lead time is finish minus the earliest commit, never negative', () => {
     const facts = analyseChanges({
       changes: [change('a', 0, { firstCommitMs: T - 5 * H }), change('b', 1, { firstCommitMs: T + 2 * H })],

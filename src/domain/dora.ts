@@ -230,13 +230,17 @@ function groupByService(
   return map;
 }
 
-/** Index of the first change of `list` (sorted by finish) that finished after `afterMs`. */
-function finishedAfter(list: readonly DoraChange[], afterMs: number): number {
+/**
+ * Index of the first change of `list` (sorted by finish) that finished after `ms`, or at it
+ * when `inclusive`.
+ */
+function finishedFrom(list: readonly DoraChange[], ms: number, inclusive: boolean): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((list[mid]?.finishedMs ?? 0) <= afterMs) lo = mid + 1;
+    const at = list[mid]?.finishedMs ?? 0;
+    if (at < ms || (at === ms && !inclusive)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -245,7 +249,7 @@ function finishedAfter(list: readonly DoraChange[], afterMs: number): number {
 /** The latest change of the rollback's environment and region that finished before its request. */
 function latestBefore(list: readonly DoraChange[] | undefined, r: DoraRemediation): DoraChange | undefined {
   if (!list) return undefined;
-  for (let i = finishedAfter(list, r.firstMs) - 1; i >= 0; i -= 1) {
+  for (let i = finishedFrom(list, r.firstMs, false) - 1; i >= 0; i -= 1) {
     const c = list[i];
     if (!c || c.environment !== r.environment || (c.region ?? '') !== (r.region ?? '')) continue;
     if (c.kind !== 'rollback' && c.deployment !== r.deployment) return c;
@@ -253,7 +257,10 @@ function latestBefore(list: readonly DoraChange[] | undefined, r: DoraRemediatio
   return undefined;
 }
 
-/** The first change of the same service and environment that finished after `afterMs`. */
+/**
+ * The first change of the same service and environment that finished at or after `afterMs`
+ * (a remediation reported in one go has one time for its request and its success).
+ */
 function nextChangeAfter(
   list: readonly DoraChange[] | undefined,
   change: DoraChange,
@@ -261,7 +268,7 @@ function nextChangeAfter(
   later: DoraInput['nextChanges'],
 ): { deployment: string; finishedMs: number } | undefined {
   if (list) {
-    for (let i = finishedAfter(list, afterMs); i < list.length; i += 1) {
+    for (let i = finishedFrom(list, afterMs, true); i < list.length; i += 1) {
       const c = list[i];
       if (c && c.environment === change.environment && c.deployment !== change.deployment) return c;
     }

@@ -62,7 +62,11 @@ export function doraRows(f: DoraFigures): Record<string, string>[] {
       metric: 'recovery time',
       value: formatDuration(f.recoveryTime.medianMs),
       tier: f.recoveryTime.tier ?? '-',
-      'based on': `median of ${plural(f.recoveryTime.count, 'recovered failure', 'recovered failures')}`,
+      'based on': `median of ${plural(f.recoveryTime.count, 'recovered failure', 'recovered failures')}${
+        f.changeFailureRate.failed > f.recoveryTime.count
+          ? ` (${f.changeFailureRate.failed - f.recoveryTime.count} not recovered yet)`
+          : ''
+      }`,
     },
     {
       metric: 'rework rate',
