@@ -2,6 +2,7 @@
 import type { Incidents } from '../correlate/incidents.js';
 import type { DoraMetrics } from '../metrics/dora.js';
 import type { Authenticator } from './auth.js';
+import type { Leader } from './leader.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/database.js';
 import type { EventWriter } from '../store/event-writer.js';
@@ -17,4 +18,6 @@ export interface AppContext {
   readonly incidents: Incidents;
   /** DORA metrics (DESIGN.md §10). */
   readonly dora: DoraMetrics;
+  /** Runs background work on one replica only (src/server/leader.ts). */
+  readonly leader: Leader;
 }
