@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { percentile, summariseChanges } from './dora-summary.js';
 import {
   analyseChanges,
-  percentile,
-  summariseChanges,
   type DoraChange,
   type DoraIncident,
   type DoraInput,

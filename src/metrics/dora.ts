@@ -5,13 +5,8 @@
  * different subsets of one analysis.
  */
 import type { Incidents, ServiceConfig } from '../correlate/incidents.js';
-import {
-  analyseChanges,
-  summariseChanges,
-  type ChangeFacts,
-  type DoraFigures,
-  type DoraSettings,
-} from '../domain/dora.js';
+import { analyseChanges, type ChangeFacts, type DoraSettings } from '../domain/dora.js';
+import { summariseChanges, type DoraFigures } from '../domain/dora-summary.js';
 import { INCIDENT_SEVERITIES, severityRank } from '../domain/incident.js';
 import { ShiplogError } from '../errors.js';
 import { isValidTimeZone } from '../policy/local-time.js';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { loadClientConfig } from '../../config.js';
-import type { DoraFigures } from '../../domain/dora.js';
+import type { DoraFigures } from '../../domain/dora-summary.js';
 import { request } from '../client.js';
 import { printTable } from '../output.js';
 
