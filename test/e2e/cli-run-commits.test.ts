@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,15 +60,25 @@ describe('shiplog run reads the commits it ships from git', () => {
         timeout: 30_000,
       },
     );
-  const deployment = async (key: string) => {
-    const response = await fetch(`${server.url}/v1/deployments/${key}`, {
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    return (await response.json()) as {
-      commit: string;
-      events: { commits?: { sha: string; time: string }[] }[];
-    };
-  };
+  // A fresh connection per read: a pooled keep-alive socket may be closed by the server (5 s
+  // idle) just as it is reused while the CLI runs in between.
+  const deployment = (key: string) =>
+    new Promise<{ commit: string; events: { commits?: { sha: string; time: string }[] }[] }>(
+      (resolve, reject) => {
+        http
+          .get(
+            `${server.url}/v1/deployments/${key}`,
+            { agent: false, headers: { authorization: `Bearer ${TOKEN}` } },
+            (response) => {
+              let body = '';
+              response.setEncoding('utf8');
+              response.on('data', (chunk: string) => (body += chunk));
+              response.on('end', () => resolve(JSON.parse(body) as never));
+            },
+          )
+          .on('error', reject);
+      },
+    );
 
   beforeAll(async () => {
     server = await startServerProcess({ env: { SHIPLOG_BOOTSTRAP_TOKEN: TOKEN } });
