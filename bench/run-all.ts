@@ -1,6 +1,7 @@
 /** Runs every benchmark (or those named on the command line) and prints their ratios. */
 import { benchBatch, benchSingleEvent } from './ingest.js';
 import { benchCorrelation } from './correlation.js';
+import { benchDora } from './dora.js';
 import { benchGate } from './gate.js';
 import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
 import { benchScale } from './scale.js';
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<boolean>> = {
   gate: benchGate,
   webhooks: benchWebhooks,
   correlation: benchCorrelation,
+  dora: benchDora,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

@@ -34,6 +34,7 @@ import {
 } from './correlate/correlation-config.js';
 import type { ServiceConfig } from './correlate/incidents.js';
 import type { CorrelationSettings } from './domain/correlation.js';
+import { parseDora, validateDora, type DoraConfig } from './metrics/dora-config.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
@@ -70,6 +71,7 @@ const SECTIONS = [
   'mappings',
   'correlation',
   'verification',
+  'dora',
 ] as const;
 
 /** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
@@ -103,6 +105,8 @@ export interface ConfigFile {
   readonly suppression?: SuppressionSettings | undefined;
   /** `verification:`: health checks after a deployment succeeds or is rolled back. */
   readonly verification: readonly VerificationCheck[];
+  /** `dora:`: the incident severity that makes a change failed (default sev2). */
+  readonly dora: DoraConfig;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -117,6 +121,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
   verification: Object.freeze([]),
+  dora: Object.freeze(parseDora(undefined)),
   sections: Object.freeze({}),
 });
 
@@ -192,6 +197,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   const suppression = isRecord(root.alerts) ? root.alerts.suppression : undefined;
   problems.push(...validateSuppression(suppression));
   problems.push(...validateVerification(root.verification));
+  problems.push(...validateDora(root.dora));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -215,6 +221,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     services: parseServices(root.services),
     suppression: parseSuppression(suppression),
     verification: parseVerification(root.verification),
+    dora: parseDora(root.dora),
     sections: structuredClone(sections),
   });
 }

@@ -111,6 +111,11 @@ function words(text: string): Set<string> {
   return new Set(text.split(/[\s,;()[\]{}"'`<>|]+/).filter((w) => w !== ''));
 }
 
+/** The words of an incident's title and labels that can name a deployment key or version. */
+export function mentionedWords(incident: IncidentFacts): Set<string> {
+  return words([incident.title, ...Object.values(incident.labels ?? {})].join(' '));
+}
+
 /** Why `d` is a suspect of the incident, if it is one (ignoring time). */
 function reasonOf(
   incident: IncidentFacts,
@@ -146,7 +151,7 @@ export function rankSuspects(
   const start = incident.startedMs;
   const span = candidateSpan(start, settings);
   const windowMs = settings.windowMinutes * 60_000;
-  const mentioned = words([incident.title, ...Object.values(incident.labels ?? {})].join(' '));
+  const mentioned = mentionedWords(incident);
   const best = new Map<string, { suspect: Suspect; sameRegion: boolean }>();
   for (const d of candidates) {
     const reason = reasonOf(incident, d, dependencies, mentioned);

@@ -61,6 +61,14 @@ export interface DeploymentRow {
   updated_ms: number;
   /** Events stored for the deployment (capped, see MAX_EVENTS_PER_DEPLOYMENT). */
   event_count: number;
+  /** The earliest commit time over every event's `commits` (lead time, DESIGN.md §10). */
+  first_commit_ms: number | null;
+  /** Commits listed by the descriptive event (the one whose fields win). */
+  commit_count: number | null;
+  /** `planned` or `remediation` when an event said so. */
+  intent: string | null;
+  /** The deployment or incident key this deployment fixes. */
+  remediates: string | null;
 }
 
 const DESCRIPTIVE = [
@@ -74,6 +82,9 @@ const DESCRIPTIVE = [
   'build_url',
   'build_provider',
   'labels',
+  'commit_count',
+  'intent',
+  'remediates',
 ] as const;
 
 type Descriptive = Pick<DeploymentRow, (typeof DESCRIPTIVE)[number]>;
@@ -90,6 +101,9 @@ function descriptiveOf(event: DeploymentEvent): Descriptive {
     build_url: event.build?.url ?? null,
     build_provider: event.build?.provider ?? null,
     labels: event.labels ? JSON.stringify(event.labels) : null,
+    commit_count: event.commits ? event.commits.length : null,
+    intent: event.intent ?? null,
+    remediates: event.remediates ?? null,
   };
   return fields;
 }
@@ -132,6 +146,7 @@ export function applyToRow(
       desc_hlc: hlc,
       sort_ms: event.timeMs,
       event_count: 0,
+      first_commit_ms: null,
       ...incoming,
     } as DeploymentRow;
   } else {
@@ -178,5 +193,18 @@ export function applyToRow(
     duration_ms: durationMs(state),
     updated_ms: nowMs,
     event_count: base.event_count + 1,
+    // A minimum over every event: the same whatever order they arrive in.
+    first_commit_ms: minOf(base.first_commit_ms, earliestCommitMs(event)),
   };
+}
+
+function earliestCommitMs(event: DeploymentEvent): number | null {
+  let earliest: number | null = null;
+  for (const commit of event.commits ?? []) earliest = minOf(earliest, Date.parse(commit.time));
+  return earliest;
+}
+
+function minOf(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null || b >= a ? a : b;
 }

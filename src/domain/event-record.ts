@@ -25,6 +25,9 @@ export interface EventRecord {
   readonly traffic?: number;
   readonly build?: DeploymentEvent['build'];
   readonly ticket?: string;
+  readonly commits?: DeploymentEvent['commits'];
+  readonly intent?: DeploymentEvent['intent'];
+  readonly remediates?: string;
   readonly labels?: DeploymentEvent['labels'];
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateEvent } from './event.js';
+import { EVENT_SCHEMA_VERSION, eventJsonSchema, validateEvent } from './event.js';
 
 const valid = {
   type: 'deployment.started',
@@ -37,5 +37,26 @@ describe('validateEvent', () => {
 
   it('rejects a deployment key with path characters', () => {
     expect(validateEvent({ ...valid, deployment: 'a/../b' }).map((e) => e.path)).toEqual(['/deployment']);
+  });
+
+  it('accepts the DORA fields of schema version 2, and version-1 events without them', () => {
+    expect(eventJsonSchema()['x-schema-version']).toBe('2');
+    expect(EVENT_SCHEMA_VERSION).toBe('2');
+    const commits = [{ sha: '9f2c1e0a', time: '2026-11-02T09:00:00Z' }];
+    expect(validateEvent({ ...valid, commits, intent: 'remediation', remediates: 'gha-run-1' })).toEqual([]);
+    expect(validateEvent(valid)).toEqual([]);
+  });
+
+  it('names bad DORA fields: commit time, intent, more than 1000 commits', () => {
+    const many = Array.from({ length: 1001 }, () => ({ sha: 'abcd', time: '2026-11-02T09:00:00Z' }));
+    expect(validateEvent({ ...valid, commits: many }).map((e) => e.path)).toEqual(['/commits']);
+    expect(
+      validateEvent({ ...valid, commits: [{ sha: 'abcd', time: 'yesterday' }], intent: 'oops' }).map(
+        (e) => e.path,
+      ),
+    ).toEqual(expect.arrayContaining(['/intent']));
+    expect(validateEvent({ ...valid, commits: [{ sha: 'abcd', time: '2026-13-45T99:00:00Z' }] })).not.toEqual(
+      [],
+    );
   });
 });

@@ -6,8 +6,18 @@ import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ErrorDetail } from '../errors.js';
 
-/** Bumped when the event's shape changes incompatibly; older versions stay accepted. */
-export const EVENT_SCHEMA_VERSION = '1.0.0';
+/**
+ * The event schema's version, served as `x-schema-version` (DESIGN.md §14). Version 2 added
+ * `commits`, `intent` and `remediates` (DESIGN.md §10); the change is additive, so version-1
+ * events (which carry none of them) are still accepted as they are.
+ */
+export const EVENT_SCHEMA_VERSION = '2';
+
+/** The most commits one event may list (DESIGN.md §10). */
+export const MAX_COMMITS = 1000;
+
+export const INTENTS = ['planned', 'remediation'] as const;
+export type Intent = (typeof INTENTS)[number];
 
 export const EVENT_TYPES = [
   'deployment.requested',
@@ -27,6 +37,9 @@ export const NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 const name = (description: string) => Type.String({ pattern: NAME_PATTERN, maxLength: 63, description });
 const text = (maxLength: number, description: string) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$', description });
+
+/** A deployment key or an incident key (both follow this pattern). */
+const KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,255}$';
 
 export const EventSchema = Type.Object(
   {
@@ -69,6 +82,32 @@ export const EventSchema = Type.Object(
       ),
     ),
     ticket: Type.Optional(text(128, 'Change ticket')),
+    commits: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            sha: Type.String({ pattern: '^[0-9a-fA-F]{4,64}$', description: 'Commit id (hex)' }),
+            time: Type.String({ format: 'date-time', description: 'Commit time (RFC 3339)' }),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          maxItems: MAX_COMMITS,
+          description:
+            'The commits this deployment ships that the previous one did not (lead time: DESIGN.md §10)',
+        },
+      ),
+    ),
+    intent: Type.Optional(
+      Type.Enum(INTENTS, { description: 'planned (default) or remediation (a fix for a failure)' }),
+    ),
+    remediates: Type.Optional(
+      Type.String({
+        pattern: KEY_PATTERN,
+        maxLength: 256,
+        description: 'The deployment key or incident key this deployment fixes',
+      }),
+    ),
     labels: Type.Optional(
       Type.Record(
         Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$' }),
@@ -102,7 +141,16 @@ export interface DeploymentEvent {
   readonly kind: Kind;
   readonly build?: { readonly id?: string; readonly url?: string; readonly provider?: string };
   readonly ticket?: string;
+  readonly commits?: readonly Commit[];
+  readonly intent?: Intent;
+  readonly remediates?: string;
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** One commit a deployment ships: its id and time (RFC 3339, as sent). */
+export interface Commit {
+  readonly sha: string;
+  readonly time: string;
 }
 
 const compiled = Compile(EventSchema);
@@ -151,6 +199,10 @@ function extraChecks(event: EventInput, pointer: string): ErrorDetail[] {
   if (event.time !== undefined && Number.isNaN(Date.parse(event.time))) {
     errors.push({ path: `${pointer}/time`, message: 'is not a valid RFC 3339 time' });
   }
+  event.commits?.forEach((commit, i) => {
+    if (Number.isNaN(Date.parse(commit.time)))
+      errors.push({ path: `${pointer}/commits/${i}/time`, message: 'is not a valid RFC 3339 time' });
+  });
   // Lone UTF-16 surrogates cannot be encoded as UTF-8 nor canonicalized (RFC 8785).
   // The pointer is built only for a bad value: this runs on every event of every batch.
   const visit = (value: unknown, path: () => string): void => {
@@ -172,6 +224,7 @@ function extraChecks(event: EventInput, pointer: string): ErrorDetail[] {
 function describe(instancePath: string, message: string): string {
   if (instancePath === '/type') return `must be one of ${EVENT_TYPES.join(', ')}`;
   if (instancePath === '/kind') return `must be one of ${KINDS.join(', ')}`;
+  if (instancePath === '/intent') return `must be one of ${INTENTS.join(', ')}`;
   if (/^\/(service|environment|region|cohort)$/.test(instancePath)) {
     return 'must be 1-63 characters of a-z 0-9 . _ - starting with a letter or digit';
   }

@@ -142,6 +142,20 @@ describe('adaptGithub details', () => {
     expect(result).not.toHaveProperty('deliveryId');
   });
 
+  it("lists the run's head commit with its time when the deployment ships it (lead time)", () => {
+    const req = request('deployment_status.payload.json');
+    const body = structuredClone(req.body) as Record<string, unknown>;
+    body.workflow_run = { id: 42, head_commit: { id: SHA, timestamp: '2019-05-15T14:00:00Z' } };
+    const result = adaptGithub({ ...req, body });
+    expect(result).toMatchObject({
+      events: [{ commit: SHA, commits: [{ sha: SHA, time: '2019-05-15T14:00:00Z' }] }],
+    });
+    if (result.kind === 'events') expect(validateEvent(result.events[0])).toEqual([]);
+    // Another commit than the deployment's: not what it ships.
+    body.workflow_run = { id: 42, head_commit: { id: 'abcdef12', timestamp: '2019-05-15T14:00:00Z' } };
+    expect(adaptGithub({ ...req, body })).not.toMatchObject({ events: [{ commits: expect.anything() }] });
+  });
+
   it('takes the version from a ref that looks like one', () => {
     const req = request('deployment.payload.json');
     const body = structuredClone(req.body) as { deployment: { ref: string } };

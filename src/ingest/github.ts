@@ -141,6 +141,14 @@ function adaptDeployment(
   const transition = isStatus ? `status-${p.text(['deployment_status', 'id']) ?? state ?? ''}` : 'created';
   const runId = p.text(['workflow_run', 'id']);
   const runUrl = p.text(['workflow_run', 'html_url']);
+  // A deployment made by Actions may carry its run's head commit: with its time, lead time
+  // (DESIGN.md §10) can start there. The sha alone goes to `commit`.
+  const headTime = toRfc3339(p.value(['workflow_run', 'head_commit', 'timestamp']));
+  const headSha = p.text(['workflow_run', 'head_commit', 'id']);
+  const commits =
+    headTime !== undefined && headSha !== undefined && headSha === sha && /^[0-9a-f]{4,64}$/i.test(sha)
+      ? [{ sha, time: headTime }]
+      : undefined;
   const out: EventInput = {
     // The deployment and status ids identify the transition: redeliveries (same
     // X-GitHub-Delivery) and `shiplog sync`, which sees no delivery GUID, give the same id.
@@ -162,6 +170,7 @@ function adaptDeployment(
     ),
     ...(time !== undefined && { time }),
     ...((runId !== undefined || runUrl !== undefined) && { build: buildOf(runId, runUrl, 'github-actions') }),
+    ...(commits !== undefined && { commits }),
   };
   return {
     kind: 'events',

@@ -10,8 +10,8 @@ import { registerAccessGuard, type DeclaredRoute } from './access.js';
 import { createAuthenticator } from './auth.js';
 import type { AppContext } from './context.js';
 import { registerErrorHandler } from './error-handler.js';
+import { createMetrics, observeDora } from './metrics.js';
 import { createLeader, type Leader } from './leader.js';
-import { createMetrics } from './metrics.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerLedgerRoutes } from './routes/ledger.js';
@@ -26,6 +26,9 @@ import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
+import { registerDoraRoutes } from './routes/dora.js';
+import { createDoraMetrics } from '../metrics/dora.js';
+import type { DoraConfig } from '../metrics/dora-config.js';
 import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
@@ -71,6 +74,8 @@ export interface AppOptions {
   readonly correlation?: CorrelationSettings | undefined;
   /** `services:` of shiplog.yaml: teams and dependencies (the imported catalog adds to it). */
   readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
+  /** `dora:` of shiplog.yaml; default: incidents of sev2 or worse count. */
+  readonly dora?: DoraConfig | undefined;
   /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
   readonly rateLimit?: RateLimit | null | undefined;
   /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
@@ -157,22 +162,30 @@ export async function buildApp(options: AppOptions): Promise<App> {
       if (silences !== null || (options.verification?.length ?? 0) > 0) deploymentsChanged(stored);
     },
   });
+  const incidents = createIncidents({
+    store: options.store,
+    ledger,
+    correlation: options.correlation,
+    services: options.services,
+  });
   const ctx: AppContext = {
     store: options.store,
     writer,
     ledger,
     auth: createAuthenticator(options.store.tokens),
     metrics,
-    incidents: createIncidents({
+    incidents,
+    dora: createDoraMetrics({
       store: options.store,
-      ledger,
-      correlation: options.correlation,
+      incidents,
       services: options.services,
+      config: options.dora,
     }),
     leader: options.leader ?? createLeader(options.store.leases, { logger: server.log }),
     silences,
     verifier,
   };
+  observeDora(metrics.registry, ctx.dora);
 
   registerErrorHandler(server);
   // Before any route: the guard checks that each one declares who may call it.
@@ -253,6 +266,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerIncidentRoutes(server, ctx, ctx.incidents);
   registerCatalogRoutes(server, ctx, options.services);
   registerSilenceRoutes(server, ctx);
+  registerDoraRoutes(server, ctx.dora);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);

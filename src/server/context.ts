@@ -1,5 +1,6 @@
 /** What the routes need, as one bundle. */
 import type { Incidents } from '../correlate/incidents.js';
+import type { DoraMetrics } from '../metrics/dora.js';
 import type { Authenticator } from './auth.js';
 import type { Leader } from './leader.js';
 import type { Silences } from '../alerts/silences.js';
@@ -17,6 +18,8 @@ export interface AppContext {
   readonly metrics: Metrics;
   /** Incidents and their suspects (DESIGN.md §9). */
   readonly incidents: Incidents;
+  /** DORA metrics (DESIGN.md §10). */
+  readonly dora: DoraMetrics;
   /** Runs background work on one replica only (src/server/leader.ts). */
   readonly leader: Leader;
   /** Alertmanager silences while services deploy; null without `alerts.suppression`. */

@@ -65,6 +65,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     services: file.services,
     suppression: file.suppression,
     verification: file.verification,
+    dora: file.dora,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
     webhooks: {

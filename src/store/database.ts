@@ -22,6 +22,7 @@ import pg from 'pg';
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
 import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
+import { createDoraRepository, type DoraRepository } from './dora-repository.js';
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
@@ -64,6 +65,8 @@ export interface Repositories {
   readonly silences: SilencesRepository;
   /** Post-deployment verification runs and measurements. */
   readonly verifications: VerificationsRepository;
+  /** The reads behind DORA metrics (DESIGN.md §10). */
+  readonly dora: DoraRepository;
   readonly leases: LeasesRepository;
 }
 
@@ -146,6 +149,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     incidents: createIncidentsRepository(db),
     silences: createSilencesRepository(db),
     verifications: createVerificationsRepository(db),
+    dora: createDoraRepository(db),
     leases: createLeasesRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);

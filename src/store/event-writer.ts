@@ -230,6 +230,10 @@ const DEPLOYMENT_COLUMNS = Object.keys({
   sort_ms: 0,
   updated_ms: 0,
   event_count: 0,
+  first_commit_ms: 0,
+  commit_count: 0,
+  intent: 0,
+  remediates: 0,
 } satisfies Record<keyof DeploymentRow, 0>) as (keyof DeploymentRow)[];
 
 async function upsertSources(

@@ -546,6 +546,33 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '010-dora-fields': {
+      // DORA metrics (DESIGN.md §10): the typed columns the metrics read, folded from the event
+      // fields of schema version 2 (src/domain/deployment-row.ts). Events stored before carry
+      // none of these fields, so there is nothing to backfill. The metrics read the changes of
+      // one environment by finish time, and the deployments that declare they remediate one.
+      async up(db: AnyDb) {
+        await db.schema.alterTable('deployments').addColumn('first_commit_ms', bigint).execute();
+        await db.schema.alterTable('deployments').addColumn('commit_count', 'integer').execute();
+        await db.schema.alterTable('deployments').addColumn('intent', 'text').execute();
+        await db.schema.alterTable('deployments').addColumn('remediates', 'text').execute();
+        await db.schema
+          .createIndex('deployments_by_environment_finished')
+          .on('deployments')
+          .columns(['environment', 'finished_ms'])
+          .execute();
+        await db.schema
+          .createIndex('deployments_by_remediates')
+          .on('deployments')
+          .columns(['remediates', 'sort_ms'])
+          .execute();
+        await db.schema
+          .createIndex('deployments_by_kind')
+          .on('deployments')
+          .columns(['kind', 'environment', 'sort_ms'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -49,6 +49,8 @@ describe('README', () => {
     expect(out).toMatch(
       /"suspects":\[\{"deployment":"gha-1234"[^}]*"reason":"same_service","withinWindow":true\}/,
     );
+    expect(out).toMatch(/deployment frequency\s+0\.03\/day\s+medium\s+1 change in 30 days/);
+    expect(out).toMatch(/change failure rate\s+100\.0%\s+low\s+1 failed of 1 change \(rollbacks excluded\)/);
   });
 
   it('logs every request as JSON and never a token', async () => {

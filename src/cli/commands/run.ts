@@ -11,11 +11,16 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { loadClientConfig, type ClientConfig } from '../../config.js';
 import { request } from '../client.js';
+import { shippedCommits } from '../git-commits.js';
 import { flushSpool, spool } from '../spool.js';
 import { eventFromFlags, type EventFlags } from './event.js';
 import { collectPairs } from '../output.js';
 
-type RunFlags = Omit<EventFlags, 'type' | 'deployment'> & { deployment?: string };
+type RunFlags = Omit<EventFlags, 'type' | 'deployment'> & {
+  deployment?: string;
+  repo: string;
+  commits: boolean;
+};
 
 const warn = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -51,6 +56,35 @@ function runCommand(argv: readonly string[]): Promise<number> {
   });
 }
 
+/**
+ * The commits this deployment ships (DESIGN.md §10): from the previous succeeded deployment's
+ * commit of the service and environment (asked from the server) to HEAD. Never fails a deploy:
+ * outside a git work tree there are none, and an unreachable server gives HEAD alone.
+ */
+async function commitsOf(config: ClientConfig, flags: RunFlags, repo: string) {
+  let previous: string | null = null;
+  try {
+    const query = new URLSearchParams({
+      service: flags.service,
+      environment: flags.env,
+      status: 'succeeded',
+      limit: '1',
+    });
+    if (flags.region) query.set('region', flags.region);
+    const page = await request<{ items: { commit: string | null }[] }>(
+      config,
+      'GET',
+      `/v1/deployments?${query.toString()}`,
+    );
+    previous = page.items[0]?.commit ?? null;
+  } catch (error) {
+    warn(`shiplog: warning: could not ask for the previous deployment (${(error as Error).message})`);
+  }
+  const shipped = shippedCommits(repo, previous);
+  if (shipped?.note) warn(`shiplog: commits: HEAD only (${shipped.note})`);
+  return shipped;
+}
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -72,6 +106,8 @@ export function registerRun(program: Command): void {
     .option('--build-id <id>', 'CI build id')
     .option('--build-url <url>', 'CI build URL')
     .option('--label <key=value>', 'a label (repeatable)', collectPairs)
+    .option('--repo <dir>', 'the git repository the commits are read from', '.')
+    .option('--no-commits', 'do not read the commits shipped from git')
     .option('--url <url>', 'shiplog URL (or SHIPLOG_URL)')
     .option('--token <token>', 'API token (or SHIPLOG_TOKEN)')
     .action(async (command: string[], flags: RunFlags) => {
@@ -80,17 +116,19 @@ export function registerRun(program: Command): void {
       if (sent > 0) warn(`shiplog: resent ${sent} spooled event(s)`);
       const deployment = flags.deployment ?? `cli:${flags.service}:${randomUUID()}`;
       if (!flags.deployment) warn(`shiplog: deployment ${deployment}`);
-      const base = { ...flags, deployment };
+      const { repo, commits: readCommits, ...eventFlags } = flags;
+      const shipped = readCommits ? await commitsOf(config, flags, repo) : null;
+      const base = { ...eventFlags, deployment, commit: flags.commit ?? shipped?.head };
       const startedMs = Date.now();
-      await send(
-        config,
-        eventFromFlags({
+      await send(config, {
+        ...eventFromFlags({
           ...base,
           type: 'started',
           id: `${deployment}/started`,
           time: new Date(startedMs).toISOString(),
         }),
-      );
+        ...(shipped && shipped.commits.length > 0 ? { commits: shipped.commits } : {}),
+      });
       const exitCode = await runCommand(command);
       const endMs = Date.now();
       await send(

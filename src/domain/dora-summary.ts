@@ -1,0 +1,192 @@
+/**
+ * The five DORA figures (DESIGN.md §10) of a set of analysed changes (src/domain/dora.ts): a
+ * window, one interval of a series, or one service. Pure; `explain` adds the keys behind each
+ * figure, and every count is the length of its list.
+ */
+import type { ChangeFacts, FailureCause } from './dora.js';
+import { tierOf, type Tier } from './dora-tiers.js';
+
+export type { Tier } from './dora-tiers.js';
+
+/** The window a summary covers, as answered. */
+export interface DoraWindow {
+  readonly since: string;
+  readonly until: string;
+  readonly tz: string;
+  /** Days on the local clock of `tz` (a week across a DST change is 7). */
+  readonly days: number;
+}
+
+export interface DoraFigures {
+  readonly window: DoraWindow;
+  readonly deploymentFrequency: {
+    readonly perDay: number;
+    readonly count: number;
+    readonly tier: Tier | null;
+    readonly explain?: { readonly deployments: readonly string[] };
+  };
+  readonly leadTime: {
+    readonly medianMs: number | null;
+    readonly p90Ms: number | null;
+    readonly count: number;
+    readonly tier: Tier | null;
+    readonly explain?: { readonly deployments: readonly { deployment: string; leadTimeMs: number }[] };
+  };
+  readonly changeFailureRate: {
+    readonly rate: number | null;
+    readonly failed: number;
+    readonly total: number;
+    readonly tier: Tier | null;
+    readonly explain?: {
+      readonly total: readonly string[];
+      readonly failed: readonly { deployment: string; causes: readonly FailureCause[] }[];
+      /** Rollbacks: changes, but not counted in the failure rate. */
+      readonly excluded: readonly string[];
+    };
+  };
+  readonly recoveryTime: {
+    readonly medianMs: number | null;
+    readonly count: number;
+    readonly tier: Tier | null;
+    readonly explain?: {
+      readonly recoveries: readonly {
+        deployment: string;
+        failedAt: string;
+        recoveredAt: string;
+        recoveryMs: number;
+        recoveredBy: string;
+      }[];
+      /** Failed changes not recovered yet. */
+      readonly unrecovered: readonly string[];
+    };
+  };
+  readonly reworkRate: {
+    readonly rate: number | null;
+    readonly rework: number;
+    readonly total: number;
+    readonly explain?: {
+      readonly total: readonly string[];
+      readonly rework: readonly { deployment: string; why: readonly string[] }[];
+    };
+  };
+}
+
+/**
+ * The five figures over `facts` (the changes of one window, one interval or one service).
+ * `days` is the window's length on the local clock; `explain` adds the keys behind each figure.
+ */
+export function summariseChanges(
+  facts: readonly ChangeFacts[],
+  window: DoraWindow,
+  explain = false,
+): DoraFigures {
+  const sorted = [...facts].sort(
+    (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
+  );
+  const leadTimes: { deployment: string; leadTimeMs: number }[] = [];
+  const counted: ChangeFacts[] = [];
+  const failed: ChangeFacts[] = [];
+  const recoveries: NonNullable<DoraFigures['recoveryTime']['explain']>['recoveries'][number][] = [];
+  const unrecovered: string[] = [];
+  const rework: ChangeFacts[] = [];
+  for (const f of sorted) {
+    if (f.leadTimeMs !== null) leadTimes.push({ deployment: f.deployment, leadTimeMs: f.leadTimeMs });
+    if (f.rework.length > 0) rework.push(f);
+    if (f.isRollback) continue;
+    counted.push(f);
+    if (f.failures.length === 0) continue;
+    failed.push(f);
+    if (f.failedMs !== null && f.recoveredMs !== null && f.recoveredBy !== null) {
+      recoveries.push({
+        deployment: f.deployment,
+        failedAt: new Date(f.failedMs).toISOString(),
+        recoveredAt: new Date(f.recoveredMs).toISOString(),
+        recoveryMs: f.recoveredMs - f.failedMs,
+        recoveredBy: f.recoveredBy,
+      });
+    } else unrecovered.push(f.deployment);
+  }
+  const perDay = window.days > 0 ? sorted.length / window.days : 0;
+  const leadMedian = percentile(
+    leadTimes.map((l) => l.leadTimeMs),
+    0.5,
+  );
+  const failureRate = counted.length === 0 ? null : failed.length / counted.length;
+  const recoveryMedian = percentile(
+    recoveries.map((r) => r.recoveryMs),
+    0.5,
+  );
+  return {
+    window,
+    deploymentFrequency: {
+      perDay,
+      count: sorted.length,
+      tier: sorted.length === 0 ? null : tierOf('deploymentFrequency', perDay),
+      ...(explain ? { explain: { deployments: sorted.map((f) => f.deployment) } } : {}),
+    },
+    leadTime: {
+      medianMs: leadMedian,
+      p90Ms: percentile(
+        leadTimes.map((l) => l.leadTimeMs),
+        0.9,
+      ),
+      count: leadTimes.length,
+      tier: tierOf('leadTime', leadMedian),
+      ...(explain ? { explain: { deployments: leadTimes } } : {}),
+    },
+    changeFailureRate: {
+      rate: failureRate,
+      failed: failed.length,
+      total: counted.length,
+      tier: tierOf('changeFailureRate', failureRate),
+      ...(explain
+        ? {
+            explain: {
+              total: counted.map((f) => f.deployment),
+              failed: failed.map((f) => ({ deployment: f.deployment, causes: f.failures })),
+              excluded: sorted.filter((f) => f.isRollback).map((f) => f.deployment),
+            },
+          }
+        : {}),
+    },
+    recoveryTime: {
+      medianMs: recoveryMedian,
+      count: recoveries.length,
+      tier: tierOf('recoveryTime', recoveryMedian),
+      ...(explain ? { explain: { recoveries, unrecovered } } : {}),
+    },
+    reworkRate: {
+      rate: sorted.length === 0 ? null : rework.length / sorted.length,
+      rework: rework.length,
+      total: sorted.length,
+      ...(explain
+        ? {
+            explain: {
+              total: sorted.map((f) => f.deployment),
+              rework: rework.map((f) => ({ deployment: f.deployment, why: f.rework })),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The `q` quantile of `values` by linear interpolation between closest ranks (Hyndman and Fan
+ * type 7, what NumPy, R and spreadsheets compute by default), rounded to the millisecond:
+ * the median of 1, 2, 3, 4 is 2.5 → 3 ms. null for no values.
+ */
+export function percentile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  const rank = (sorted.length - 1) * q;
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const a = sorted[lo] ?? 0;
+  const b = sorted[hi] ?? a;
+  return Math.round(a + (b - a) * (rank - lo));
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
