@@ -38,6 +38,7 @@ import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
 import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
+import { isValidTimeZone } from './policy/local-time.js';
 import {
   isRecord,
   jsonPath,
@@ -59,7 +60,14 @@ const SECTIONS = [
   'webhooks',
   'mappings',
   'correlation',
+  'reports',
 ] as const;
+
+/** `reports:` of shiplog.yaml (docs/audit.md). */
+export interface ReportsConfig {
+  /** IANA zone whose local midnights bound a report month; default `UTC`. */
+  readonly timeZone: string;
+}
 
 /** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
 export interface KubernetesMapping {
@@ -88,6 +96,8 @@ export interface ConfigFile {
   readonly correlation: CorrelationSettings;
   /** `services:`: teams, dependencies and repositories of services. */
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `reports:`: the time zone of report months. */
+  readonly reports: ReportsConfig;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -101,6 +111,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   outbound: Object.freeze([]),
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
+  reports: Object.freeze({ timeZone: 'UTC' }),
   sections: Object.freeze({}),
 });
 
@@ -157,7 +168,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
-    } else if (!['server', 'environments', 'kubernetes', 'tickets'].includes(key) && value !== null) {
+    } else if (!['server', 'environments', 'kubernetes', 'tickets', 'reports'].includes(key) && value !== null) {
       sections[key] = value as Record<string, unknown>;
     }
   }
@@ -171,6 +182,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateOutbound(outbound));
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
+  problems.push(...reportsProblems(root.reports));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -192,6 +204,9 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     outbound: parseOutbound(outbound),
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
+    reports: {
+      timeZone: isRecord(root.reports) && typeof root.reports.timeZone === 'string' ? root.reports.timeZone : 'UTC',
+    },
     sections: structuredClone(sections),
   });
 }
@@ -218,6 +233,20 @@ function serverSection(section: unknown, problems: PolicyProblem[]): ServerFileS
     });
   }
   return settings as ServerFileSettings;
+}
+
+/** `reports: {timeZone}`: an IANA zone name. */
+function reportsProblems(reports: unknown): PolicyProblem[] {
+  if (!isRecord(reports)) return [];
+  const problems: PolicyProblem[] = [];
+  for (const key of Object.keys(reports)) {
+    if (key !== 'timeZone') problems.push({ path: ['reports', key], atKey: true, message: 'is not a known key (timeZone)' });
+  }
+  const zone = reports.timeZone;
+  if (zone !== undefined && (typeof zone !== 'string' || !isValidTimeZone(zone))) {
+    problems.push({ path: ['reports', 'timeZone'], message: 'must be an IANA time zone such as UTC or Europe/Berlin' });
+  }
+  return problems;
 }
 
 function kubernetesProblems(kubernetes: unknown, environments: unknown): PolicyProblem[] {

@@ -29,7 +29,9 @@ import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
 import type { RateLimit } from '../config.js';
-import type { KubernetesMapping } from '../config-file.js';
+import type { KubernetesMapping, ReportsConfig } from '../config-file.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { createTokenUsageRecorder } from '../reports/token-usage.js';
 import { DEFAULT_TIMEOUTS, type ServerTimeouts } from '../config.js';
 import { createGovernance } from '../governance/deps.js';
 import type { TicketChecker } from '../governance/ticket-check.js';
@@ -65,6 +67,10 @@ export interface AppOptions {
   readonly services?: Readonly<Record<string, ServiceConfig>> | undefined;
   /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
   readonly rateLimit?: RateLimit | null | undefined;
+  /** `reports:` of shiplog.yaml: the time zone of report months; default UTC. */
+  readonly reports?: ReportsConfig | undefined;
+  /** How often counted token use is written (ms; 0: only on demand and at close); default 30 s. */
+  readonly tokenUsageFlushMs?: number | undefined;
   /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
   readonly timeouts?: ServerTimeouts | undefined;
 }
@@ -110,11 +116,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ledger,
     onCommit: (stored) => metrics.commitEvents.observe(stored.length),
   });
+  const usage = createTokenUsageRecorder(options.store.reports, {
+    intervalMs: options.tokenUsageFlushMs,
+    onError: (error) => server.log.warn({ err: error }, 'could not write token use; kept for the next flush'),
+  });
   const ctx: AppContext = {
     store: options.store,
     writer,
     ledger,
-    auth: createAuthenticator(options.store.tokens),
+    auth: createAuthenticator(options.store.tokens, undefined, (token) => usage.record(token.id)),
     metrics,
     incidents: createIncidents({
       store: options.store,
@@ -202,6 +212,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerIncidentRoutes(server, ctx, ctx.incidents);
   registerCatalogRoutes(server, ctx, options.services);
+  registerReportRoutes(server, ctx, {
+    policy: options.policy ?? { environments: {} },
+    timeZone: options.reports?.timeZone ?? 'UTC',
+    usage,
+  });
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);
@@ -209,5 +224,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       server.log.info({ records: read }, 'turned stored CDEvents incident records into incidents');
   });
   server.addHook('onClose', async () => writer.drain());
+  server.addHook('onClose', async function flushTokenUse() {
+    await usage.close().catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
+  });
   return { server, writer, ledger, routes };
 }

@@ -65,6 +65,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     tickets,
     correlation: file.correlation,
     services: file.services,
+    reports: file.reports,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
     webhooks: {

@@ -1,0 +1,157 @@
+/**
+ * The audit report as PDF (pdfkit), A4 landscape in Courier: two lines per deployment (the
+ * columns, then approvers, justification and gate decision), the header on the first page,
+ * the summary and the signed checkpoint at the end, page numbers in the footer. Courier is a
+ * PDF standard font (nothing embedded), so characters outside Windows-1252 print as `?`.
+ *
+ * pdfkit pushes into its own readable buffer and ignores backpressure; the writer waits for
+ * that buffer to drain below a bound after each page of rows, so a report of any size holds
+ * about one page of rows in memory.
+ */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import PDFDocument from 'pdfkit';
+import type { AuditRow, AuditSummary } from './audit-row.js';
+import type { AuditReportHeader } from './audit-report.js';
+import { approversText, gateText, justificationText } from './audit-text.js';
+
+const FONT = 'Courier';
+const FONT_BOLD = 'Courier-Bold';
+const SIZE = 6.5;
+const MARGIN = 28;
+const BUFFER_BOUND = 1 << 20;
+
+/** Fits `text` to `width` characters: cut with `~`, or padded. */
+function cell(text: string, width: number): string {
+  const clean = printable(text);
+  return clean.length > width ? `${clean.slice(0, width - 1)}~` : clean.padEnd(width);
+}
+
+/** Windows-1252 can show Latin-1; anything else becomes `?` rather than a wrong glyph. */
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e\u00a0-\u00ff]/g, '?');
+}
+
+const COLUMNS: readonly [string, number, (row: AuditRow) => string][] = [
+  ['deployment', 34, (r) => r.deployment],
+  ['service', 18, (r) => r.service],
+  ['version', 14, (r) => r.version ?? ''],
+  ['actor', 14, (r) => r.actor],
+  ['startedAt', 20, (r) => r.startedAt ?? ''],
+  ['finishedAt', 20, (r) => r.finishedAt ?? ''],
+  ['status', 11, (r) => r.status],
+  ['override', 8, (r) => (r.override ? 'OVERRIDE' : '')],
+  ['ledgerIndex', 11, (r) => String(r.ledgerIndex)],
+];
+
+function columnsLine(row: AuditRow | null): string {
+  return COLUMNS.map(([name, width, value]) => cell(row ? value(row) : name, width)).join(' ');
+}
+
+export interface PdfWriter {
+  rows(rows: readonly AuditRow[]): Promise<void>;
+  end(summary: AuditSummary): Promise<void>;
+}
+
+/** Starts the PDF into `sink` with the header; `end` finishes it and waits until `sink` has it all. */
+export function startPdf(header: AuditReportHeader, sink: Writable): PdfWriter {
+  const doc = new PDFDocument({
+    size: 'A4',
+    layout: 'landscape',
+    margin: MARGIN,
+    bufferPages: false,
+    info: {
+      Title: `Audit report ${header.month} ${header.environment}`,
+      Author: 'shiplog',
+      Subject: `Deployments to ${header.environment} in ${header.month}`,
+    },
+  });
+  doc.pipe(sink);
+  const width = doc.page.width - 2 * MARGIN;
+  let pageNumber = 1;
+  const footer = () => {
+    const y = doc.page.height - MARGIN + 8;
+    doc.font(FONT).fontSize(SIZE);
+    doc.text(
+      printable(`${header.environment} ${header.month} - checkpoint ${header.checkpoint.size} - page ${pageNumber}`),
+      MARGIN,
+      y,
+      { lineBreak: false },
+    );
+  };
+  const newPage = () => {
+    footer();
+    doc.addPage();
+    pageNumber += 1;
+    doc.font(FONT_BOLD).fontSize(SIZE).text(columnsLine(null), MARGIN, MARGIN, { lineBreak: false });
+    doc.font(FONT);
+    doc.y = MARGIN + SIZE * 1.6;
+  };
+  const lineHeight = SIZE * 1.25;
+  const bottom = doc.page.height - MARGIN - lineHeight;
+  const line = (text: string, indent = 0) => {
+    if (doc.y + lineHeight > bottom) newPage();
+    const y = doc.y;
+    doc.text(text, MARGIN + indent, y, { lineBreak: false });
+    doc.y = y + lineHeight;
+  };
+
+  doc.font(FONT_BOLD).fontSize(12).text(printable(`Deployments to ${header.environment}, ${header.month}`));
+  doc.font(FONT).fontSize(8);
+  doc.text(printable(`Month: ${header.from} to ${header.to} (${header.timeZone})`), { width });
+  doc.text(printable(`Generated: ${header.generatedAt} by ${header.generatedBy}`), { width });
+  doc.text(
+    printable(`Ledger: ${header.checkpoint.origin}, ${header.checkpoint.size} entries, root ${header.checkpoint.rootHash}`),
+    { width },
+  );
+  doc.moveDown(0.5);
+  doc.font(FONT_BOLD).fontSize(SIZE);
+  line(columnsLine(null));
+  doc.font(FONT);
+
+  async function drain(): Promise<void> {
+    while (doc.readableLength > BUFFER_BOUND && !sink.destroyed) {
+      await once(sink, 'drain').catch(() => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  return {
+    async rows(rows) {
+      for (const row of rows) {
+        line(columnsLine(row));
+        const detail = [
+          `approvers: ${approversText(row) || 'NONE'}`,
+          justificationText(row) ? `justification: ${justificationText(row)}` : 'justification: none',
+          `gate: ${gateText(row) || 'never asked'}`,
+          row.outsideWindow ? 'OUTSIDE WINDOW' : '',
+        ]
+          .filter((part) => part !== '')
+          .join(' | ');
+        line(cell(detail, 190).trimEnd(), 12);
+      }
+      await drain();
+    },
+    async end(summary) {
+      line('');
+      doc.font(FONT_BOLD);
+      line('Summary');
+      doc.font(FONT);
+      line(`deployments: ${summary.deployments}`);
+      line(`without approval: ${summary.unapproved}`);
+      line(`gate overrides: ${summary.overrides}`);
+      line(`outside change windows: ${summary.outsideWindow}`);
+      for (const [service, n] of Object.entries(summary.byService)) line(`service ${printable(service)}: ${n}`);
+      for (const [status, n] of Object.entries(summary.byStatus)) line(`status ${status}: ${n}`);
+      line('');
+      doc.font(FONT_BOLD);
+      line('Signed checkpoint (every cited entry is below its size; verify with shiplog verify --bundle)');
+      doc.font(FONT);
+      for (const text of header.checkpoint.note.split('\n')) line(printable(text));
+      footer();
+      const done = once(sink, 'finish');
+      doc.end();
+      await done;
+    },
+  };
+}
