@@ -168,7 +168,10 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
-    } else if (!['server', 'environments', 'kubernetes', 'tickets', 'reports'].includes(key) && value !== null) {
+    } else if (
+      !['server', 'environments', 'kubernetes', 'tickets', 'reports'].includes(key) &&
+      value !== null
+    ) {
       sections[key] = value as Record<string, unknown>;
     }
   }
@@ -205,7 +208,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
     reports: {
-      timeZone: isRecord(root.reports) && typeof root.reports.timeZone === 'string' ? root.reports.timeZone : 'UTC',
+      timeZone:
+        isRecord(root.reports) && typeof root.reports.timeZone === 'string' ? root.reports.timeZone : 'UTC',
     },
     sections: structuredClone(sections),
   });
@@ -240,11 +244,15 @@ function reportsProblems(reports: unknown): PolicyProblem[] {
   if (!isRecord(reports)) return [];
   const problems: PolicyProblem[] = [];
   for (const key of Object.keys(reports)) {
-    if (key !== 'timeZone') problems.push({ path: ['reports', key], atKey: true, message: 'is not a known key (timeZone)' });
+    if (key !== 'timeZone')
+      problems.push({ path: ['reports', key], atKey: true, message: 'is not a known key (timeZone)' });
   }
   const zone = reports.timeZone;
   if (zone !== undefined && (typeof zone !== 'string' || !isValidTimeZone(zone))) {
-    problems.push({ path: ['reports', 'timeZone'], message: 'must be an IANA time zone such as UTC or Europe/Berlin' });
+    problems.push({
+      path: ['reports', 'timeZone'],
+      message: 'must be an IANA time zone such as UTC or Europe/Berlin',
+    });
   }
   return problems;
 }

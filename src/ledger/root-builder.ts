@@ -33,7 +33,9 @@ export function createRootBuilder(from?: { size: number; frontier: readonly Uint
   if (from !== undefined) {
     const keys = rangeNodeKeys(0, from.size);
     if (keys.length !== from.frontier.length) {
-      throw new RangeError(`a tree of ${from.size} leaves has ${keys.length} frontier nodes, not ${from.frontier.length}`);
+      throw new RangeError(
+        `a tree of ${from.size} leaves has ${keys.length} frontier nodes, not ${from.frontier.length}`,
+      );
     }
     keys.forEach((key, i) => frontier.push({ level: key.level, hash: from.frontier[i] as Uint8Array }));
     size = from.size;

@@ -33,7 +33,12 @@ export interface AccessReviewToken {
 export interface AccessReview {
   readonly generatedAt: string;
   readonly tokens: readonly AccessReviewToken[];
-  readonly approvers: readonly { approver: string; approvals: number; rejections: number; lastDecisionAt: string }[];
+  readonly approvers: readonly {
+    approver: string;
+    approvals: number;
+    rejections: number;
+    lastDecisionAt: string;
+  }[];
   readonly summary: Readonly<Record<AccessFinding, number>> & { readonly activeTokens: number };
 }
 

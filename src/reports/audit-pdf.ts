@@ -73,7 +73,9 @@ export function startPdf(header: AuditReportHeader, sink: Writable): PdfWriter {
     const y = doc.page.height - MARGIN + 8;
     doc.font(FONT).fontSize(SIZE);
     doc.text(
-      printable(`${header.environment} ${header.month} - checkpoint ${header.checkpoint.size} - page ${pageNumber}`),
+      printable(
+        `${header.environment} ${header.month} - checkpoint ${header.checkpoint.size} - page ${pageNumber}`,
+      ),
       MARGIN,
       y,
       { lineBreak: false },
@@ -96,12 +98,17 @@ export function startPdf(header: AuditReportHeader, sink: Writable): PdfWriter {
     doc.y = y + lineHeight;
   };
 
-  doc.font(FONT_BOLD).fontSize(12).text(printable(`Deployments to ${header.environment}, ${header.month}`));
+  doc
+    .font(FONT_BOLD)
+    .fontSize(12)
+    .text(printable(`Deployments to ${header.environment}, ${header.month}`));
   doc.font(FONT).fontSize(8);
   doc.text(printable(`Month: ${header.from} to ${header.to} (${header.timeZone})`), { width });
   doc.text(printable(`Generated: ${header.generatedAt} by ${header.generatedBy}`), { width });
   doc.text(
-    printable(`Ledger: ${header.checkpoint.origin}, ${header.checkpoint.size} entries, root ${header.checkpoint.rootHash}`),
+    printable(
+      `Ledger: ${header.checkpoint.origin}, ${header.checkpoint.size} entries, root ${header.checkpoint.rootHash}`,
+    ),
     { width },
   );
   doc.moveDown(0.5);
@@ -141,7 +148,8 @@ export function startPdf(header: AuditReportHeader, sink: Writable): PdfWriter {
       line(`without approval: ${summary.unapproved}`);
       line(`gate overrides: ${summary.overrides}`);
       line(`outside change windows: ${summary.outsideWindow}`);
-      for (const [service, n] of Object.entries(summary.byService)) line(`service ${printable(service)}: ${n}`);
+      for (const [service, n] of Object.entries(summary.byService))
+        line(`service ${printable(service)}: ${n}`);
       for (const [status, n] of Object.entries(summary.byStatus)) line(`status ${status}: ${n}`);
       line('');
       doc.font(FONT_BOLD);

@@ -78,7 +78,10 @@ export function checkpointView(checkpoint: StoredCheckpoint): ReportCheckpoint {
 }
 
 /** Takes the checkpoint and returns the header and a reader of the rows below it. */
-export async function openAuditReport(deps: AuditReportDeps, request: AuditReportRequest): Promise<AuditReport> {
+export async function openAuditReport(
+  deps: AuditReportDeps,
+  request: AuditReportRequest,
+): Promise<AuditReport> {
   const checkpoint = await deps.ledger.checkpoint();
   const { range, environment } = request;
   const policy = Object.hasOwn(deps.policy.environments, environment)

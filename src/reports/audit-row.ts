@@ -6,7 +6,13 @@
  * does not come out identical was changed. Pure: no I/O, no clock.
  */
 import type { EventRecord } from '../domain/event-record.js';
-import { compareLifecycle, deriveState, finishedAt, statusOf, type LifecycleEvent } from '../domain/lifecycle.js';
+import {
+  compareLifecycle,
+  deriveState,
+  finishedAt,
+  statusOf,
+  type LifecycleEvent,
+} from '../domain/lifecycle.js';
 import { isInsideWindow } from '../policy/windows.js';
 import type { ChangeWindow } from '../policy/policy-schema.js';
 

@@ -125,7 +125,8 @@ const fromHex = (text: unknown): Uint8Array =>
   typeof text === 'string' && /^([0-9a-f]{2})*$/.test(text) ? Buffer.from(text, 'hex') : new Uint8Array();
 
 function lines(file: string): AsyncIterator<string> {
-  return readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const reader = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+  return reader[Symbol.asyncIterator]();
 }
 
 async function verifyUnpacked(dir: string, file: string, keys: readonly string[]): Promise<BundleVerdict> {
@@ -145,7 +146,10 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
   try {
     await unpack(file, dir);
   } catch (error) {
-    problems.add('bundle_malformed', `the bundle is not a shiplog evidence bundle: ${(error as Error).message}`);
+    problems.add(
+      'bundle_malformed',
+      `the bundle is not a shiplog evidence bundle: ${(error as Error).message}`,
+    );
     return verdict({});
   }
   const member = (name: string) => path.join(dir, name);
@@ -172,7 +176,8 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
   let header: AuditReportHeader;
   try {
     header = (JSON.parse(`${first.done ? '' : first.value}]}`) as { report: AuditReportHeader }).report;
-    if (typeof header?.month !== 'string' || typeof header.environment !== 'string') throw new Error('no header');
+    if (typeof header?.month !== 'string' || typeof header.environment !== 'string')
+      throw new Error('no header');
   } catch {
     problems.add('bundle_malformed', 'report.json does not start with the report header line');
     return verdict({ checkpointSize: size });
@@ -227,7 +232,10 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
       }
       citedCount += 1;
       if (!proven(entry)) {
-        problems.add('proof_invalid', `entry ${index} (deployment ${name}): its inclusion proof does not lead to the checkpoint's root`);
+        problems.add(
+          'proof_invalid',
+          `entry ${index} (deployment ${name}): its inclusion proof does not lead to the checkpoint's root`,
+        );
       }
       entries.push({ index: entry.index, data: entry.data });
     }
@@ -257,19 +265,32 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
     range = JSON.parse(await fs.promises.readFile(member('range.json'), 'utf8')) as RangeFile;
   } catch {
     problems.add('bundle_malformed', 'range.json is not JSON');
-    return verdict({ month: header.month, environment: header.environment, rows, citedEntries: citedCount, checkpointSize: size });
+    return verdict({
+      month: header.month,
+      environment: header.environment,
+      rows,
+      citedEntries: citedCount,
+      checkpointSize: size,
+    });
   }
-  if (range.end !== size) problems.add('range_mismatch', `the run ends at ${range.end}, not at the tree size ${size}`);
+  if (range.end !== size)
+    problems.add('range_mismatch', `the run ends at ${range.end}, not at the tree size ${size}`);
   checkBoundary(range, header, proven, problems);
   const earliest = new Map<string, number>();
   for (const entry of range.earlierStarts ?? []) {
     if (!proven(entry)) {
-      problems.add('proof_invalid', `entry ${entry.index} (an earlier start): its inclusion proof does not lead to the root`);
+      problems.add(
+        'proof_invalid',
+        `entry ${entry.index} (an earlier start): its inclusion proof does not lead to the root`,
+      );
       continue;
     }
     const record = parseRecord(entry.data);
     if (record?.recordType === 'event' && typeof record.deployment === 'string') {
-      earliest.set(record.deployment, Math.min(earliest.get(record.deployment) ?? Infinity, Date.parse(String(record.time))));
+      earliest.set(
+        record.deployment,
+        Math.min(earliest.get(record.deployment) ?? Infinity, Date.parse(String(record.time))),
+      );
     }
   }
   let builder;
@@ -277,7 +298,13 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
     builder = createRootBuilder({ size: range.start, frontier: (range.frontier ?? []).map(fromHex) });
   } catch (error) {
     problems.add('range_mismatch', `range.json: ${(error as Error).message}`);
-    return verdict({ month: header.month, environment: header.environment, rows, citedEntries: citedCount, checkpointSize: size });
+    return verdict({
+      month: header.month,
+      environment: header.environment,
+      rows,
+      citedEntries: citedCount,
+      checkpointSize: size,
+    });
   }
   /** Per deployment of the environment seen in the run: its earliest event time and its event indexes. */
   const seen = new Map<string, { first: number; events: number[] }>();
@@ -293,7 +320,10 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
       break;
     }
     if (leaf.index !== range.start + rangeEntries) {
-      problems.add('range_mismatch', `leaves.jsonl: expected entry ${range.start + rangeEntries}, found ${leaf.index}`);
+      problems.add(
+        'range_mismatch',
+        `leaves.jsonl: expected entry ${range.start + rangeEntries}, found ${leaf.index}`,
+      );
       break;
     }
     rangeEntries += 1;
@@ -318,7 +348,10 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
     builder.append(hash);
   }
   if (range.start + rangeEntries !== size) {
-    problems.add('range_mismatch', `leaves.jsonl holds ${rangeEntries} entries, the run has ${size - range.start}`);
+    problems.add(
+      'range_mismatch',
+      `leaves.jsonl holds ${rangeEntries} entries, the run has ${size - range.start}`,
+    );
   } else if (Buffer.compare(Buffer.from(builder.root()), Buffer.from(root)) !== 0) {
     problems.add('range_mismatch', "the run of leaves does not hash to the checkpoint's root");
   }
@@ -326,11 +359,17 @@ async function verifyUnpacked(dir: string, file: string, keys: readonly string[]
     const start = Math.min(first, earliest.get(deployment) ?? Infinity);
     const inMonth = start >= fromMs && start < toMs;
     if (inMonth && !reported.has(deployment)) {
-      problems.add('row_missing', `deployment ${deployment} of ${header.environment} started in ${header.month} (entry ${events[0]}) but is not in the report`);
+      problems.add(
+        'row_missing',
+        `deployment ${deployment} of ${header.environment} started in ${header.month} (entry ${events[0]}) but is not in the report`,
+      );
     } else if (reported.has(deployment)) {
       const uncited = events.filter((index) => !citedEvents.has(index));
       if (uncited.length > 0) {
-        problems.add('row_mismatch', `deployment ${deployment}: event entr${uncited.length === 1 ? 'y' : 'ies'} ${uncited.slice(0, 5).join(', ')} not cited by its row`);
+        problems.add(
+          'row_mismatch',
+          `deployment ${deployment}: event entr${uncited.length === 1 ? 'y' : 'ies'} ${uncited.slice(0, 5).join(', ')} not cited by its row`,
+        );
       }
     }
   }
@@ -353,17 +392,26 @@ function checkBoundary(
 ): void {
   const receivedFrom = Date.parse(range.receivedFrom);
   if (!(receivedFrom <= Date.parse(header.from))) {
-    problems.add('range_start_unproven', `the run starts with events received from ${range.receivedFrom}, after the month began`);
+    problems.add(
+      'range_start_unproven',
+      `the run starts with events received from ${range.receivedFrom}, after the month began`,
+    );
   }
   if (range.start === 0) return;
   const boundary = range.boundary;
   if (boundary === null || boundary.index !== range.start - 1 || !proven(boundary)) {
-    problems.add('range_start_unproven', `the entry before the run (${range.start - 1}) is not in the bundle with a valid proof`);
+    problems.add(
+      'range_start_unproven',
+      `the entry before the run (${range.start - 1}) is not in the bundle with a valid proof`,
+    );
     return;
   }
   const record = parseRecord(boundary.data);
   if (record?.recordType !== 'event' || !(Date.parse(String(record.receivedAt)) < receivedFrom)) {
-    problems.add('range_start_unproven', `entry ${boundary.index} before the run is not an event received before ${range.receivedFrom}`);
+    problems.add(
+      'range_start_unproven',
+      `entry ${boundary.index} before the run is not an event received before ${range.receivedFrom}`,
+    );
   }
 }
 

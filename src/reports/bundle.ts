@@ -137,7 +137,10 @@ async function writeMembers(
     await writeChunk(
       cited,
       entries
-        .map((e, i) => `${JSON.stringify({ index: e.index, data: e.data, proof: (proofs[i] ?? []).map(hex) })}\n`)
+        .map(
+          (e, i) =>
+            `${JSON.stringify({ index: e.index, data: e.data, proof: (proofs[i] ?? []).map(hex) })}\n`,
+        )
         .join(''),
     );
   }
@@ -180,7 +183,7 @@ async function writeMembers(
   await fs.promises.writeFile(path.join(dir, 'range.json'), `${JSON.stringify(rangeFile)}\n`);
 
   const leaves = file('leaves.jsonl');
-  for (let next = start; next < size; ) {
+  for (let next = start; next < size;) {
     const entries = await deps.ledger.entries(next, Math.min(size, next + 1000));
     if (entries.length === 0) break;
     await writeChunk(

@@ -23,11 +23,21 @@ export interface CoverageReview {
   readonly since: string;
   readonly services: readonly { service: string; team: string | null; lastDeploymentAt: string | null }[];
   readonly sources: readonly { source: string; lastSeenAt: string; events: number }[];
-  readonly unregisteredEnvironments: readonly { environment: string; seenBy: readonly string[]; lastSeenAt: string }[];
+  readonly unregisteredEnvironments: readonly {
+    environment: string;
+    seenBy: readonly string[];
+    lastSeenAt: string;
+  }[];
   readonly missingTags: {
     readonly total: number;
     readonly truncated: boolean;
-    readonly items: readonly { deployment: string; service: string; environment: string; actor: string; missing: readonly string[] }[];
+    readonly items: readonly {
+      deployment: string;
+      service: string;
+      environment: string;
+      actor: string;
+      missing: readonly string[];
+    }[];
   };
 }
 
@@ -66,7 +76,11 @@ export async function coverageReview(
   const iso = (ms: number) => new Date(ms).toISOString();
   const services = (await reports.catalogLastDeployments())
     .filter((s) => s.lastMs === null || s.lastMs < sinceMs)
-    .map((s) => ({ service: s.service, team: s.team, lastDeploymentAt: s.lastMs === null ? null : iso(s.lastMs) }));
+    .map((s) => ({
+      service: s.service,
+      team: s.team,
+      lastDeploymentAt: s.lastMs === null ? null : iso(s.lastMs),
+    }));
   const sources = (await reports.sourcesLastSeen())
     .filter((s) => s.lastMs < sinceMs)
     .map((s) => ({ source: s.source, lastSeenAt: iso(s.lastMs), events: s.events }));

@@ -225,7 +225,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   server.addHook('onClose', async () => writer.drain());
   server.addHook('onClose', async function flushTokenUse() {
-    await usage.close().catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
+    await usage
+      .close()
+      .catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
   });
   return { server, writer, ledger, routes };
 }

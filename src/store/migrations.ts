@@ -494,7 +494,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         for (const row of refs.rows) {
           const record = JSON.parse(row.data) as { id?: unknown; decisionId?: unknown };
           if (row.record_type === 'approval' && typeof record.id === 'string') {
-            await sql`update approvals set ledger_index = ${Number(row.idx)} where id = ${record.id}`.execute(db);
+            await sql`update approvals set ledger_index = ${Number(row.idx)} where id = ${record.id}`.execute(
+              db,
+            );
           } else if (row.record_type === 'gate_decision' && typeof record.decisionId === 'string') {
             await sql`update gate_decisions set ledger_index = ${Number(row.idx)} where id = ${record.decisionId}`.execute(
               db,

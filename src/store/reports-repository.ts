@@ -169,11 +169,7 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
         .where('g.deployment', 'in', keys)
         .where('g.ledger_index', '<', size)
         .where('l.data', 'is not', null);
-      const rows = [
-        ...(await events.execute()),
-        ...(await approvals.execute()),
-        ...(await gates.execute()),
-      ];
+      const rows = [...(await events.execute()), ...(await approvals.execute()), ...(await gates.execute())];
       for (const row of rows) {
         if (row.data === null || row.idx === null) continue;
         byDeployment.get(row.deployment)?.push({ index: Number(row.idx), data: row.data });
@@ -321,9 +317,17 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
         ])
         .groupBy(['approver', 'decision'])
         .execute();
-      const byName = new Map<string, { approver: string; approvals: number; rejections: number; lastMs: number }>();
+      const byName = new Map<
+        string,
+        { approver: string; approvals: number; rejections: number; lastMs: number }
+      >();
       for (const row of rows) {
-        const entry = byName.get(row.approver) ?? { approver: row.approver, approvals: 0, rejections: 0, lastMs: 0 };
+        const entry = byName.get(row.approver) ?? {
+          approver: row.approver,
+          approvals: 0,
+          rejections: 0,
+          lastMs: 0,
+        };
         if (row.decision === 'approve') entry.approvals += Number(row.n);
         else entry.rejections += Number(row.n);
         entry.lastMs = Math.max(entry.lastMs, Number(row.last_ms));
@@ -352,8 +356,16 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
     },
 
     async sourcesLastSeen() {
-      const rows = await db.selectFrom('sources').select(['source', 'last_seen_ms', 'events']).orderBy('source').execute();
-      return rows.map((r) => ({ source: r.source, lastMs: Number(r.last_seen_ms), events: Number(r.events) }));
+      const rows = await db
+        .selectFrom('sources')
+        .select(['source', 'last_seen_ms', 'events'])
+        .orderBy('source')
+        .execute();
+      return rows.map((r) => ({
+        source: r.source,
+        lastMs: Number(r.last_seen_ms),
+        events: Number(r.events),
+      }));
     },
 
     async environmentSightings() {
@@ -396,7 +408,17 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
     async deploymentsSince(f) {
       let q = db
         .selectFrom('deployments')
-        .select(['deployment', 'service', 'environment', 'kind', 'actor', 'ticket', 'commit_sha', 'labels', 'sort_ms'])
+        .select([
+          'deployment',
+          'service',
+          'environment',
+          'kind',
+          'actor',
+          'ticket',
+          'commit_sha',
+          'labels',
+          'sort_ms',
+        ])
         .where('environment', '=', f.environment)
         .where('sort_ms', '>=', f.sinceMs);
       if (f.after) {

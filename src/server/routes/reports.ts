@@ -56,11 +56,19 @@ const CoverageQuery = Type.Object(
 
 const DEFAULT_ENVIRONMENT = 'production';
 
-export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, options: ReportRouteOptions): void {
+export function registerReportRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  options: ReportRouteOptions,
+): void {
   const deps = { store: ctx.store, ledger: ctx.ledger, policy: options.policy };
 
   /** Appends the `report.pulled` entry of this request. */
-  async function recordPull(token: Token, report: string, parameters: Record<string, unknown>): Promise<void> {
+  async function recordPull(
+    token: Token,
+    report: string,
+    parameters: Record<string, unknown>,
+  ): Promise<void> {
     const entry = canonicalJson({
       recordType: 'report.pulled',
       report,
@@ -75,7 +83,9 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
   function rangeOf(month: string): MonthRange {
     const range = monthRange(month, options.timeZone);
     if (range === undefined) {
-      throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [{ path: 'month', message: 'must be YYYY-MM' }]);
+      throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
+        { path: 'month', message: 'must be YYYY-MM' },
+      ]);
     }
     return range;
   }
@@ -95,7 +105,8 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
     {
       config: { access: 'reports:read' },
       schema: {
-        summary: 'The monthly audit report: every deployment of the month into an environment (json, csv, html or pdf)',
+        summary:
+          'The monthly audit report: every deployment of the month into an environment (json, csv, html or pdf)',
         tags: ['reports'],
         querystring: AuditQuery,
         response: { '4xx': ErrorResponse },
@@ -116,7 +127,10 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
       });
       void reply.type(CONTENT_TYPES[format]);
       if (format === 'csv' || format === 'pdf') {
-        void reply.header('content-disposition', `attachment; filename="shiplog-audit-${environment}-${q.month}.${format}"`);
+        void reply.header(
+          'content-disposition',
+          `attachment; filename="shiplog-audit-${environment}-${q.month}.${format}"`,
+        );
       }
       return stream(reply, (sink) => writeAuditReport(report, format, sink));
     },
@@ -127,7 +141,8 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
     {
       config: { access: 'reports:read' },
       schema: {
-        summary: 'The evidence bundle of a monthly audit report (.tar.gz): shiplog verify --bundle checks it offline',
+        summary:
+          'The evidence bundle of a monthly audit report (.tar.gz): shiplog verify --bundle checks it offline',
         tags: ['reports'],
         querystring: BundleQuery,
         response: { '4xx': ErrorResponse },
@@ -146,7 +161,10 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
       });
       void reply
         .type('application/gzip')
-        .header('content-disposition', `attachment; filename="shiplog-audit-${environment}-${q.month}.tar.gz"`);
+        .header(
+          'content-disposition',
+          `attachment; filename="shiplog-audit-${environment}-${q.month}.tar.gz"`,
+        );
       return stream(reply, (sink) => writeBundle(deps, report, range, sink));
     },
   );
@@ -156,7 +174,8 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
     {
       config: { access: 'reports:read' },
       schema: {
-        summary: 'The access review: every token (never its secret) with its use and findings, every approver',
+        summary:
+          'The access review: every token (never its secret) with its use and findings, every approver',
         tags: ['reports'],
         querystring: AccessQuery,
         response: { '4xx': ErrorResponse },
@@ -184,7 +203,8 @@ export function registerReportRoutes(app: FastifyInstance, ctx: AppContext, opti
     {
       config: { access: 'reports:read' },
       schema: {
-        summary: 'The coverage review: silent services and sources, unregistered environments, missing required tags',
+        summary:
+          'The coverage review: silent services and sources, unregistered environments, missing required tags',
         tags: ['reports'],
         querystring: CoverageQuery,
         response: { '4xx': ErrorResponse },
