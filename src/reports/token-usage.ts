@@ -38,15 +38,18 @@ export function createTokenUsageRecorder(
     pending = new Map();
     const uses: TokenUse[] = [...batch.values()];
     // One flush at a time, in order: counts are added, so order matters only for last use.
-    flushing = flushing.then(async () => {
-      try {
-        await reports.recordTokenUse(uses);
-      } catch (error) {
-        // Put the counts back for the next flush rather than lose them.
-        for (const use of uses) add(use.tokenId, use.day, use.uses, use.lastMs);
-        throw error;
-      }
-    });
+    // A failed flush must not fail the next one: its counts were put back.
+    flushing = flushing
+      .catch(() => undefined)
+      .then(async () => {
+        try {
+          await reports.recordTokenUse(uses);
+        } catch (error) {
+          // Put the counts back for the next flush rather than lose them.
+          for (const use of uses) add(use.tokenId, use.day, use.uses, use.lastMs);
+          throw error;
+        }
+      });
     return flushing;
   }
 

@@ -25,7 +25,7 @@ async function readMembers(file: string): Promise<Members> {
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
       members.set(header.name, Buffer.concat(chunks).toString('utf8'));
       next();
