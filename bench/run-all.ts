@@ -3,6 +3,7 @@ import { benchBatch, benchSingleEvent } from './ingest.js';
 import { benchCorrelation } from './correlation.js';
 import { benchGate } from './gate.js';
 import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
+import { benchReports } from './reports.js';
 import { benchScale } from './scale.js';
 import { benchWebhooks } from './webhooks.js';
 
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<boolean>> = {
   gate: benchGate,
   webhooks: benchWebhooks,
   correlation: benchCorrelation,
+  reports: benchReports,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

@@ -12,7 +12,7 @@ import type { ChangeWindow, Policy } from '../policy/index.js';
 import type { Store } from '../store/database.js';
 import type { Ledger, StoredCheckpoint } from '../store/ledger-repository.js';
 import type { EntryBytes } from '../store/reports-repository.js';
-import { buildAuditRow, firstEventMs, parseEvidence, type AuditRow } from './audit-row.js';
+import { auditRowOf, firstEventMs, parseEvidence, type AuditRow } from './audit-row.js';
 import type { MonthRange } from './month.js';
 
 /** Deployments read per page. */
@@ -125,7 +125,7 @@ export async function openAuditReport(
         if (parsed.events.length === 0) continue;
         const first = firstEventMs(parsed);
         if (first < range.fromMs || first >= range.toMs) continue;
-        page.push({ row: buildAuditRow(deployment, entries, { windows: header.windows }), entries });
+        page.push({ row: auditRowOf(deployment, parsed, { windows: header.windows }), entries });
       }
       if (page.length > 0) yield page;
       if (keys.length < PAGE_SIZE) return;

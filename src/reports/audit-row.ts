@@ -144,7 +144,11 @@ export function buildAuditRow(
   entries: readonly CitedEntry[],
   context: RowContext,
 ): AuditRow {
-  const evidence = parseEvidence(deployment, entries);
+  return auditRowOf(deployment, parseEvidence(deployment, entries), context);
+}
+
+/** {@link buildAuditRow} from entries already parsed. */
+export function auditRowOf(deployment: string, evidence: ParsedEvidence, context: RowContext): AuditRow {
   if (evidence.events.length === 0) throw new Error(`deployment ${deployment} cites no event`);
   const ordered = [...evidence.events].sort((a, b) =>
     compareLifecycle(lifecycleOf(a.record), lifecycleOf(b.record)),
