@@ -9,14 +9,12 @@ import { loadConfigFile, type ConfigFile } from '../config-file.js';
 import { loadSecretVariables } from '../config.js';
 import { ShiplogError } from '../errors.js';
 import { createTicketChecker, type TicketChecker } from '../governance/ticket-check.js';
-import type { CdeventSink } from '../outbound/cdevents-forwarder.js';
+import type { OutboundSink } from '../outbound/cdevents-forwarder.js';
 import { openStore, type Store } from '../store/database.js';
 import { loadLedgerSigner } from '../store/ledger-keys.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
-
-const CHECKPOINT_EVERY_MS = 5000;
 
 export interface Running {
   readonly server: FastifyInstance;
@@ -74,11 +72,6 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
       outbound: { sinks },
     },
   });
-  // Under load, a checkpoint at most every CHECKPOINT_EVERY_MS; GET /v1/ledger/checkpoint cuts on demand.
-  const checkpoints = setInterval(() => {
-    ledger.cutCheckpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint failed'));
-  }, CHECKPOINT_EVERY_MS);
-  checkpoints.unref();
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -88,7 +81,6 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: finishing in-flight requests');
-      clearInterval(checkpoints);
       await server.close();
       await store.close();
       logger.info('stopped');
@@ -113,7 +105,7 @@ function ticketChecker(file: ConfigFile, maxBytes: number): TicketChecker | unde
 }
 
 /** The config's CDEvents sinks with their tokens read from the variables it names. */
-function outboundSinks(file: ConfigFile): CdeventSink[] {
+function outboundSinks(file: ConfigFile): OutboundSink[] {
   const names = file.outbound.flatMap((s) => (s.tokenVariable ? [s.tokenVariable] : []));
   const secrets = loadSecretVariables(names);
   return file.outbound.map((sink) => {
@@ -126,7 +118,11 @@ function outboundSinks(file: ConfigFile): CdeventSink[] {
     return {
       name: sink.name,
       url: sink.url,
+      format: sink.format,
+      environments: sink.environments,
+      dashboardUid: sink.dashboardUid,
       token: sink.tokenVariable ? secrets[sink.tokenVariable] : undefined,
+      tokenVariable: sink.tokenVariable,
     };
   });
 }

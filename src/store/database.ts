@@ -30,6 +30,7 @@ import { createOutboundSinksRepository, type OutboundSinksRepository } from './o
 import { createReportsRepository, type ReportsRepository } from './reports-repository.js';
 import type { Database } from './schema.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
+import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
 import { createDeliveriesRepository, type DeliveriesRepository } from './webhook-deliveries-repository.js';
 import {
@@ -60,6 +61,7 @@ export interface Repositories {
   readonly incidents: IncidentsRepository;
   /** Reads of the audit, access and coverage reports; batched token use. */
   readonly reports: ReportsRepository;
+  readonly leases: LeasesRepository;
 }
 
 export interface Store extends Repositories {
@@ -140,6 +142,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
     reports: createReportsRepository(db),
+    leases: createLeasesRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

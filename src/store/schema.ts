@@ -282,6 +282,13 @@ export interface CatalogServicesTable {
   updated_ms: number;
 }
 
+/** Who leads the background work of a lease, and until when (src/server/leader.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_ms: number;
+}
+
 export interface Database {
   events: EventsTable;
   deployments: DeploymentsTable;
@@ -304,4 +311,5 @@ export interface Database {
   catalog_services: CatalogServicesTable;
   incident_record_links: IncidentRecordLinksTable;
   token_usage: TokenUsageTable;
+  leases: LeasesTable;
 }
