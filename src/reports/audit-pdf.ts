@@ -149,9 +149,10 @@ export function startPdf(header: AuditReportHeader, sink: Writable, bufferBound 
     doc.font(FONT);
     pending = [];
   };
+  /** One line of `text`, which the caller made printable (cell() does). */
   const line = (text: string, indent = 0) => {
     if (doc.y + lineHeight > bottom) newPage();
-    pending.push({ bold, x: MARGIN + indent, y: doc.y, text: printable(text) });
+    pending.push({ bold, x: MARGIN + indent, y: doc.y, text });
     doc.y += lineHeight;
   };
 
@@ -212,12 +213,12 @@ export function startPdf(header: AuditReportHeader, sink: Writable, bufferBound 
       line(`outside change windows: ${summary.outsideWindow}`);
       for (const [service, n] of Object.entries(summary.byService))
         line(`service ${printable(service)}: ${n}`);
-      for (const [status, n] of Object.entries(summary.byStatus)) line(`status ${status}: ${n}`);
+      for (const [status, n] of Object.entries(summary.byStatus)) line(`status ${printable(status)}: ${n}`);
       line('');
       bold = true;
       line('Signed checkpoint (every cited entry is below its size; verify with shiplog verify --bundle)');
       bold = false;
-      for (const text of header.checkpoint.note.split('\n')) line(text);
+      for (const text of header.checkpoint.note.split('\n')) line(printable(text));
       flushLines();
       footer();
       const done = once(sink, 'finish');
