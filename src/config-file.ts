@@ -40,6 +40,16 @@ import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outb
 import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
 import { isValidTimeZone } from './policy/local-time.js';
 import {
+  parseSuppression,
+  validateSuppression,
+  type SuppressionSettings,
+} from './alerts/suppression-config.js';
+import {
+  parseVerification,
+  validateVerification,
+  type VerificationCheck,
+} from './verification/verification-config.js';
+import {
   isRecord,
   jsonPath,
   jsonPointer,
@@ -61,6 +71,7 @@ const SECTIONS = [
   'mappings',
   'correlation',
   'reports',
+  'verification',
 ] as const;
 
 /** `reports:` of shiplog.yaml (docs/audit.md). */
@@ -98,6 +109,10 @@ export interface ConfigFile {
   readonly services: Readonly<Record<string, ServiceConfig>>;
   /** `reports:`: the time zone of report months. */
   readonly reports: ReportsConfig;
+  /** `alerts.suppression:`: the Alertmanager silenced while a service deploys; absent: none. */
+  readonly suppression?: SuppressionSettings | undefined;
+  /** `verification:`: health checks after a deployment succeeds or is rolled back. */
+  readonly verification: readonly VerificationCheck[];
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -112,6 +127,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
   reports: Object.freeze({ timeZone: 'UTC' }),
+  verification: Object.freeze([]),
   sections: Object.freeze({}),
 });
 
@@ -166,6 +182,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   for (const [key, value] of Object.entries(root)) {
     if (!(SECTIONS as readonly string[]).includes(key)) {
       problems.push({ path: [key], atKey: true, message: `is not a known section (${SECTIONS.join(', ')})` });
+    } else if (key === 'verification') {
+      continue; // a list, validated below
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
     } else if (
@@ -186,6 +204,9 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
   problems.push(...reportsProblems(root.reports));
+  const suppression = isRecord(root.alerts) ? root.alerts.suppression : undefined;
+  problems.push(...validateSuppression(suppression));
+  problems.push(...validateVerification(root.verification));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -211,6 +232,8 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       timeZone:
         isRecord(root.reports) && typeof root.reports.timeZone === 'string' ? root.reports.timeZone : 'UTC',
     },
+    suppression: parseSuppression(suppression),
+    verification: parseVerification(root.verification),
     sections: structuredClone(sections),
   });
 }

@@ -41,6 +41,12 @@ import type { Store } from '../store/database.js';
 import { createEventWriter, type EventWriter } from '../store/event-writer.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { generateSigner } from '../ledger/note.js';
+import { createSilences, type Silences } from '../alerts/silences.js';
+import type { SuppressionSettings } from '../alerts/suppression-config.js';
+import type { StoredEvent } from '../domain/write-plan.js';
+import { createVerifier, type VerificationListener, type Verifier } from '../verification/verifier.js';
+import type { VerificationCheck } from '../verification/verification-config.js';
+import { registerSilenceRoutes } from './routes/silences.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 const CHECKPOINT_EVERY_MS = 5000;
@@ -80,6 +86,12 @@ export interface AppOptions {
    * ready and stopped when it closes.
    */
   readonly leader?: Leader | undefined;
+  /** `alerts.suppression:` of shiplog.yaml: silence Alertmanager while services deploy; default: off. */
+  readonly suppression?: SuppressionSettings | undefined;
+  /** `verification:` of shiplog.yaml: checks after a deployment succeeds or is rolled back. */
+  readonly verification?: readonly VerificationCheck[] | undefined;
+  /** Told when a verification is decided (`failed` raises `verification_failed`). */
+  readonly onVerificationFinished?: VerificationListener | undefined;
 }
 
 export interface App {
@@ -89,6 +101,9 @@ export interface App {
   /** Every route with its declared access (filled when the server is ready). */
   readonly routes: readonly DeclaredRoute[];
   readonly leader: Leader;
+  /** Alertmanager silences while services deploy; null without `alerts.suppression`. */
+  readonly silences: Silences | null;
+  readonly verifier: Verifier;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -120,9 +135,33 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const ledger =
     options.ledger ??
     createLedger(options.store, { signer: generateSigner(DEFAULT_ORIGIN).signer, origin: DEFAULT_ORIGIN });
+  const silences = options.suppression
+    ? createSilences({ store: options.store, settings: options.suppression, ledger, logger: server.log })
+    : null;
+  const verifier = createVerifier({
+    store: options.store,
+    ledger,
+    checks: options.verification ?? [],
+    onVerificationFinished: options.onVerificationFinished,
+    logger: server.log,
+  });
+  // Silences and verification runs start from committed events; what they start is in the
+  // database, and close waits for it so the store is not closed under it.
+  const afterCommit = new Set<Promise<void>>();
+  const deploymentsChanged = (stored: readonly StoredEvent[]) => {
+    const work = Promise.all([silences?.onEvents(stored), verifier.onEvents(stored)]).then(
+      () => undefined,
+      (error: unknown) => server.log.warn({ err: error }, 'starting a silence or a verification failed'),
+    );
+    afterCommit.add(work);
+    void work.finally(() => afterCommit.delete(work));
+  };
   const writer = createEventWriter(options.store, {
     ledger,
-    onCommit: (stored) => metrics.commitEvents.observe(stored.length),
+    onCommit: (stored) => {
+      metrics.commitEvents.observe(stored.length);
+      if (silences !== null || (options.verification?.length ?? 0) > 0) deploymentsChanged(stored);
+    },
   });
   const usage = createTokenUsageRecorder(options.store.reports, {
     intervalMs: options.tokenUsageFlushMs,
@@ -141,6 +180,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       services: options.services,
     }),
     leader: options.leader ?? createLeader(options.store.leases, { logger: server.log }),
+    silences,
+    verifier,
   };
 
   registerErrorHandler(server);
@@ -226,6 +267,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     timeZone: options.reports?.timeZone ?? 'UTC',
     usage,
   });
+  registerSilenceRoutes(server, ctx);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);
@@ -236,16 +278,23 @@ export async function buildApp(options: AppOptions): Promise<App> {
   ctx.leader.every('checkpoint', CHECKPOINT_EVERY_MS, async () => {
     await ledger.cutCheckpoint();
   });
+  if (silences !== null) ctx.leader.every('silences', silences.tickIntervalMs, () => silences.tick());
+  if ((options.verification?.length ?? 0) > 0) {
+    ctx.leader.every('verification', verifier.tickIntervalMs, async () => {
+      await verifier.tick();
+    });
+  }
   server.addHook('onReady', async function startBackgroundWork() {
     ctx.leader.start();
   });
   server.addHook('onClose', async () => {
     await ctx.leader.stop();
     await writer.drain();
+    await Promise.all(afterCommit);
     // Token use is counted per replica (not leader work): each one writes its own counts.
     await usage
       .close()
       .catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
   });
-  return { server, writer, ledger, routes, leader: ctx.leader };
+  return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier };
 }

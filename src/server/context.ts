@@ -2,6 +2,8 @@
 import type { Incidents } from '../correlate/incidents.js';
 import type { Authenticator } from './auth.js';
 import type { Leader } from './leader.js';
+import type { Silences } from '../alerts/silences.js';
+import type { Verifier } from '../verification/verifier.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/database.js';
 import type { EventWriter } from '../store/event-writer.js';
@@ -17,4 +19,8 @@ export interface AppContext {
   readonly incidents: Incidents;
   /** Runs background work on one replica only (src/server/leader.ts). */
   readonly leader: Leader;
+  /** Alertmanager silences while services deploy; null without `alerts.suppression`. */
+  readonly silences: Silences | null;
+  /** Post-deployment and post-rollback verification (DESIGN.md §11). */
+  readonly verifier: Verifier;
 }

@@ -64,6 +64,8 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     correlation: file.correlation,
     services: file.services,
     reports: file.reports,
+    suppression: file.suppression,
+    verification: file.verification,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
     webhooks: {

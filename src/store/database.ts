@@ -29,6 +29,8 @@ import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import { createReportsRepository, type ReportsRepository } from './reports-repository.js';
 import type { Database } from './schema.js';
+import { createSilencesRepository, type SilencesRepository } from './silences-repository.js';
+import { createVerificationsRepository, type VerificationsRepository } from './verifications-repository.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
 import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
@@ -61,6 +63,10 @@ export interface Repositories {
   readonly incidents: IncidentsRepository;
   /** Reads of the audit, access and coverage reports; batched token use. */
   readonly reports: ReportsRepository;
+  /** Alertmanager silences held while services deploy. */
+  readonly silences: SilencesRepository;
+  /** Post-deployment verification runs and measurements. */
+  readonly verifications: VerificationsRepository;
   readonly leases: LeasesRepository;
 }
 
@@ -142,6 +148,8 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
     reports: createReportsRepository(db),
+    silences: createSilencesRepository(db),
+    verifications: createVerificationsRepository(db),
     leases: createLeasesRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);

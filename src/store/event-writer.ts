@@ -69,15 +69,24 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
   const clock = options.clock ?? createHybridLogicalClock();
   const now = options.now ?? Date.now;
   const stamp = (timeMs: number) => formatHlc(clock.receive(timeMs));
+  // The stored events of the transaction in flight (groups commit one after another): told to
+  // onCommit once it has committed, never when it rolled back (its items are then retried alone).
+  let inFlight: StoredEvent[] = [];
   const group = createGroupCommit<Submission, EventResult[]>(store, writeGroup, {
     weight: (submission) => submission.events.length,
     maxWeight: options.maxGroupEvents ?? 5000,
+    onCommitted: function tellCommitted() {
+      const stored = inFlight;
+      inFlight = [];
+      if (stored.length > 0) queueMicrotask(() => options.onCommit?.(stored));
+    },
   });
 
   async function writeGroup(
     trx: Transaction<Database>,
     submissions: readonly Submission[],
   ): Promise<Settled<EventResult[]>[]> {
+    inFlight = [];
     const facts = await readFacts(trx, submissions);
     const plan = planSubmissions(submissions, facts, stamp, now());
 
@@ -104,7 +113,7 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
       await updateEnvironments(trx, store.dialect, facts.deployments, plan.deployments);
       await upsertSources(trx, store.dialect, plan.sources);
     }
-    if (plan.stored.length > 0) queueMicrotask(() => options.onCommit?.(plan.stored));
+    inFlight = plan.stored;
     return plan.outcomes.map((outcome) =>
       'rejected' in outcome
         ? {

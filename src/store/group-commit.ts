@@ -24,6 +24,8 @@ export interface GroupCommitOptions<T> {
   readonly weight?: (item: T) => number;
   /** The most weight in one transaction (default 5000). */
   readonly maxWeight?: number;
+  /** Called once each transaction has committed, before its items are answered. */
+  readonly onCommitted?: () => void;
 }
 
 interface Pending<T, R> {
@@ -67,6 +69,7 @@ export function createGroupCommit<T, R>(
           group.map((p) => p.item),
         ),
       );
+      options.onCommitted?.();
       outcomes.forEach((outcome, i) => {
         const pending = group[i] as Pending<T, R>;
         if ('error' in outcome) pending.reject(outcome.error);

@@ -472,6 +472,68 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '015-verification-and-silences': {
+      // Alertmanager silences shiplog holds while services deploy (one per service and
+      // environment), and post-deployment verification runs with their measurements: in the
+      // database, so a restarted (or newly elected) shiplog renews and measures where the
+      // last one stopped.
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('alert_silences')
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('silence_id', 'text')
+          .addColumn('starts_ms', bigint)
+          .addColumn('ends_ms', bigint)
+          .addColumn('hold_until_ms', bigint)
+          .addColumn('last_error', 'text')
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('alert_silences_pk', ['service', 'environment'])
+          .execute();
+        await db.schema
+          .createIndex('alert_silences_by_state')
+          .on('alert_silences')
+          .columns(['state'])
+          .execute();
+        await db.schema
+          .createTable('verification_runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('deployment', 'text', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('region', 'text', (c) => c.notNull())
+          .addColumn('version', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('checks', 'text', (c) => c.notNull())
+          .addColumn('next_ms', bigint)
+          .addColumn('started_ms', bigint, (c) => c.notNull())
+          .addColumn('finished_ms', bigint)
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .addUniqueConstraint('verification_runs_once', ['deployment', 'trigger'])
+          .execute();
+        await db.schema
+          .createIndex('verification_runs_due')
+          .on('verification_runs')
+          .columns(['status', 'next_ms'])
+          .execute();
+        await db.schema
+          .createTable('verification_measurements')
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('check_name', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('at_ms', bigint, (c) => c.notNull())
+          .addColumn('phase', 'text', (c) => c.notNull())
+          .addColumn('value', 'text')
+          .addColumn('message', 'text')
+          .addColumn('ledger_index', bigint)
+          .addPrimaryKeyConstraint('verification_measurements_pk', ['run_id', 'check_name', 'seq'])
+          .execute();
+      },
+    },
     '009-leases': {
       // Background work runs once per deployment of shiplog: the replica whose row this is,
       // until `expires_ms`, is the leader for the lease `name` (src/server/leader.ts).

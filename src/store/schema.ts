@@ -282,6 +282,63 @@ export interface CatalogServicesTable {
   updated_ms: number;
 }
 
+/** An Alertmanager silence shiplog holds while a service deploys to an environment. */
+export interface AlertSilencesTable {
+  service: string;
+  environment: string;
+  /** The deployment that last started or finished holding it. */
+  deployment: string;
+  /** `active` while shiplog keeps it; `ended` once expired at Alertmanager. */
+  state: string;
+  /** Alertmanager's id (changes when Alertmanager replaces a silence instead of updating it). */
+  silence_id: string | null;
+  starts_ms: number | null;
+  /** The `endsAt` last set at Alertmanager. */
+  ends_ms: number | null;
+  /** When it must end: null while a deployment runs, else the final state + grace. */
+  hold_until_ms: number | null;
+  last_error: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+
+/** One verification of a deployment: after it succeeded, or after it was rolled back. */
+export interface VerificationRunsTable {
+  id: string;
+  deployment: string;
+  /** `succeeded` or `rolled_back`. */
+  trigger: string;
+  service: string;
+  environment: string;
+  /** '' when the deployment names no region. */
+  region: string;
+  /** The version that must be answering (for a rollback: the one rolled back to). */
+  version: string | null;
+  /** `running`, `passed`, `failed` or `canceled` (superseded by a rollback). */
+  status: string;
+  /** JSON array of each check's progress (src/verification/run-state.ts). */
+  checks: string;
+  /** When the next measurement is due; null when none is. */
+  next_ms: number | null;
+  started_ms: number;
+  finished_ms: number | null;
+  updated_ms: number;
+}
+
+/** One measurement of one check of a verification run, with its ledger entry. */
+export interface VerificationMeasurementsTable {
+  run_id: string;
+  check_name: string;
+  seq: number;
+  at_ms: number;
+  /** `successful`, `failed` or `error`. */
+  phase: string;
+  /** JSON of the measured value (a number, or a list of numbers, or an HTTP status). */
+  value: string | null;
+  message: string | null;
+  ledger_index: number | null;
+}
+
 /** Who leads the background work of a lease, and until when (src/server/leader.ts). */
 export interface LeasesTable {
   name: string;
@@ -311,5 +368,8 @@ export interface Database {
   catalog_services: CatalogServicesTable;
   incident_record_links: IncidentRecordLinksTable;
   token_usage: TokenUsageTable;
+  alert_silences: AlertSilencesTable;
+  verification_runs: VerificationRunsTable;
+  verification_measurements: VerificationMeasurementsTable;
   leases: LeasesTable;
 }

@@ -124,7 +124,11 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
         cursor: request.query.eventsCursor,
       });
       if (!found) throw new ShiplogError('SHIPLOG_NOT_FOUND', `No deployment "${request.params.deployment}"`);
-      return { ...found, incidents: await ctx.incidents.ofDeployment(found.deployment) };
+      return {
+        ...found,
+        incidents: await ctx.incidents.ofDeployment(found.deployment),
+        verification: await ctx.verifier.ofDeployment(found.deployment),
+      };
     },
   );
 
