@@ -4,6 +4,7 @@ import { benchCorrelation } from './correlation.js';
 import { benchDora } from './dora.js';
 import { benchGate } from './gate.js';
 import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
+import { benchReports } from './reports.js';
 import { benchScale } from './scale.js';
 import { benchWebhooks } from './webhooks.js';
 
@@ -18,6 +19,7 @@ const all: Record<string, () => Promise<boolean>> = {
   webhooks: benchWebhooks,
   correlation: benchCorrelation,
   dora: benchDora,
+  reports: benchReports,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

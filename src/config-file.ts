@@ -39,6 +39,7 @@ import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
 import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
+import { isValidTimeZone } from './policy/local-time.js';
 import {
   parseSuppression,
   validateSuppression,
@@ -70,9 +71,16 @@ const SECTIONS = [
   'webhooks',
   'mappings',
   'correlation',
+  'reports',
   'verification',
   'dora',
 ] as const;
+
+/** `reports:` of shiplog.yaml (docs/audit.md). */
+export interface ReportsConfig {
+  /** IANA zone whose local midnights bound a report month; default `UTC`. */
+  readonly timeZone: string;
+}
 
 /** Kubernetes namespaces and the shiplog environment each one deploys to; services and their image repositories. */
 export interface KubernetesMapping {
@@ -101,6 +109,8 @@ export interface ConfigFile {
   readonly correlation: CorrelationSettings;
   /** `services:`: teams, dependencies and repositories of services. */
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `reports:`: the time zone of report months. */
+  readonly reports: ReportsConfig;
   /** `alerts.suppression:`: the Alertmanager silenced while a service deploys; absent: none. */
   readonly suppression?: SuppressionSettings | undefined;
   /** `verification:`: health checks after a deployment succeeds or is rolled back. */
@@ -120,6 +130,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   outbound: Object.freeze([]),
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
+  reports: Object.freeze({ timeZone: 'UTC' }),
   verification: Object.freeze([]),
   dora: Object.freeze(parseDora(undefined)),
   sections: Object.freeze({}),
@@ -180,7 +191,10 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       continue; // a list, validated below
     } else if (value !== null && !isRecord(value)) {
       problems.push({ path: [key], message: 'must be a mapping' });
-    } else if (!['server', 'environments', 'kubernetes', 'tickets'].includes(key) && value !== null) {
+    } else if (
+      !['server', 'environments', 'kubernetes', 'tickets', 'reports'].includes(key) &&
+      value !== null
+    ) {
       sections[key] = value as Record<string, unknown>;
     }
   }
@@ -194,6 +208,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateOutbound(outbound));
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
+  problems.push(...reportsProblems(root.reports));
   const suppression = isRecord(root.alerts) ? root.alerts.suppression : undefined;
   problems.push(...validateSuppression(suppression));
   problems.push(...validateVerification(root.verification));
@@ -219,6 +234,10 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     outbound: parseOutbound(outbound),
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
+    reports: {
+      timeZone:
+        isRecord(root.reports) && typeof root.reports.timeZone === 'string' ? root.reports.timeZone : 'UTC',
+    },
     suppression: parseSuppression(suppression),
     verification: parseVerification(root.verification),
     dora: parseDora(root.dora),
@@ -248,6 +267,24 @@ function serverSection(section: unknown, problems: PolicyProblem[]): ServerFileS
     });
   }
   return settings as ServerFileSettings;
+}
+
+/** `reports: {timeZone}`: an IANA zone name. */
+function reportsProblems(reports: unknown): PolicyProblem[] {
+  if (!isRecord(reports)) return [];
+  const problems: PolicyProblem[] = [];
+  for (const key of Object.keys(reports)) {
+    if (key !== 'timeZone')
+      problems.push({ path: ['reports', key], atKey: true, message: 'is not a known key (timeZone)' });
+  }
+  const zone = reports.timeZone;
+  if (zone !== undefined && (typeof zone !== 'string' || !isValidTimeZone(zone))) {
+    problems.push({
+      path: ['reports', 'timeZone'],
+      message: 'must be an IANA time zone such as UTC or Europe/Berlin',
+    });
+  }
+  return problems;
 }
 
 function kubernetesProblems(kubernetes: unknown, environments: unknown): PolicyProblem[] {

@@ -19,6 +19,7 @@ import { registerCatalog } from './commands/catalog.js';
 import { registerPostmortem } from './commands/postmortem.js';
 import { registerBlame } from './commands/blame.js';
 import { registerMetrics } from './commands/metrics.js';
+import { registerReport } from './commands/report.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerPostmortem(program);
   registerBlame(program);
   registerMetrics(program);
+  registerReport(program);
   return program;
 }
 

@@ -100,6 +100,8 @@ export async function decideApproval(deps: GovernanceDeps, input: DecideInput): 
     }
     const view = toApprovalView(approval);
     const ledgerIndex = await appendToLedger(deps, trx, { recordType: 'approval', ...view });
+    // Audit reports cite this entry beside the deployment's events (src/reports/).
+    if (ledgerIndex !== null) await deps.store.approvals.setLedgerIndex(approval.id, ledgerIndex, trx);
     return { approval: view, status, approved, ledgerIndex };
   });
 }

@@ -164,12 +164,19 @@ function decisionRecorder(deps: GovernanceDeps): GroupCommit<GateDecisionsTable,
   let recorder = recorders.get(deps);
   if (!recorder) {
     recorder = createGroupCommit(deps.store, async function recordDecisions(trx, rows) {
-      await deps.store.gateDecisions.insert(rows, trx);
-      if (!deps.ledger) return rows.map(() => ({ value: null }));
+      if (!deps.ledger) {
+        await deps.store.gateDecisions.insert(rows, trx);
+        return rows.map(() => ({ value: null }));
+      }
       const entries = rows.map((row) =>
         canonicalJson({ recordType: 'gate_decision', ...toGateDecisionView(row) }),
       );
       const first = await deps.ledger.append(trx, entries, 'gate_decision');
+      // Each row knows its entry, so audit reports can cite it (src/reports/).
+      await deps.store.gateDecisions.insert(
+        rows.map((row, i) => ({ ...row, ledger_index: first + i })),
+        trx,
+      );
       return rows.map((_, i) => ({ value: first + i }));
     });
     recorders.set(deps, recorder);

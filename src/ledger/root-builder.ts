@@ -5,7 +5,7 @@
  * which is also exactly the set of nodes `rootKeys(size)` names, so a verifier can compare the
  * stored node hashes with recomputed ones as it goes.
  */
-import { emptyRootHash, nodeHash } from './merkle.js';
+import { emptyRootHash, nodeHash, rangeNodeKeys } from './merkle.js';
 import type { NodeHash } from './merkle.js';
 
 /** A tree being rebuilt from its leaves. */
@@ -21,10 +21,25 @@ export interface RootBuilder {
   root(): Uint8Array;
 }
 
-/** Starts rebuilding a tree from leaf 0. */
-export function createRootBuilder(): RootBuilder {
+/**
+ * Starts rebuilding a tree from leaf 0, or from leaf `from.size` given the hashes of the
+ * complete subtrees of the first `from.size` leaves (`rangeNodeKeys(0, size)`, largest
+ * first): so an audit bundle can carry a run of leaves and prove it against the root without
+ * the leaves before it (docs/audit.md, Completeness).
+ */
+export function createRootBuilder(from?: { size: number; frontier: readonly Uint8Array[] }): RootBuilder {
   const frontier: { level: number; hash: Uint8Array }[] = [];
   let size = 0;
+  if (from !== undefined) {
+    const keys = rangeNodeKeys(0, from.size);
+    if (keys.length !== from.frontier.length) {
+      throw new RangeError(
+        `a tree of ${from.size} leaves has ${keys.length} frontier nodes, not ${from.frontier.length}`,
+      );
+    }
+    keys.forEach((key, i) => frontier.push({ level: key.level, hash: from.frontier[i] as Uint8Array }));
+    size = from.size;
+  }
   return {
     get size() {
       return size;

@@ -33,7 +33,9 @@ import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
 import type { CorrelationSettings } from '../domain/correlation.js';
 import type { RateLimit } from '../config.js';
-import type { KubernetesMapping } from '../config-file.js';
+import type { KubernetesMapping, ReportsConfig } from '../config-file.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { createTokenUsageRecorder } from '../reports/token-usage.js';
 import { DEFAULT_TIMEOUTS, type ServerTimeouts } from '../config.js';
 import { createGovernance } from '../governance/deps.js';
 import type { TicketChecker } from '../governance/ticket-check.js';
@@ -78,6 +80,10 @@ export interface AppOptions {
   readonly dora?: DoraConfig | undefined;
   /** Requests per token (or client address) and window; default: not limited (`shiplog serve` passes its setting). */
   readonly rateLimit?: RateLimit | null | undefined;
+  /** `reports:` of shiplog.yaml: the time zone of report months; default UTC. */
+  readonly reports?: ReportsConfig | undefined;
+  /** How often counted token use is written (ms; 0: only on demand and at close); default 30 s. */
+  readonly tokenUsageFlushMs?: number | undefined;
   /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
   readonly timeouts?: ServerTimeouts | undefined;
   /**
@@ -168,11 +174,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     correlation: options.correlation,
     services: options.services,
   });
+  const usage = createTokenUsageRecorder(options.store.reports, {
+    intervalMs: options.tokenUsageFlushMs,
+    onError: (error) => server.log.warn({ err: error }, 'could not write token use; kept for the next flush'),
+  });
   const ctx: AppContext = {
     store: options.store,
     writer,
     ledger,
-    auth: createAuthenticator(options.store.tokens),
+    auth: createAuthenticator(options.store.tokens, undefined, (token) => usage.record(token.id)),
     metrics,
     incidents,
     dora: createDoraMetrics({
@@ -265,6 +275,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerIncidentRoutes(server, ctx, ctx.incidents);
   registerCatalogRoutes(server, ctx, options.services);
+  registerReportRoutes(server, ctx, {
+    policy: options.policy ?? { environments: {} },
+    timeZone: options.reports?.timeZone ?? 'UTC',
+    usage,
+  });
   registerSilenceRoutes(server, ctx);
   registerDoraRoutes(server, ctx.dora);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
@@ -290,6 +305,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await ctx.leader.stop();
     await writer.drain();
     await Promise.all(afterCommit);
+    // Token use is counted per replica (not leader work): each one writes its own counts.
+    await usage
+      .close()
+      .catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
   });
   return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier };
 }

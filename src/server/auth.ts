@@ -12,31 +12,42 @@ export interface Authenticator {
   forget(tokenId: string): void;
 }
 
-export function createAuthenticator(tokens: TokensRepository, ttlMs = 5_000): Authenticator {
+export function createAuthenticator(
+  tokens: TokensRepository,
+  ttlMs = 5_000,
+  /** Told of every successful authentication (token use for the access review, counted in memory). */
+  onUse: (token: Token) => void = () => {},
+): Authenticator {
   const cache = new Map<string, { token: Token; until: number }>();
   return {
     async authenticate(request) {
-      const header = request.headers.authorization;
-      const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-      if (!match?.[1]) {
-        throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'Send a token as "Authorization: Bearer <token>"');
-      }
-      const secret = match[1];
-      const hit = cache.get(secret);
-      if (hit && hit.until > Date.now()) return hit.token;
-      const token = await tokens.findBySecret(secret);
-      if (!token) {
-        cache.delete(secret);
-        throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'The token is unknown or revoked');
-      }
-      if (cache.size > 10_000) cache.clear();
-      cache.set(secret, { token, until: Date.now() + ttlMs });
+      const token = await identify(request);
+      onUse(token);
       return token;
     },
     forget(tokenId) {
       for (const [secret, entry] of cache) if (entry.token.id === tokenId) cache.delete(secret);
     },
   };
+
+  async function identify(request: FastifyRequest): Promise<Token> {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match?.[1]) {
+      throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'Send a token as "Authorization: Bearer <token>"');
+    }
+    const secret = match[1];
+    const hit = cache.get(secret);
+    if (hit && hit.until > Date.now()) return hit.token;
+    const token = await tokens.findBySecret(secret);
+    if (!token) {
+      cache.delete(secret);
+      throw new ShiplogError('SHIPLOG_UNAUTHORIZED', 'The token is unknown or revoked');
+    }
+    if (cache.size > 10_000) cache.clear();
+    cache.set(secret, { token, until: Date.now() + ttlMs });
+    return token;
+  }
 }
 
 /** Throws 403 when a scoped token may not write this service/environment. */

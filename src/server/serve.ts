@@ -63,6 +63,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     tickets,
     correlation: file.correlation,
     services: file.services,
+    reports: file.reports,
     suppression: file.suppression,
     verification: file.verification,
     dora: file.dora,

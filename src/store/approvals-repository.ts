@@ -53,6 +53,8 @@ export function toApprovalView(row: ApprovalsTable): ApprovalView {
 export interface ApprovalsRepository {
   /** Stores one decision inside `trx`. */
   insert(row: ApprovalsTable, trx: WriteTransaction): Promise<void>;
+  /** Records the ledger index of a decision's entry, in the transaction that appended it. */
+  setLedgerIndex(id: string, ledgerIndex: number, trx: WriteTransaction): Promise<void>;
   /** Every decision on `deployment`, oldest first, read in `trx` when given. */
   of(deployment: string, trx?: WriteTransaction): Promise<ApprovalsTable[]>;
   /** Decisions given, newest first. */
@@ -77,6 +79,10 @@ export function createApprovalsRepository(db: Kysely<Database>): ApprovalsReposi
   return Object.freeze({
     async insert(row: ApprovalsTable, trx: WriteTransaction) {
       await trx.insertInto('approvals').values(row).execute();
+    },
+
+    async setLedgerIndex(id: string, ledgerIndex: number, trx: WriteTransaction) {
+      await trx.updateTable('approvals').set({ ledger_index: ledgerIndex }).where('id', '=', id).execute();
     },
 
     async of(deployment: string, trx?: WriteTransaction) {

@@ -28,6 +28,7 @@ import { createEnvironmentsRepository, type EnvironmentsRepository } from './env
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
 import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
+import { createReportsRepository, type ReportsRepository } from './reports-repository.js';
 import type { Database } from './schema.js';
 import { createSilencesRepository, type SilencesRepository } from './silences-repository.js';
 import { createVerificationsRepository, type VerificationsRepository } from './verifications-repository.js';
@@ -61,6 +62,8 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  /** Reads of the audit, access and coverage reports; batched token use. */
+  readonly reports: ReportsRepository;
   /** Alertmanager silences held while services deploy. */
   readonly silences: SilencesRepository;
   /** Post-deployment verification runs and measurements. */
@@ -147,6 +150,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    reports: createReportsRepository(db),
     silences: createSilencesRepository(db),
     verifications: createVerificationsRepository(db),
     dora: createDoraRepository(db),

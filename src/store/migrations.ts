@@ -573,6 +573,39 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '012-reports': {
+      // Audit reports cite the ledger entry of every approval and gate decision of a
+      // deployment, so those rows learn their ledger index (backfilled from the entries, whose
+      // ids name them). Token use is counted per token and UTC day, in batches
+      // (src/reports/token-usage.ts), for the access review.
+      async up(db: AnyDb) {
+        await db.schema.alterTable('approvals').addColumn('ledger_index', bigint).execute();
+        await db.schema.alterTable('gate_decisions').addColumn('ledger_index', bigint).execute();
+        await db.schema.alterTable('tokens').addColumn('last_used_ms', bigint).execute();
+        await db.schema
+          .createTable('token_usage')
+          .addColumn('token_id', 'text', (c) => c.notNull())
+          .addColumn('day', 'integer', (c) => c.notNull())
+          .addColumn('uses', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('token_usage_pk', ['token_id', 'day'])
+          .execute();
+        const refs = await sql<{ idx: number; data: string; record_type: string }>`
+          select idx, data, record_type from ledger_entries
+          where record_type in ('approval', 'gate_decision') and data is not null`.execute(db);
+        for (const row of refs.rows) {
+          const record = JSON.parse(row.data) as { id?: unknown; decisionId?: unknown };
+          if (row.record_type === 'approval' && typeof record.id === 'string') {
+            await sql`update approvals set ledger_index = ${Number(row.idx)} where id = ${record.id}`.execute(
+              db,
+            );
+          } else if (row.record_type === 'gate_decision' && typeof record.decisionId === 'string') {
+            await sql`update gate_decisions set ledger_index = ${Number(row.idx)} where id = ${record.decisionId}`.execute(
+              db,
+            );
+          }
+        }
+      },
+    },
   };
 }
 

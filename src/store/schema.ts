@@ -49,6 +49,15 @@ export interface TokensTable {
   created_ms: number;
   created_by: string;
   revoked_ms: number | null;
+  /** Last authenticated request, written in batches (src/reports/token-usage.ts). */
+  last_used_ms?: number | null;
+}
+
+/** Authenticated requests per token and UTC day (epoch day), for the access review. */
+export interface TokenUsageTable {
+  token_id: string;
+  day: number;
+  uses: number;
 }
 
 export interface SourcesTable {
@@ -115,6 +124,8 @@ export interface ApprovalsTable {
   created_ms: number;
   /** From the environment's `approvalTtl` at the time of the decision; null: never. */
   expires_ms: number | null;
+  /** The decision's ledger entry (set in the same transaction; 012-reports). */
+  ledger_index?: number | null;
 }
 
 /** One recorded gate decision (what-if decisions are not recorded). */
@@ -137,6 +148,8 @@ export interface GateDecisionsTable {
   created_ms: number;
   /** The deployment kind the decision was made for: it allows only that kind. */
   kind: string;
+  /** The decision's ledger entry (set in the same transaction; 012-reports). */
+  ledger_index?: number | null;
 }
 
 /** One admission review of the Kubernetes webhook that shiplog decided (docs/governance.md). */
@@ -354,6 +367,7 @@ export interface Database {
   incident_changes: IncidentChangesTable;
   catalog_services: CatalogServicesTable;
   incident_record_links: IncidentRecordLinksTable;
+  token_usage: TokenUsageTable;
   alert_silences: AlertSilencesTable;
   verification_runs: VerificationRunsTable;
   verification_measurements: VerificationMeasurementsTable;

@@ -46,6 +46,11 @@ describe('README', () => {
     expect(out).not.toContain('dev-admin-token');
     expect(out).toMatch(/shiplog\.local\/ledger\n\d+\n[A-Za-z0-9+/=]{44}\n\n\u2014 /);
     expect(out).toContain('"deployment":"gha-1234"');
+    expect(out).toContain(
+      'deployment,service,environment,version,actor,startedAt,finishedAt,status,approvers',
+    );
+    expect(out).toMatch(/\ngha-1234,checkout-api,production,1\.42\.0,alice,/);
+    expect(out).toMatch(/ok: production \d{4}-\d{2}: \d+ rows/);
     expect(out).toMatch(
       /"suspects":\[\{"deployment":"gha-1234"[^}]*"reason":"same_service","withinWindow":true\}/,
     );

@@ -26,6 +26,7 @@ interface VerifyFlags {
   token?: string;
   json?: boolean;
   quiet?: boolean;
+  bundle?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -46,10 +47,18 @@ export function registerVerify(program: Command): void {
     .option('--checkpoint <file>', 'a saved signed checkpoint: the log must extend it (witness: updated)')
     .option('--url <url>', 'witness mode: the shiplog server to check (or SHIPLOG_URL)')
     .option('--token <token>', 'witness mode: a token that may read (or SHIPLOG_TOKEN)')
+    .option(
+      '--bundle <file>',
+      'verify an evidence bundle of shiplog report audit --bundle, offline (docs/audit.md)',
+    )
     .option('--json', 'print the result as JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (flags: VerifyFlags) => {
       const keys = [...flags.key, ...(flags.keys ? readKeyFile(flags.keys) : [])];
+      if (flags.bundle !== undefined) {
+        await runBundle(flags.bundle, keys, flags.json === true);
+        return;
+      }
       if (flags.url !== undefined) {
         await runWitness(flags, keys);
         return;
@@ -64,6 +73,41 @@ function readKeyFile(file: string): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/**
+ * Checks an evidence bundle with nothing but the bundle (and `--key`, when the auditor pins the
+ * ledger's key): exit 0 when it holds, 1 naming each problem by its code.
+ */
+async function runBundle(file: string, keys: readonly string[], json: boolean): Promise<void> {
+  if (!fs.existsSync(file)) throw new CliError(`no such file: ${file}`, 2);
+  const { verifyBundle } = await import('../../reports/bundle-verify.js');
+  const verdict = await verifyBundle(file, keys);
+  if (json) process.stdout.write(`${JSON.stringify(verdict)}\n`);
+  if (!verdict.ok) {
+    const [first, ...rest] = verdict.problems;
+    throw new CliError(
+      `the bundle does NOT verify: ${first?.code ?? ''}: ${first?.message ?? ''}`,
+      1,
+      rest.map((p) => ({ path: p.code, message: p.message })),
+    );
+  }
+  if (!json) {
+    if (keys.length === 0) {
+      process.stderr.write(
+        'note: checked against the key in the bundle; pass --key with the key the ledger publishes to pin it\n',
+      );
+    }
+    if (verdict.retired > 0) {
+      process.stderr.write(
+        `note: ${verdict.retired} entries of the run have retired payloads and were not classified\n`,
+      );
+    }
+    process.stdout.write(
+      `ok: ${verdict.environment} ${verdict.month}: ${verdict.rows} rows, ${verdict.citedEntries} cited entries proven, ` +
+        `${verdict.rangeEntries} entries of the run complete against checkpoint ${verdict.checkpointSize}\n`,
+    );
+  }
 }
 
 async function runWitness(flags: VerifyFlags, keys: readonly string[]): Promise<void> {
