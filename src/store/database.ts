@@ -19,6 +19,7 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
+import { createAlertsRepository, type AlertsRepository } from './alerts-repository.js';
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
 import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
@@ -57,6 +58,7 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  readonly alerts: AlertsRepository;
 }
 
 export interface Store extends Repositories {
@@ -136,6 +138,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    alerts: createAlertsRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;
