@@ -30,6 +30,7 @@ export interface CdeventSink {
 export interface ForwarderOptions {
   /** The CloudEvents `source` of what shiplog sends. Default `/shiplog`. */
   readonly source?: string;
+  /** How often the leader runs a tick. Default 1 s. */
   readonly intervalMs?: number;
   readonly maxAttempts?: number;
   /** Delay before retry n (1-based). Default 250 ms × 2^(n-1). */
@@ -57,7 +58,7 @@ export interface CdeventsForwarder {
   /** Sends what is pending to every sink once; resolves with the number of events handled. */
   tick(): Promise<number>;
   status(): Promise<SinkStatus[]>;
-  start(): void;
+  /** Cuts retries short and waits for the tick in flight; the leader runs `tick` (src/server/leader.ts). */
   stop(): Promise<void>;
 }
 
@@ -75,7 +76,6 @@ export function createCdeventsForwarder(
   const batch = options.batch ?? 100;
   const now = options.now ?? Date.now;
   let running: Promise<number> | null = null;
-  let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   const circuitFailures = options.circuitFailures ?? 3;
   const cooldownMs = options.circuitCooldownMs ?? 30_000;
@@ -202,16 +202,8 @@ export function createCdeventsForwarder(
         circuitOpen: circuitOf(sink).openUntil > 0,
       }));
     },
-    start() {
-      if (sinks.length === 0 || timer) return;
-      stopped = false;
-      timer = setInterval(() => void forwarder.tick(), options.intervalMs ?? 1000);
-      timer.unref();
-    },
     async stop() {
       stopped = true;
-      if (timer) clearInterval(timer);
-      timer = null;
       await running;
     },
   };

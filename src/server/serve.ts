@@ -16,8 +16,6 @@ import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 
-const CHECKPOINT_EVERY_MS = 5000;
-
 export interface Running {
   readonly server: FastifyInstance;
   readonly store: Store;
@@ -73,11 +71,6 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
       outbound: { sinks },
     },
   });
-  // Under load, a checkpoint at most every CHECKPOINT_EVERY_MS; GET /v1/ledger/checkpoint cuts on demand.
-  const checkpoints = setInterval(() => {
-    ledger.cutCheckpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint failed'));
-  }, CHECKPOINT_EVERY_MS);
-  checkpoints.unref();
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -87,7 +80,6 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: finishing in-flight requests');
-      clearInterval(checkpoints);
       await server.close();
       await store.close();
       logger.info('stopped');

@@ -30,6 +30,7 @@ import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import type { Database } from './schema.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
+import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
 import { createDeliveriesRepository, type DeliveriesRepository } from './webhook-deliveries-repository.js';
 import {
@@ -58,7 +59,11 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+<<<<<<< HEAD
   readonly alerts: AlertsRepository;
+=======
+  readonly leases: LeasesRepository;
+>>>>>>> main
 }
 
 export interface Store extends Repositories {
@@ -138,7 +143,11 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+<<<<<<< HEAD
     alerts: createAlertsRepository(db),
+=======
+    leases: createLeasesRepository(db),
+>>>>>>> main
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

@@ -269,6 +269,13 @@ export interface CatalogServicesTable {
   updated_ms: number;
 }
 
+/** Who leads the background work of a lease, and until when (src/server/leader.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_ms: number;
+}
+
 export interface Database {
   events: EventsTable;
   deployments: DeploymentsTable;
@@ -290,6 +297,7 @@ export interface Database {
   incident_changes: IncidentChangesTable;
   catalog_services: CatalogServicesTable;
   incident_record_links: IncidentRecordLinksTable;
+  leases: LeasesTable;
   alerts: AlertsTable;
   alert_groups: AlertGroupsTable;
   alert_group_members: AlertGroupMembersTable;

@@ -96,8 +96,11 @@ export function registerWebhookRoutes(
   if (sinks.length > 0) {
     const forwarder = createCdeventsForwarder(ctx.store, sinks, { ...options.outbound, logger: app.log });
     observeForwarder(ctx.metrics.registry, () => forwarder.status());
-    app.addHook('onReady', async () => forwarder.start());
-    app.addHook('onClose', async () => forwarder.stop());
+    ctx.leader.every('cdevents-forwarder', options.outbound?.intervalMs ?? 1000, async () => {
+      await forwarder.tick();
+    });
+    // Before the leader waits for its tasks: stopping cuts the forwarder's retries short.
+    app.addHook('preClose', async () => forwarder.stop());
   }
 }
 
