@@ -59,11 +59,8 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
-<<<<<<< HEAD
-  readonly alerts: AlertsRepository;
-=======
   readonly leases: LeasesRepository;
->>>>>>> main
+  readonly alerts: AlertsRepository;
 }
 
 export interface Store extends Repositories {
@@ -143,11 +140,8 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
-<<<<<<< HEAD
-    alerts: createAlertsRepository(db),
-=======
     leases: createLeasesRepository(db),
->>>>>>> main
+    alerts: createAlertsRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

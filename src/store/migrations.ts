@@ -472,7 +472,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
-<<<<<<< HEAD
+    '009-leases': {
+      // Background work runs once per deployment of shiplog: the replica whose row this is,
+      // until `expires_ms`, is the leader for the lease `name` (src/server/leader.ts).
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_ms', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
     '011-alerts': {
       // Alerts as records (DESIGN.md §11): the alerts, their notification groups (Alertmanager's
       // aggregation groups: one per route and group labels), the alerts of each group, the
@@ -549,18 +560,6 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('updated_ms', bigint, (c) => c.notNull())
           .execute();
         await db.schema.createIndex('alert_deliveries_due').on('alert_deliveries').columns(['status', 'next_ms']).execute();
-=======
-    '009-leases': {
-      // Background work runs once per deployment of shiplog: the replica whose row this is,
-      // until `expires_ms`, is the leader for the lease `name` (src/server/leader.ts).
-      async up(db: AnyDb) {
-        await db.schema
-          .createTable('leases')
-          .addColumn('name', 'text', (c) => c.primaryKey())
-          .addColumn('holder', 'text', (c) => c.notNull())
-          .addColumn('expires_ms', bigint, (c) => c.notNull())
-          .execute();
->>>>>>> main
       },
     },
   };
