@@ -7,7 +7,7 @@
  * key, parsed by the same parsers), `environments:` (the governance policy, through
  * src/policy/load-policy.ts), `kubernetes:` (namespace → environment, for the admission
  * webhook) and `tickets:` (the gate's Jira or ServiceNow check, through
- * src/governance/ticket-config.ts). The other sections (services, alerts, retention, webhooks,
+ * src/governance/ticket-config.ts), `alerts:` (src/alerts/alerts-config.ts). The other sections (services, retention, webhooks,
  * mappings) belong to capabilities that validate their own shape; here they only have to be
  * mappings.
  */
@@ -34,6 +34,7 @@ import {
 } from './correlate/correlation-config.js';
 import type { ServiceConfig } from './correlate/incidents.js';
 import type { CorrelationSettings } from './domain/correlation.js';
+import { DEFAULT_ALERTS, parseAlerts, validateAlerts, type AlertsConfig } from './alerts/alerts-config.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
@@ -88,6 +89,8 @@ export interface ConfigFile {
   readonly correlation: CorrelationSettings;
   /** `services:`: teams, dependencies and repositories of services. */
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `alerts:`: rules, the routing tree, receivers, escalation and suppression (DESIGN.md §11). */
+  readonly alerts: AlertsConfig;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -101,6 +104,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   outbound: Object.freeze([]),
   correlation: Object.freeze(parseCorrelation(undefined)),
   services: Object.freeze({}),
+  alerts: DEFAULT_ALERTS,
   sections: Object.freeze({}),
 });
 
@@ -171,6 +175,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateOutbound(outbound));
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
+  problems.push(...validateAlerts(root.alerts));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -192,6 +197,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     outbound: parseOutbound(outbound),
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
+    alerts: parseAlerts(root.alerts),
     sections: structuredClone(sections),
   });
 }

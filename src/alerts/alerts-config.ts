@@ -58,7 +58,12 @@ export interface Route {
 }
 
 export type ReceiverConfig =
-  | { readonly name: string; readonly type: 'pagerduty'; readonly routingKeyEnv: string; readonly url: string }
+  | {
+      readonly name: string;
+      readonly type: 'pagerduty';
+      readonly routingKeyEnv: string;
+      readonly url: string;
+    }
   | { readonly name: string; readonly type: 'slack'; readonly urlEnv: string }
   | { readonly name: string; readonly type: 'opsgenie'; readonly apiKeyEnv: string; readonly url: string }
   | {
@@ -76,8 +81,7 @@ export interface EscalationPolicy {
 
 export interface SuppressionConfig {
   readonly alertmanager?:
-    | { readonly url: string; readonly matchers: readonly Matcher[]; readonly graceMs: number }
-    | undefined;
+    { readonly url: string; readonly matchers: readonly Matcher[]; readonly graceMs: number } | undefined;
 }
 
 export interface AlertsConfig {
@@ -140,14 +144,21 @@ export function validateAlerts(section: unknown): PolicyProblem[] {
   return problems;
 }
 
-function unknownKeys(value: Record<string, unknown>, known: readonly string[], path: ConfigPath, problems: PolicyProblem[]) {
+function unknownKeys(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  path: ConfigPath,
+  problems: PolicyProblem[],
+) {
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) problems.push({ path: [...path, key], atKey: true, message: 'is not a known key' });
+    if (!known.includes(key))
+      problems.push({ path: [...path, key], atKey: true, message: 'is not a known key' });
   }
 }
 
 function checkDuration(value: unknown, path: ConfigPath, problems: PolicyProblem[]): void {
-  if (value !== undefined && parseDuration(value) === undefined) problems.push({ path, message: DURATION_MESSAGE });
+  if (value !== undefined && parseDuration(value) === undefined)
+    problems.push({ path, message: DURATION_MESSAGE });
 }
 
 function checkMatchers(value: unknown, path: ConfigPath, problems: PolicyProblem[]): void {
@@ -192,35 +203,56 @@ function validateRules(rules: unknown, problems: PolicyProblem[]): void {
     if (!(RULE_KINDS as readonly unknown[]).includes(rule.when)) {
       problems.push({ path: [...path, 'when'], message: `must be one of ${RULE_KINDS.join(', ')}` });
     }
-    if (rule.match !== undefined && (!isRecord(rule.match) || Object.values(rule.match).some((v) => typeof v !== 'string'))) {
+    if (
+      rule.match !== undefined &&
+      (!isRecord(rule.match) || Object.values(rule.match).some((v) => typeof v !== 'string'))
+    ) {
       problems.push({ path: [...path, 'match'], message: 'must map label names to values' });
     }
     if (rule.severity !== undefined && !(ALERT_SEVERITIES as readonly unknown[]).includes(rule.severity)) {
-      problems.push({ path: [...path, 'severity'], message: `must be one of ${ALERT_SEVERITIES.join(', ')}` });
+      problems.push({
+        path: [...path, 'severity'],
+        message: `must be one of ${ALERT_SEVERITIES.join(', ')}`,
+      });
     }
     if (rule.factor !== undefined && (typeof rule.factor !== 'number' || !(rule.factor > 0))) {
       problems.push({ path: [...path, 'factor'], message: 'must be a number above 0' });
     }
     checkDuration(rule.after, [...path, 'after'], problems);
     checkDuration(rule.per, [...path, 'per'], problems);
-    const frequency = rule.when === 'frequency_above' || rule.when === 'frequency_below' || rule.when === 'change_velocity';
+    const frequency =
+      rule.when === 'frequency_above' || rule.when === 'frequency_below' || rule.when === 'change_velocity';
     if (frequency) {
       if (!Number.isInteger(rule.count) || (rule.count as number) < 0)
         problems.push({ path: [...path, 'count'], message: 'is required: a whole number, 0 or more' });
-      if (rule.per === undefined) problems.push({ path: [...path, 'per'], message: 'is required: a duration like 1h' });
-      else if (parseDuration(rule.per) === 0) problems.push({ path: [...path, 'per'], message: 'must be longer than 0' });
+      if (rule.per === undefined)
+        problems.push({ path: [...path, 'per'], message: 'is required: a duration like 1h' });
+      else if (parseDuration(rule.per) === 0)
+        problems.push({ path: [...path, 'per'], message: 'must be longer than 0' });
       if (rule.by !== undefined && rule.by !== 'service' && rule.by !== 'environment')
         problems.push({ path: [...path, 'by'], message: 'must be service or environment' });
     } else {
       for (const key of ['count', 'per', 'by'] as const) {
         if (rule[key] !== undefined)
-          problems.push({ path: [...path, key], atKey: true, message: 'applies to frequency_above, frequency_below and change_velocity only' });
+          problems.push({
+            path: [...path, key],
+            atKey: true,
+            message: 'applies to frequency_above, frequency_below and change_velocity only',
+          });
       }
     }
     if (rule.factor !== undefined && rule.when !== 'deployment_overdue')
-      problems.push({ path: [...path, 'factor'], atKey: true, message: 'applies to deployment_overdue only' });
+      problems.push({
+        path: [...path, 'factor'],
+        atKey: true,
+        message: 'applies to deployment_overdue only',
+      });
     if (rule.after !== undefined && rule.when !== 'deployment_overdue' && rule.when !== 'approval_overdue')
-      problems.push({ path: [...path, 'after'], atKey: true, message: 'applies to deployment_overdue and approval_overdue only' });
+      problems.push({
+        path: [...path, 'after'],
+        atKey: true,
+        message: 'applies to deployment_overdue and approval_overdue only',
+      });
   });
 }
 
@@ -235,7 +267,10 @@ function receiverNames(receivers: unknown, problems: PolicyProblem[]): Set<strin
   receivers.forEach((receiver: unknown, i) => {
     const path = [...base, i];
     if (!isRecord(receiver)) {
-      problems.push({ path, message: 'must be a mapping with name and one of pagerduty, slack, opsgenie, webhook' });
+      problems.push({
+        path,
+        message: 'must be a mapping with name and one of pagerduty, slack, opsgenie, webhook',
+      });
       return;
     }
     unknownKeys(receiver, ['name', 'pagerduty', 'slack', 'opsgenie', 'webhook'], path, problems);
@@ -256,7 +291,10 @@ function receiverNames(receivers: unknown, problems: PolicyProblem[]): Set<strin
       problems.push({ path: at, message: 'must be a mapping' });
       return;
     }
-    const spec: Record<typeof kind, { env: string[]; optionalEnv: string[]; urls: string[]; requiredUrls: string[] }> = {
+    const spec: Record<
+      typeof kind,
+      { env: string[]; optionalEnv: string[]; urls: string[]; requiredUrls: string[] }
+    > = {
       pagerduty: { env: ['routingKeyEnv'], optionalEnv: [], urls: ['url'], requiredUrls: [] },
       slack: { env: ['urlEnv'], optionalEnv: [], urls: [], requiredUrls: [] },
       opsgenie: { env: ['apiKeyEnv'], optionalEnv: [], urls: ['url'], requiredUrls: [] },
@@ -268,7 +306,10 @@ function receiverNames(receivers: unknown, problems: PolicyProblem[]): Set<strin
       const value = body[key];
       if (value === undefined && optionalEnv.includes(key)) continue;
       if (typeof value !== 'string' || !ENV_NAME.test(value))
-        problems.push({ path: [...at, key], message: 'is required: the NAME of an environment variable (A-Z 0-9 _), never the secret' });
+        problems.push({
+          path: [...at, key],
+          message: 'is required: the NAME of an environment variable (A-Z 0-9 _), never the secret',
+        });
     }
     for (const key of urls) {
       const value = body[key];
@@ -301,20 +342,32 @@ function validateRoute(
     });
   }
   if (root && route.matchers !== undefined)
-    problems.push({ path: [...path, 'matchers'], atKey: true, message: 'the root route matches every alert: it takes no matchers' });
+    problems.push({
+      path: [...path, 'matchers'],
+      atKey: true,
+      message: 'the root route matches every alert: it takes no matchers',
+    });
   checkMatchers(route.matchers, [...path, 'matchers'], problems);
-  if (route.group_by !== undefined && (!Array.isArray(route.group_by) || route.group_by.some((l) => typeof l !== 'string')))
+  if (
+    route.group_by !== undefined &&
+    (!Array.isArray(route.group_by) || route.group_by.some((l) => typeof l !== 'string'))
+  )
     problems.push({ path: [...path, 'group_by'], message: 'must be a list of label names (or [...])' });
   for (const key of ['group_wait', 'group_interval', 'repeat_interval'])
     checkDuration(route[key], [...path, key], problems);
   for (const key of ['group_interval', 'repeat_interval']) {
-    if (parseDuration(route[key]) === 0) problems.push({ path: [...path, key], message: 'must be longer than 0' });
+    if (parseDuration(route[key]) === 0)
+      problems.push({ path: [...path, key], message: 'must be longer than 0' });
   }
   if (route.continue !== undefined && typeof route.continue !== 'boolean')
     problems.push({ path: [...path, 'continue'], message: 'must be true or false' });
   if (route.routes !== undefined) {
-    if (!Array.isArray(route.routes)) problems.push({ path: [...path, 'routes'], message: 'must be a list of routes' });
-    else route.routes.forEach((child: unknown, i) => validateRoute(child, [...path, 'routes', i], receivers, problems, false));
+    if (!Array.isArray(route.routes))
+      problems.push({ path: [...path, 'routes'], message: 'must be a list of routes' });
+    else
+      route.routes.forEach((child: unknown, i) =>
+        validateRoute(child, [...path, 'routes', i], receivers, problems, false),
+      );
   }
 }
 
@@ -328,14 +381,21 @@ function validateEscalation(escalation: unknown, receivers: Set<string>, problem
   for (const [name, policy] of Object.entries(escalation)) {
     const path = [...base, name];
     if (!receivers.has(name))
-      problems.push({ path, atKey: true, message: `names receiver "${name}", which is not under alerts.receivers` });
+      problems.push({
+        path,
+        atKey: true,
+        message: `names receiver "${name}", which is not under alerts.receivers`,
+      });
     if (!isRecord(policy)) {
       problems.push({ path, message: 'must be a mapping with levels and repeat' });
       continue;
     }
     unknownKeys(policy, ['levels', 'repeat'], path, problems);
     if (!Array.isArray(policy.levels) || policy.levels.length === 0) {
-      problems.push({ path: [...path, 'levels'], message: 'is required: a non-empty list of {after, receiver}' });
+      problems.push({
+        path: [...path, 'levels'],
+        message: 'is required: a non-empty list of {after, receiver}',
+      });
     } else {
       let previous = -1;
       policy.levels.forEach((level: unknown, i) => {
@@ -347,7 +407,8 @@ function validateEscalation(escalation: unknown, receivers: Set<string>, problem
         unknownKeys(level, ['after', 'receiver'], at, problems);
         const after = parseDuration(level.after);
         if (after === undefined) problems.push({ path: [...at, 'after'], message: DURATION_MESSAGE });
-        else if (after < previous) problems.push({ path: [...at, 'after'], message: 'must not be earlier than the level before' });
+        else if (after < previous)
+          problems.push({ path: [...at, 'after'], message: 'must not be earlier than the level before' });
         else previous = after;
         if (typeof level.receiver !== 'string' || !receivers.has(level.receiver))
           problems.push({
@@ -356,7 +417,10 @@ function validateEscalation(escalation: unknown, receivers: Set<string>, problem
           });
       });
     }
-    if (policy.repeat !== undefined && (!Number.isInteger(policy.repeat) || (policy.repeat as number) < 0 || (policy.repeat as number) > 100))
+    if (
+      policy.repeat !== undefined &&
+      (!Number.isInteger(policy.repeat) || (policy.repeat as number) < 0 || (policy.repeat as number) > 100)
+    )
       problems.push({ path: [...path, 'repeat'], message: 'must be a whole number from 0 to 100' });
   }
 }
@@ -406,10 +470,28 @@ export function parseAlerts(section: unknown): AlertsConfig {
     const r = raw as Record<string, Record<string, string> | string>;
     const name = r.name as string;
     const body = (key: string) => r[key] as Record<string, string>;
-    if (r.pagerduty) receivers[name] = { name, type: 'pagerduty', routingKeyEnv: body('pagerduty').routingKeyEnv ?? '', url: body('pagerduty').url ?? PAGERDUTY_EVENTS_URL };
+    if (r.pagerduty)
+      receivers[name] = {
+        name,
+        type: 'pagerduty',
+        routingKeyEnv: body('pagerduty').routingKeyEnv ?? '',
+        url: body('pagerduty').url ?? PAGERDUTY_EVENTS_URL,
+      };
     else if (r.slack) receivers[name] = { name, type: 'slack', urlEnv: body('slack').urlEnv ?? '' };
-    else if (r.opsgenie) receivers[name] = { name, type: 'opsgenie', apiKeyEnv: body('opsgenie').apiKeyEnv ?? '', url: body('opsgenie').url ?? OPSGENIE_API_URL };
-    else receivers[name] = { name, type: 'webhook', url: body('webhook').url ?? '', secretEnv: body('webhook').secretEnv };
+    else if (r.opsgenie)
+      receivers[name] = {
+        name,
+        type: 'opsgenie',
+        apiKeyEnv: body('opsgenie').apiKeyEnv ?? '',
+        url: body('opsgenie').url ?? OPSGENIE_API_URL,
+      };
+    else
+      receivers[name] = {
+        name,
+        type: 'webhook',
+        url: body('webhook').url ?? '',
+        secretEnv: body('webhook').secretEnv,
+      };
   }
   const escalation: Record<string, EscalationPolicy> = {};
   for (const [name, raw] of Object.entries(isRecord(section.escalation) ? section.escalation : {})) {
@@ -446,8 +528,10 @@ function parseRoute(raw: Record<string, unknown>, parent: Route | undefined, id:
     matchers: ((raw.matchers as string[] | undefined) ?? []).map(parseMatcher),
     groupBy: (raw.group_by as string[] | undefined) ?? parent?.groupBy ?? [],
     groupWaitMs: parseDuration(raw.group_wait) ?? parent?.groupWaitMs ?? ROUTE_DEFAULTS.groupWaitMs,
-    groupIntervalMs: parseDuration(raw.group_interval) ?? parent?.groupIntervalMs ?? ROUTE_DEFAULTS.groupIntervalMs,
-    repeatIntervalMs: parseDuration(raw.repeat_interval) ?? parent?.repeatIntervalMs ?? ROUTE_DEFAULTS.repeatIntervalMs,
+    groupIntervalMs:
+      parseDuration(raw.group_interval) ?? parent?.groupIntervalMs ?? ROUTE_DEFAULTS.groupIntervalMs,
+    repeatIntervalMs:
+      parseDuration(raw.repeat_interval) ?? parent?.repeatIntervalMs ?? ROUTE_DEFAULTS.repeatIntervalMs,
     continue: raw.continue === true,
     id,
   };

@@ -77,7 +77,12 @@ interface DispatcherDeps {
   readonly options?: DispatcherOptions | undefined;
   readonly facts: RuleFacts;
   readonly apply: (verdicts: readonly Verdict[], nowMs: number) => Promise<void>;
-  readonly deployingUntil: (service: string, environment: string, nowMs: number, graceMs: number) => Promise<number | null>;
+  readonly deployingUntil: (
+    service: string,
+    environment: string,
+    nowMs: number,
+    graceMs: number,
+  ) => Promise<number | null>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -97,10 +102,21 @@ export function nextEscalationStep(
   row: Pick<AlertEscalationsTable, 'cycle_ms' | 'cycle' | 'level'>,
 ): Pick<AlertEscalationsTable, 'cycle_ms' | 'cycle' | 'level' | 'next_ms'> {
   const next = policy.levels[row.level + 1];
-  if (next) return { cycle_ms: row.cycle_ms, cycle: row.cycle, level: row.level + 1, next_ms: row.cycle_ms + next.afterMs };
+  if (next)
+    return {
+      cycle_ms: row.cycle_ms,
+      cycle: row.cycle,
+      level: row.level + 1,
+      next_ms: row.cycle_ms + next.afterMs,
+    };
   if (row.cycle < policy.repeat) {
     const cycleMs = row.cycle_ms + cycleLengthMs(policy);
-    return { cycle_ms: cycleMs, cycle: row.cycle + 1, level: 0, next_ms: cycleMs + (policy.levels[0]?.afterMs ?? 0) };
+    return {
+      cycle_ms: cycleMs,
+      cycle: row.cycle + 1,
+      level: 0,
+      next_ms: cycleMs + (policy.levels[0]?.afterMs ?? 0),
+    };
   }
   return { cycle_ms: row.cycle_ms, cycle: row.cycle, level: row.level, next_ms: null };
 }
@@ -140,10 +156,21 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   ): AlertDeliveriesTable[] {
     const receiver = config.receivers[receiverName];
     if (!receiver || alerts.length === 0) return [];
-    const base = { receiver: receiverName, group_key: group, status: 'pending', attempts: 0, next_ms: nowMs, last_error: null, created_ms: nowMs, updated_ms: nowMs };
+    const base = {
+      receiver: receiverName,
+      group_key: group,
+      status: 'pending',
+      attempts: 0,
+      next_ms: nowMs,
+      last_error: null,
+      created_ms: nowMs,
+      updated_ms: nowMs,
+    };
     if (perAlert(receiver))
       return alerts.map((a) => ({ ...base, id: newId('dlv'), action, alert_ids: JSON.stringify([a.id]) }));
-    return [{ ...base, id: newId('dlv'), action: 'notify', alert_ids: JSON.stringify(alerts.map((a) => a.id)) }];
+    return [
+      { ...base, id: newId('dlv'), action: 'notify', alert_ids: JSON.stringify(alerts.map((a) => a.id)) },
+    ];
   }
 
   async function route(alert: AlertsTable, nowMs: number, trx: WriteTransaction): Promise<void> {
@@ -156,7 +183,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       let next: number;
       if (!existing) next = nowMs + r.groupWaitMs;
       else if (existing.last_sent_ms === null) next = existing.next_ms ?? nowMs + r.groupWaitMs;
-      else next = Math.min(existing.next_ms ?? Infinity, Math.max(nowMs, existing.last_sent_ms + r.groupIntervalMs));
+      else
+        next = Math.min(
+          existing.next_ms ?? Infinity,
+          Math.max(nowMs, existing.last_sent_ms + r.groupIntervalMs),
+        );
       await store.alerts.putGroup(
         {
           key,
@@ -173,14 +204,20 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     }
   }
 
-  async function stopEscalations(alert: AlertsTable, nowMs: number, trx: WriteTransaction, tellResolved: boolean) {
+  async function stopEscalations(
+    alert: AlertsTable,
+    nowMs: number,
+    trx: WriteTransaction,
+    tellResolved: boolean,
+  ) {
     for (const e of await store.alerts.escalations(alert.id, trx)) {
       if (tellResolved) {
         const reached = JSON.parse(e.reached) as string[];
         const rows = reached.flatMap((name) => deliveryRows(name, [alert], 'resolve', null, nowMs));
         await store.alerts.enqueue(rows, trx);
       }
-      if (e.next_ms !== null || tellResolved) await store.alerts.putEscalation({ ...e, next_ms: null, stopped_ms: e.stopped_ms ?? nowMs }, trx);
+      if (e.next_ms !== null || tellResolved)
+        await store.alerts.putEscalation({ ...e, next_ms: null, stopped_ms: e.stopped_ms ?? nowMs }, trx);
     }
   }
 
@@ -218,12 +255,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const pending = await store.alerts.pendingDeployments();
       const stillPending = new Set<string>();
       for (const d of pending) {
-        const subject: Subject = { service: d.service, environment: d.environment, region: d.region || undefined, kind: d.kind, deployment: d.deployment, version: d.version ?? undefined };
+        const subject: Subject = {
+          service: d.service,
+          environment: d.environment,
+          region: d.region || undefined,
+          kind: d.kind,
+          deployment: d.deployment,
+          version: d.version ?? undefined,
+        };
         if (d.status === 'in_progress' && d.startedMs !== null) {
           for (const rule of overdue) {
             if (!ruleMatches(rule, subject)) continue;
             stillPending.add(deploymentFingerprint(rule, d.deployment));
-            const threshold = overdueThresholdMs(rule, await recentDurations(d.service, d.environment, nowMs));
+            const threshold = overdueThresholdMs(
+              rule,
+              await recentDurations(d.service, d.environment, nowMs),
+            );
             if (nowMs - d.startedMs > threshold)
               verdicts.push({
                 fire: {
@@ -257,14 +304,25 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
     }
     for (const rule of rules.filter((r) => r.when === 'frequency_below')) {
-      const counts = await store.alerts.scopeCounts(rule.by, nowMs - FREQUENCY_LOOKBACK_PERIODS * rule.perMs, nowMs - rule.perMs);
+      const counts = await store.alerts.scopeCounts(
+        rule.by,
+        nowMs - FREQUENCY_LOOKBACK_PERIODS * rule.perMs,
+        nowMs - rule.perMs,
+      );
       for (const c of counts) {
         const scope = { service: c.service, environment: c.environment };
         if (!ruleMatches(rule, scopeSubject(scope))) continue;
         const fingerprint = frequencyFingerprint(rule, scope);
         verdicts.push(
           c.count < rule.count
-            ? { fire: { rule, fingerprint, subject: scopeSubject(scope), summary: frequencySummary(rule, scope, c.count) } }
+            ? {
+                fire: {
+                  rule,
+                  fingerprint,
+                  subject: scopeSubject(scope),
+                  summary: frequencySummary(rule, scope, c.count),
+                },
+              }
             : { resolve: fingerprint },
         );
       }
@@ -277,9 +335,13 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           verdicts.push({ resolve: alert.fingerprint });
           continue;
         }
-        const scope = frequencyScope(rule, { service: alert.service ?? undefined, environment: alert.environment });
+        const scope = frequencyScope(rule, {
+          service: alert.service ?? undefined,
+          environment: alert.environment,
+        });
         const count = rule.when === 'change_velocity' ? deps.facts.countChanges : deps.facts.countBegun;
-        if ((await count(scope, nowMs - rule.perMs, nowMs)) <= rule.count) verdicts.push({ resolve: alert.fingerprint });
+        if ((await count(scope, nowMs - rule.perMs, nowMs)) <= rule.count)
+          verdicts.push({ resolve: alert.fingerprint });
       }
     }
     await deps.apply(verdicts, nowMs);
@@ -311,11 +373,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const members = await store.alerts.members(g.key, trx);
         if (!r || r.receiver !== g.receiver) {
           // The configuration changed: the route is gone.
-          await store.alerts.deleteMembers(g.key, members.map((m) => m.alert_id), trx);
+          await store.alerts.deleteMembers(
+            g.key,
+            members.map((m) => m.alert_id),
+            trx,
+          );
           await store.alerts.deleteGroup(g.key, trx);
           return;
         }
-        const alerts = new Map((await store.alerts.getMany(members.map((m) => m.alert_id), trx)).map((a) => [a.id, a]));
+        const alerts = new Map(
+          (
+            await store.alerts.getMany(
+              members.map((m) => m.alert_id),
+              trx,
+            )
+          ).map((a) => [a.id, a]),
+        );
         const fresh: AlertsTable[] = [];
         const resolvedNow: AlertsTable[] = [];
         const drop: string[] = [];
@@ -332,7 +405,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           }
         }
         const repeat =
-          fresh.length === 0 && resolvedNow.length === 0 && g.last_sent_ms !== null && nowMs - g.last_sent_ms >= r.repeatIntervalMs
+          fresh.length === 0 &&
+          resolvedNow.length === 0 &&
+          g.last_sent_ms !== null &&
+          nowMs - g.last_sent_ms >= r.repeatIntervalMs
             ? open.filter((a) => a.status === 'firing')
             : [];
         const policy = config.escalation[g.receiver];
@@ -342,7 +418,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
             const known = await store.alerts.escalations(a.id, trx);
             if (known.some((e) => e.policy === g.receiver) || a.status !== 'firing') continue;
             await store.alerts.putEscalation(
-              { alert_id: a.id, policy: g.receiver, cycle_ms: nowMs, cycle: 0, level: 0, next_ms: nowMs + (policy.levels[0]?.afterMs ?? 0), reached: '[]', stopped_ms: null },
+              {
+                alert_id: a.id,
+                policy: g.receiver,
+                cycle_ms: nowMs,
+                cycle: 0,
+                level: 0,
+                next_ms: nowMs + (policy.levels[0]?.afterMs ?? 0),
+                reached: '[]',
+                stopped_ms: null,
+              },
               trx,
             );
           }
@@ -357,7 +442,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
               : deliveryRows(g.receiver, [...fresh, ...repeat, ...resolvedNow], 'trigger', g.key, nowMs);
           await store.alerts.enqueue(rows, trx);
         }
-        for (const a of fresh) await store.alerts.putMember({ group_key: g.key, alert_id: a.id, notified: 'firing' }, trx);
+        for (const a of fresh)
+          await store.alerts.putMember({ group_key: g.key, alert_id: a.id, notified: 'firing' }, trx);
         await store.alerts.deleteMembers(g.key, [...drop, ...resolvedNow.map((a) => a.id)], trx);
         if (open.length === 0) {
           await store.alerts.deleteGroup(g.key, trx);
@@ -366,7 +452,11 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         const lastSent = sent ? nowMs : g.last_sent_ms;
         const repeatable = open.some((a) => a.status === 'firing') && !policy;
         await store.alerts.putGroup(
-          { ...g, last_sent_ms: lastSent, next_ms: repeatable ? (lastSent ?? nowMs) + r.repeatIntervalMs : null },
+          {
+            ...g,
+            last_sent_ms: lastSent,
+            next_ms: repeatable ? (lastSent ?? nowMs) + r.repeatIntervalMs : null,
+          },
           trx,
         );
       });
@@ -397,19 +487,28 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           receiver: level.receiver,
           ...toAlertView(alert),
         });
-        log?.info({ alert: alert.id, policy: e.policy, level: e.level, receiver: level.receiver }, 'alert escalated');
+        log?.info(
+          { alert: alert.id, policy: e.policy, level: e.level, receiver: level.receiver },
+          'alert escalated',
+        );
       });
     }
   }
 
-  function prepare(receiver: ReceiverConfig, row: AlertDeliveriesTable, alerts: readonly AlertsTable[], groupLabelsJson: Record<string, string>): PreparedRequest {
+  function prepare(
+    receiver: ReceiverConfig,
+    row: AlertDeliveriesTable,
+    alerts: readonly AlertsTable[],
+    groupLabelsJson: Record<string, string>,
+  ): PreparedRequest {
     const secrets = deps.secrets[receiver.name] ?? {};
     const messages = alerts.map(toAlertView);
     const action = row.action === 'resolve' ? 'resolve' : 'trigger';
     const first = messages[0];
     switch (receiver.type) {
       case 'pagerduty':
-        if (!first || secrets.routingKey === undefined) throw new Error(`no routing key in ${receiver.routingKeyEnv}`);
+        if (!first || secrets.routingKey === undefined)
+          throw new Error(`no routing key in ${receiver.routingKeyEnv}`);
         return pagerdutyRequest(receiver.url, secrets.routingKey, first, action);
       case 'opsgenie':
         if (!first || secrets.apiKey === undefined) throw new Error(`no API key in ${receiver.apiKeyEnv}`);
@@ -418,12 +517,22 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         if (secrets.url === undefined) throw new Error(`no webhook URL in ${receiver.urlEnv}`);
         return slackRequest(secrets.url, messages);
       case 'webhook':
-        return webhookRequest(receiver.url, secrets.secret, receiver.name, groupLabelsJson, messages, deps.now());
+        return webhookRequest(
+          receiver.url,
+          secrets.secret,
+          receiver.name,
+          groupLabelsJson,
+          messages,
+          deps.now(),
+        );
     }
   }
 
   /** The request with every secret of the receiver replaced by its variable's name. */
-  function redact(receiver: ReceiverConfig, request: PreparedRequest): { headers: Record<string, string>; body: string } {
+  function redact(
+    receiver: ReceiverConfig,
+    request: PreparedRequest,
+  ): { headers: Record<string, string>; body: string } {
     const secrets = deps.secrets[receiver.name] ?? {};
     let body = request.body;
     for (const value of [secrets.routingKey, secrets.apiKey, secrets.url, secrets.secret]) {
@@ -475,7 +584,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           error = `HTTP ${response.status}`;
           if (response.status === 429) {
             waitMs = retryAfterMs(response.headers.get('retry-after'), Date.now());
-            if (receiver.type === 'slack' && waitMs !== undefined) slackNext.set(request.url, Date.now() + waitMs);
+            if (receiver.type === 'slack' && waitMs !== undefined)
+              slackNext.set(request.url, Date.now() + waitMs);
           }
           const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
           outcome = retryable && attemptNo < maxAttempts ? 'retry' : 'dead';
@@ -513,7 +623,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       });
     });
     if (outcome !== 'delivered')
-      log?.warn({ receiver: row.receiver, delivery: row.id, attempt: attemptNo, outcome, error }, 'alert notification failed');
+      log?.warn(
+        { receiver: row.receiver, delivery: row.id, attempt: attemptNo, outcome, error },
+        'alert notification failed',
+      );
     if (outcome === 'dead') {
       const redacted = receiver && request ? redact(receiver, request) : { headers: {}, body: row.alert_ids };
       await store.deadLetters.insert({

@@ -21,7 +21,6 @@ import { toAlertView, type AlertView } from './alert-view.js';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './dispatcher.js';
 import { matchesAll } from './matchers.js';
 import type { ReceiverSecrets } from './receivers.js';
-import { groupKey, groupLabels, matchRoutes } from './routing.js';
 import {
   alertLabels,
   judgeDeploymentEvent,
@@ -60,7 +59,11 @@ export interface Alerts {
   checkTimedRules(nowMs?: number): Promise<void>;
   /** Group flushes, escalations, held alerts and deliveries due at `nowMs`. */
   dispatch(nowMs?: number): Promise<void>;
-  list(f: { status?: string | undefined; limit: number; cursor?: string | undefined }): Promise<Page<AlertView>>;
+  list(f: {
+    status?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<AlertView>>;
   get(id: string): Promise<AlertView | undefined>;
   /** Acknowledges a firing alert: its escalation stops. Idempotent; a resolved alert is a 409. */
   ack(id: string, by: string): Promise<AlertView>;
@@ -159,7 +162,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       for (const v of changes) {
         if ('fire' in v) {
           if (current.has(v.fire.fingerprint)) continue;
-          current.set(v.fire.fingerprint, await fire(v.fire, holds.get(v.fire.fingerprint) ?? null, nowMs, trx));
+          current.set(
+            v.fire.fingerprint,
+            await fire(v.fire, holds.get(v.fire.fingerprint) ?? null, nowMs, trx),
+          );
         } else {
           const alert = current.get(v.resolve);
           if (!alert || (v.onlyDeployment !== undefined && alert.deployment !== v.onlyDeployment)) continue;
@@ -204,7 +210,12 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     );
   }
 
-  async function fire(firing: Firing, held: number | null, nowMs: number, trx: WriteTransaction): Promise<AlertsTable> {
+  async function fire(
+    firing: Firing,
+    held: number | null,
+    nowMs: number,
+    trx: WriteTransaction,
+  ): Promise<AlertsTable> {
     const labels = alertLabels(firing.rule, firing.subject);
     const row: AlertsTable = {
       id: `alt_${randomBytes(9).toString('base64url')}`,
@@ -299,8 +310,18 @@ export function createAlerts(deps: AlertsDeps): Alerts {
         if (alert.status === 'acknowledged') return alert;
         if (alert.status === 'resolved')
           throw new ShiplogError('SHIPLOG_CONFLICT', `Alert "${id}" is resolved already`);
-        const acked: AlertsTable = { ...alert, status: 'acknowledged', acked_ms: nowMs, acked_by: by, updated_ms: nowMs };
-        await store.alerts.update(id, { status: 'acknowledged', acked_ms: nowMs, acked_by: by, updated_ms: nowMs }, trx);
+        const acked: AlertsTable = {
+          ...alert,
+          status: 'acknowledged',
+          acked_ms: nowMs,
+          acked_by: by,
+          updated_ms: nowMs,
+        };
+        await store.alerts.update(
+          id,
+          { status: 'acknowledged', acked_ms: nowMs, acked_by: by, updated_ms: nowMs },
+          trx,
+        );
         await record(acked, 'acknowledged', trx, { by });
         await dispatcher.acknowledged(acked, nowMs, trx);
         return acked;
@@ -313,4 +334,3 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     },
   };
 }
-

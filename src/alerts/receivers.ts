@@ -72,7 +72,12 @@ export function pagerdutyRequest(
   return { url, headers: JSON_HEADERS, body: JSON.stringify(body) };
 }
 
-const PRIORITY: Readonly<Record<AlertSeverity, string>> = { critical: 'P1', error: 'P2', warning: 'P3', info: 'P5' };
+const PRIORITY: Readonly<Record<AlertSeverity, string>> = {
+  critical: 'P1',
+  error: 'P2',
+  warning: 'P3',
+  info: 'P5',
+};
 
 export function opsgenieRequest(
   baseUrl: string,
@@ -125,7 +130,10 @@ export function slackRequest(url: string, alerts: readonly AlertMessage[]): Prep
     const mark = alert.status === 'resolved' ? ':white_check_mark:' : (EMOJI[alert.severity] ?? '');
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: `${mark} *${alert.severity}* ${escapeSlack(alert.summary)}`.slice(0, 3000) },
+      text: {
+        type: 'mrkdwn',
+        text: `${mark} *${alert.severity}* ${escapeSlack(alert.summary)}`.slice(0, 3000),
+      },
     });
     blocks.push({
       type: 'context',

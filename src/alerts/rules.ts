@@ -50,17 +50,31 @@ export interface Firing {
   readonly summary: string;
 }
 
-export type Verdict = { readonly fire: Firing } | { readonly resolve: string; readonly onlyDeployment?: string };
+export type Verdict =
+  { readonly fire: Firing } | { readonly resolve: string; readonly onlyDeployment?: string };
 
 /** The facts rules may ask for beyond the change itself. */
 export interface RuleFacts {
   policyOf(environment: string): EnvironmentPolicy | undefined;
   gateAllowed(deployment: string): Promise<boolean>;
-  countBegun(scope: { service: string | null; environment: string }, fromMs: number, toMs: number): Promise<number>;
-  countChanges(scope: { service: string | null; environment: string }, fromMs: number, toMs: number): Promise<number>;
+  countBegun(
+    scope: { service: string | null; environment: string },
+    fromMs: number,
+    toMs: number,
+  ): Promise<number>;
+  countChanges(
+    scope: { service: string | null; environment: string },
+    fromMs: number,
+    toMs: number,
+  ): Promise<number>;
 }
 
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'canceled', 'rolled_back']);
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set([
+  'succeeded',
+  'failed',
+  'canceled',
+  'rolled_back',
+]);
 
 /** The labels `match` is compared with, and the alert's labels beside `alertname` and `severity`. */
 export function subjectLabels(subject: Subject): Record<string, string> {
@@ -94,11 +108,20 @@ export function deploymentFingerprint(rule: AlertRule, deployment: string): stri
 }
 
 /** The scope a frequency rule counts for a subject. */
-export function frequencyScope(rule: AlertRule, subject: Subject): { service: string | null; environment: string } {
-  return { service: rule.by === 'service' ? (subject.service ?? null) : null, environment: subject.environment };
+export function frequencyScope(
+  rule: AlertRule,
+  subject: Subject,
+): { service: string | null; environment: string } {
+  return {
+    service: rule.by === 'service' ? (subject.service ?? null) : null,
+    environment: subject.environment,
+  };
 }
 
-export function frequencyFingerprint(rule: AlertRule, scope: { service: string | null; environment: string }): string {
+export function frequencyFingerprint(
+  rule: AlertRule,
+  scope: { service: string | null; environment: string },
+): string {
   return `${rule.name}|${scope.service ?? '*'}|${scope.environment}`;
 }
 
@@ -136,12 +159,17 @@ export async function judgeDeploymentEvent(
     const own = deploymentFingerprint(rule, event.deployment);
     switch (rule.when) {
       case 'deployment_failed':
-        if (status === 'failed') verdicts.push(fire(rule, scoped, subject, `Deployment ${event.deployment} of ${who(subject)} failed`));
+        if (status === 'failed')
+          verdicts.push(
+            fire(rule, scoped, subject, `Deployment ${event.deployment} of ${who(subject)} failed`),
+          );
         else if (status === 'succeeded') verdicts.push({ resolve: scoped });
         break;
       case 'rolled_back':
         if (status === 'rolled_back')
-          verdicts.push(fire(rule, scoped, subject, `Deployment ${event.deployment} of ${who(subject)} was rolled back`));
+          verdicts.push(
+            fire(rule, scoped, subject, `Deployment ${event.deployment} of ${who(subject)} was rolled back`),
+          );
         else if (status === 'succeeded' && event.kind !== 'rollback') verdicts.push({ resolve: scoped });
         break;
       case 'deployment_overdue':
@@ -155,7 +183,12 @@ export async function judgeDeploymentEvent(
         if (await facts.gateAllowed(event.deployment)) verdicts.push({ resolve: scoped });
         else
           verdicts.push(
-            fire(rule, scoped, subject, `Deployment ${event.deployment} of ${who(subject)} started without an allowing gate decision`),
+            fire(
+              rule,
+              scoped,
+              subject,
+              `Deployment ${event.deployment} of ${who(subject)} started without an allowing gate decision`,
+            ),
           );
         break;
       }
@@ -165,7 +198,12 @@ export async function judgeDeploymentEvent(
         if (windows.some((w) => isInsideWindow(w, event.timeMs))) verdicts.push({ resolve: scoped });
         else
           verdicts.push(
-            fire(rule, scoped, subject, `Deployment ${event.deployment} of ${who(subject)} started outside every change window of ${event.environment}`),
+            fire(
+              rule,
+              scoped,
+              subject,
+              `Deployment ${event.deployment} of ${who(subject)} started outside every change window of ${event.environment}`,
+            ),
           );
         break;
       }
@@ -174,7 +212,14 @@ export async function judgeDeploymentEvent(
         const scope = frequencyScope(rule, subject);
         const n = await facts.countBegun(scope, event.timeMs - rule.perMs, event.timeMs);
         if (n > rule.count)
-          verdicts.push(fire(rule, frequencyFingerprint(rule, scope), scopeSubject(scope), frequencySummary(rule, scope, n)));
+          verdicts.push(
+            fire(
+              rule,
+              frequencyFingerprint(rule, scope),
+              scopeSubject(scope),
+              frequencySummary(rule, scope, n),
+            ),
+          );
         break;
       }
       case 'change_velocity': {
@@ -182,7 +227,14 @@ export async function judgeDeploymentEvent(
         const scope = frequencyScope(rule, subject);
         const n = await facts.countChanges(scope, event.timeMs - rule.perMs, event.timeMs);
         if (n > rule.count)
-          verdicts.push(fire(rule, frequencyFingerprint(rule, scope), scopeSubject(scope), frequencySummary(rule, scope, n)));
+          verdicts.push(
+            fire(
+              rule,
+              frequencyFingerprint(rule, scope),
+              scopeSubject(scope),
+              frequencySummary(rule, scope, n),
+            ),
+          );
         break;
       }
       case 'verification_failed':

@@ -30,7 +30,8 @@ export type Action =
   | 'tokens:manage'
   | 'webhooks:inspect'
   | 'incidents:write'
-  | 'catalog:write';
+  | 'catalog:write'
+  | 'alerts:ack';
 
 /** A route's declaration: an action, or `'public'` (no bearer token; the route checks what it needs). */
 export type Access = Action | 'public';
@@ -47,6 +48,7 @@ export const ROLE_MATRIX: Readonly<Record<Action, readonly Role[]>> = Object.fre
   'webhooks:inspect': ['admin'],
   'incidents:write': ['admin', 'deployer'],
   'catalog:write': ['admin'],
+  'alerts:ack': ['admin', 'approver', 'deployer'],
 });
 
 /** How a refusal names the action: "The viewer role may not <...>". */
@@ -61,6 +63,7 @@ const DESCRIPTIONS: Readonly<Record<Action, string>> = {
   'webhooks:inspect': 'read webhook deliveries or dead letters',
   'incidents:write': 'record incidents',
   'catalog:write': 'change the service catalog',
+  'alerts:ack': 'acknowledge alerts',
 };
 
 declare module 'fastify' {

@@ -25,6 +25,11 @@ import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
+import { registerAlertRoutes } from './routes/alerts.js';
+import { createAlerts } from '../alerts/engine.js';
+import type { AlertsConfig } from '../alerts/alerts-config.js';
+import type { DispatcherOptions } from '../alerts/dispatcher.js';
+import type { ReceiverSecrets } from '../alerts/receivers.js';
 import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
 import { incidentOfCdevent } from '../ingest/cdevents-incident.js';
 import { createIncidents, type ServiceConfig } from '../correlate/incidents.js';
@@ -39,6 +44,10 @@ import type { Store } from '../store/database.js';
 import { createEventWriter, type EventWriter } from '../store/event-writer.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { generateSigner } from '../ledger/note.js';
+
+/** How often the leader checks the time-based alert rules, and works through notifications. */
+const ALERT_RULES_EVERY_MS = 15_000;
+const ALERT_DISPATCH_EVERY_MS = 1000;
 
 export const BODY_LIMIT = 1024 * 1024;
 const CHECKPOINT_EVERY_MS = 5000;
@@ -74,6 +83,12 @@ export interface AppOptions {
    * ready and stopped when it closes.
    */
   readonly leader?: Leader | undefined;
+  /** `alerts:` of shiplog.yaml; default: no rules. */
+  readonly alerts?: AlertsConfig | undefined;
+  /** Per receiver, the secrets read from the variables the config names. */
+  readonly alertSecrets?: Readonly<Record<string, ReceiverSecrets>> | undefined;
+  /** Retries, deadlines and the Slack pace of notifications (tests shorten them). */
+  readonly alertDelivery?: DispatcherOptions | undefined;
 }
 
 export interface App {
@@ -114,9 +129,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const ledger =
     options.ledger ??
     createLedger(options.store, { signer: generateSigner(DEFAULT_ORIGIN).signer, origin: DEFAULT_ORIGIN });
+  const alerts = createAlerts({
+    store: options.store,
+    ledger,
+    config: options.alerts,
+    policy: options.policy,
+    secrets: options.alertSecrets,
+    logger: server.log,
+    dispatcher: options.alertDelivery,
+  });
   const writer = createEventWriter(options.store, {
     ledger,
-    onCommit: (stored) => metrics.commitEvents.observe(stored.length),
+    onCommit: (stored) => {
+      metrics.commitEvents.observe(stored.length);
+      // After the commit and off the request's path: rules judge only what changed.
+      alerts.onCommit(stored);
+    },
   });
   const ctx: AppContext = {
     store: options.store,
@@ -131,6 +159,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       services: options.services,
     }),
     leader: options.leader ?? createLeader(options.store.leases, { logger: server.log }),
+    alerts,
   };
 
   registerErrorHandler(server);
@@ -211,6 +240,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerIncidentRoutes(server, ctx, ctx.incidents);
   registerCatalogRoutes(server, ctx, options.services);
+  registerAlertRoutes(server, ctx);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);
@@ -221,12 +251,18 @@ export async function buildApp(options: AppOptions): Promise<App> {
   ctx.leader.every('checkpoint', CHECKPOINT_EVERY_MS, async () => {
     await ledger.cutCheckpoint();
   });
+  if (alerts.config.rules.length > 0) {
+    // Time-based rules (overdue, approval_overdue, frequency); notifications every second.
+    ctx.leader.every('alert-rules', ALERT_RULES_EVERY_MS, () => alerts.checkTimedRules());
+    ctx.leader.every('alert-notifications', ALERT_DISPATCH_EVERY_MS, () => alerts.dispatch());
+  }
   server.addHook('onReady', async function startBackgroundWork() {
     ctx.leader.start();
   });
   server.addHook('onClose', async () => {
     await ctx.leader.stop();
     await writer.drain();
+    await alerts.idle();
   });
   return { server, writer, ledger, routes, leader: ctx.leader };
 }

@@ -1,4 +1,5 @@
 /** What the routes need, as one bundle. */
+import type { Alerts } from '../alerts/engine.js';
 import type { Incidents } from '../correlate/incidents.js';
 import type { Authenticator } from './auth.js';
 import type { Leader } from './leader.js';
@@ -17,4 +18,6 @@ export interface AppContext {
   readonly incidents: Incidents;
   /** Runs background work on one replica only (src/server/leader.ts). */
   readonly leader: Leader;
+  /** Alert rules, records, routing and notifications (DESIGN.md §11). */
+  readonly alerts: Alerts;
 }

@@ -3,7 +3,7 @@
  * the few indexed reads of deployments and gate decisions the alert rules need. Every read of
  * deployments here is bounded by an index (status, service and environment, or time).
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { keysetPage, type Page } from './cursor.js';
 import type {
   AlertDeliveriesTable,
@@ -15,7 +15,6 @@ import type {
 } from './schema.js';
 import type { WriteTransaction } from './database.js';
 
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** A deployment as the time-based rules see it. */
 export interface RunningDeployment {
@@ -47,7 +46,11 @@ export interface AlertsRepository {
   get(id: string, trx?: WriteTransaction): Promise<AlertsTable | undefined>;
   getMany(ids: readonly string[], trx?: WriteTransaction): Promise<AlertsTable[]>;
   /** Newest first. */
-  list(f: { status?: string | undefined; limit: number; cursor?: string | undefined }): Promise<Page<AlertsTable>>;
+  list(f: {
+    status?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<Page<AlertsTable>>;
   /** Alerts not resolved whose kind is one of `kinds`. */
   openOfKinds(kinds: readonly string[]): Promise<AlertsTable[]>;
   /** Alerts whose notifications are held past `nowMs`... or are due to be released. */
@@ -77,9 +80,17 @@ export interface AlertsRepository {
   /** Durations of the last `limit` succeeded deployments of a service in an environment. */
   recentDurations(service: string, environment: string, limit: number): Promise<number[]>;
   /** Deployments that began in [fromMs, toMs] in one scope (`service` null: the whole environment). */
-  countBegun(scope: { service: string | null; environment: string }, fromMs: number, toMs: number): Promise<number>;
+  countBegun(
+    scope: { service: string | null; environment: string },
+    fromMs: number,
+    toMs: number,
+  ): Promise<number>;
   /** Succeeded deployments that finished in [fromMs, toMs] in one scope (changes, DORA §10). */
-  countChanges(scope: { service: string | null; environment: string }, fromMs: number, toMs: number): Promise<number>;
+  countChanges(
+    scope: { service: string | null; environment: string },
+    fromMs: number,
+    toMs: number,
+  ): Promise<number>;
   /** Per scope seen since `lookbackMs`: the deployments that began since `windowMs`. */
   scopeCounts(by: 'service' | 'environment', lookbackMs: number, windowMs: number): Promise<ScopeCount[]>;
   /** Deployments of `service` in `environment` running or finished since `sinceMs`. */
@@ -166,7 +177,11 @@ export function createAlertsRepository(db: Kysely<Database>): AlertsRepository {
     },
     async getMany(ids: readonly string[], trx?: WriteTransaction) {
       if (ids.length === 0) return [];
-      const rows = await (trx ?? db).selectFrom('alerts').selectAll().where('id', 'in', [...ids]).execute();
+      const rows = await (trx ?? db)
+        .selectFrom('alerts')
+        .selectAll()
+        .where('id', 'in', [...ids])
+        .execute();
       return rows.map(alertRow);
     },
     async list(f: { status?: string | undefined; limit: number; cursor?: string | undefined }) {
@@ -203,7 +218,11 @@ export function createAlertsRepository(db: Kysely<Database>): AlertsRepository {
     async groups(keys: readonly string[], trx: WriteTransaction) {
       const map = new Map<string, AlertGroupsTable>();
       if (keys.length === 0) return map;
-      const rows = await trx.selectFrom('alert_groups').selectAll().where('key', 'in', [...keys]).execute();
+      const rows = await trx
+        .selectFrom('alert_groups')
+        .selectAll()
+        .where('key', 'in', [...keys])
+        .execute();
       for (const r of rows)
         map.set(r.key, {
           ...r,
@@ -242,7 +261,11 @@ export function createAlertsRepository(db: Kysely<Database>): AlertsRepository {
       }));
     },
     async members(groupKey: string, trx?: WriteTransaction) {
-      return (trx ?? db).selectFrom('alert_group_members').selectAll().where('group_key', '=', groupKey).execute();
+      return (trx ?? db)
+        .selectFrom('alert_group_members')
+        .selectAll()
+        .where('group_key', '=', groupKey)
+        .execute();
     },
     async groupsOfAlert(alertId: string, trx: WriteTransaction) {
       const rows = await trx
@@ -306,7 +329,10 @@ export function createAlertsRepository(db: Kysely<Database>): AlertsRepository {
 
     async enqueue(rows: readonly AlertDeliveriesTable[], trx: WriteTransaction) {
       if (rows.length === 0) return;
-      await trx.insertInto('alert_deliveries').values([...rows]).execute();
+      await trx
+        .insertInto('alert_deliveries')
+        .values([...rows])
+        .execute();
     },
     async dueDeliveries(nowMs: number, limit: number) {
       const rows = await db
@@ -405,9 +431,7 @@ export function createAlertsRepository(db: Kysely<Database>): AlertsRepository {
         .select(DEPLOYMENT_COLUMNS)
         .where('service', '=', service)
         .where('environment', '=', environment)
-        .where((eb) =>
-          eb.or([eb('status', '=', 'in_progress'), eb('finished_ms', '>=', sinceMs)]),
-        )
+        .where((eb) => eb.or([eb('status', '=', 'in_progress'), eb('finished_ms', '>=', sinceMs)]))
         .where('sort_ms', '>=', sinceMs - 7 * 24 * 3600_000)
         .execute();
       return rows.map(deploymentOf);
@@ -435,5 +459,3 @@ function escalationRow(r: AlertEscalationsTable): AlertEscalationsTable {
     stopped_ms: num(r.stopped_ms),
   };
 }
-
-

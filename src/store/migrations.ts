@@ -510,9 +510,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('held_until_ms', bigint)
           .addColumn('updated_ms', bigint, (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('alerts_by_fingerprint').on('alerts').columns(['fingerprint', 'status']).execute();
+        await db.schema
+          .createIndex('alerts_by_fingerprint')
+          .on('alerts')
+          .columns(['fingerprint', 'status'])
+          .execute();
         await db.schema.createIndex('alerts_newest').on('alerts').columns(['starts_ms', 'id']).execute();
-        await db.schema.createIndex('alerts_by_status').on('alerts').columns(['status', 'starts_ms', 'id']).execute();
+        await db.schema
+          .createIndex('alerts_by_status')
+          .on('alerts')
+          .columns(['status', 'starts_ms', 'id'])
+          .execute();
         await db.schema
           .createTable('alert_groups')
           .addColumn('key', 'text', (c) => c.primaryKey())
@@ -531,7 +539,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('notified', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('alert_group_members_pk', ['group_key', 'alert_id'])
           .execute();
-        await db.schema.createIndex('alert_group_members_by_alert').on('alert_group_members').column('alert_id').execute();
+        await db.schema
+          .createIndex('alert_group_members_by_alert')
+          .on('alert_group_members')
+          .column('alert_id')
+          .execute();
         await db.schema
           .createTable('alert_escalations')
           .addColumn('alert_id', 'text', (c) => c.notNull())
@@ -544,7 +556,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('stopped_ms', bigint)
           .addPrimaryKeyConstraint('alert_escalations_pk', ['alert_id', 'policy'])
           .execute();
-        await db.schema.createIndex('alert_escalations_due').on('alert_escalations').column('next_ms').execute();
+        await db.schema
+          .createIndex('alert_escalations_due')
+          .on('alert_escalations')
+          .column('next_ms')
+          .execute();
         await db.schema
           .createTable('alert_deliveries')
           .addColumn('id', 'text', (c) => c.primaryKey())
@@ -559,7 +575,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('created_ms', bigint, (c) => c.notNull())
           .addColumn('updated_ms', bigint, (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('alert_deliveries_due').on('alert_deliveries').columns(['status', 'next_ms']).execute();
+        await db.schema
+          .createIndex('alert_deliveries_due')
+          .on('alert_deliveries')
+          .columns(['status', 'next_ms'])
+          .execute();
       },
     },
   };
