@@ -26,7 +26,7 @@ import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerAlertRoutes } from './routes/alerts.js';
-import { createAlerts } from '../alerts/engine.js';
+import { createAlerts, type Alerts } from '../alerts/engine.js';
 import type { AlertsConfig } from '../alerts/alerts-config.js';
 import type { DispatcherOptions } from '../alerts/dispatcher.js';
 import type { ReceiverSecrets } from '../alerts/receivers.js';
@@ -98,6 +98,7 @@ export interface App {
   /** Every route with its declared access (filled when the server is ready). */
   readonly routes: readonly DeclaredRoute[];
   readonly leader: Leader;
+  readonly alerts: Alerts;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -264,5 +265,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await writer.drain();
     await alerts.idle();
   });
-  return { server, writer, ledger, routes, leader: ctx.leader };
+  return { server, writer, ledger, routes, leader: ctx.leader, alerts };
 }
