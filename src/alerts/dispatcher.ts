@@ -139,8 +139,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const slackIntervalMs = options.slackIntervalMs ?? 1000;
   const busy = new Set<string>();
   const inflight = new Set<Promise<void>>();
-  /** Per Slack webhook URL: the earliest instant (real clock) the next message may go. */
+  /** Per Slack webhook URL: the earliest instant (real clock) the next message may go (the pace). */
   const slackNext = new Map<string, number>();
+  /** Per Slack webhook URL: told to wait by a 429 until then (dispatch clock). */
+  const slackBlocked = new Map<string, number>();
   const durations = new Map<string, { at: number; values: number[] }>();
 
   async function ledger(trx: WriteTransaction, record: Record<string, unknown> & { recordType: string }) {
@@ -544,7 +546,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     return { headers, body };
   }
 
-  async function attempt(row: AlertDeliveriesTable): Promise<void> {
+  async function attempt(row: AlertDeliveriesTable, clockMs: number): Promise<void> {
     const receiver = config.receivers[row.receiver];
     const ids = JSON.parse(row.alert_ids) as string[];
     const alerts = await store.alerts.getMany(ids);
@@ -565,6 +567,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       }
       try {
         request = prepare(receiver, row, alerts, labels);
+        const blocked = slackBlocked.get(request.url) ?? 0;
+        if (receiver.type === 'slack' && blocked > clockMs) {
+          // The webhook said 429 with Retry-After: wait, without spending an attempt.
+          await store.alerts.updateDelivery(row.id, { next_ms: blocked, updated_ms: clockMs });
+          return;
+        }
         if (receiver.type === 'slack') {
           const wait = (slackNext.get(request.url) ?? 0) - Date.now();
           if (wait > 0) await sleep(wait);
@@ -585,7 +593,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           if (response.status === 429) {
             waitMs = retryAfterMs(response.headers.get('retry-after'), Date.now());
             if (receiver.type === 'slack' && waitMs !== undefined)
-              slackNext.set(request.url, Date.now() + waitMs);
+              slackBlocked.set(request.url, clockMs + waitMs);
           }
           const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
           outcome = retryable && attemptNo < maxAttempts ? 'retry' : 'dead';
@@ -595,7 +603,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         outcome = request !== undefined && attemptNo < maxAttempts ? 'retry' : 'dead';
       }
     }
-    const nowMs = deps.now();
+    const nowMs = clockMs;
     const nextMs = outcome === 'retry' ? nowMs + (waitMs ?? backoff(attemptNo)) : nowMs;
     await store.writeTransaction(async function recordAttempt(trx) {
       await store.alerts.updateDelivery(
@@ -651,7 +659,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       const work = (async function deliverToReceiver() {
         for (const row of rows) {
           try {
-            await attempt(row);
+            await attempt(row, nowMs);
           } catch (error) {
             log?.error({ err: error, receiver: name, delivery: row.id }, 'alert delivery failed');
           }
@@ -662,7 +670,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       });
       inflight.add(work);
     }
-    void nowMs;
   }
 
   return {

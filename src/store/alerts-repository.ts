@@ -15,7 +15,6 @@ import type {
 } from './schema.js';
 import type { WriteTransaction } from './database.js';
 
-
 /** A deployment as the time-based rules see it. */
 export interface RunningDeployment {
   readonly deployment: string;

@@ -61,7 +61,7 @@ export interface EventWriterOptions {
   readonly now?: () => number;
   /** Most events in one group transaction. */
   readonly maxGroupEvents?: number;
-  /** Called after each committed group (metrics, live updates). */
+  /** Called after each group's transaction has committed (metrics, live updates, alerts). */
   readonly onCommit?: (stored: readonly StoredEvent[]) => void;
 }
 
@@ -69,15 +69,24 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
   const clock = options.clock ?? createHybridLogicalClock();
   const now = options.now ?? Date.now;
   const stamp = (timeMs: number) => formatHlc(clock.receive(timeMs));
+  /** What the transaction in flight stores; handed to onCommit once it has committed. */
+  let staged: StoredEvent[] = [];
   const group = createGroupCommit<Submission, EventResult[]>(store, writeGroup, {
     weight: (submission) => submission.events.length,
     maxWeight: options.maxGroupEvents ?? 5000,
+    afterCommit: function committed() {
+      const stored = staged;
+      staged = [];
+      if (stored.length > 0 && options.onCommit) queueMicrotask(() => options.onCommit?.(stored));
+    },
   });
 
   async function writeGroup(
     trx: Transaction<Database>,
     submissions: readonly Submission[],
   ): Promise<Settled<EventResult[]>[]> {
+    // A group retried item by item after a failure starts over: only committed work is told.
+    staged = [];
     const facts = await readFacts(trx, submissions);
     const plan = planSubmissions(submissions, facts, stamp, now());
 
@@ -104,7 +113,7 @@ export function createEventWriter(store: Store, options: EventWriterOptions = {}
       await updateEnvironments(trx, store.dialect, facts.deployments, plan.deployments);
       await upsertSources(trx, store.dialect, plan.sources);
     }
-    if (plan.stored.length > 0) queueMicrotask(() => options.onCommit?.(plan.stored));
+    staged = plan.stored;
     return plan.outcomes.map((outcome) =>
       'rejected' in outcome
         ? {

@@ -24,6 +24,12 @@ export interface GroupCommitOptions<T> {
   readonly weight?: (item: T) => number;
   /** The most weight in one transaction (default 5000). */
   readonly maxWeight?: number;
+  /**
+   * Called once a group's transaction has committed, before its submitters are answered (so
+   * what it starts reads committed rows on every database, PostgreSQL's other pool
+   * connections included). Groups commit one at a time, in order.
+   */
+  readonly afterCommit?: () => void;
 }
 
 interface Pending<T, R> {
@@ -67,6 +73,7 @@ export function createGroupCommit<T, R>(
           group.map((p) => p.item),
         ),
       );
+      options.afterCommit?.();
       outcomes.forEach((outcome, i) => {
         const pending = group[i] as Pending<T, R>;
         if ('error' in outcome) pending.reject(outcome.error);

@@ -56,9 +56,17 @@ describe('alerts configuration', () => {
     expect(alerts.rules[1]).toMatchObject({ factor: 2, afterMs: 30 * 60_000, severity: 'warning' });
     expect(alerts.rules[4]).toMatchObject({ count: 20, perMs: 3600_000, by: 'service' });
     const route = alerts.route as Route;
-    expect(route).toMatchObject({ receiver: 'team-slack', groupBy: ['service', 'environment'], ...ROUTE_DEFAULTS });
+    expect(route).toMatchObject({
+      receiver: 'team-slack',
+      groupBy: ['service', 'environment'],
+      ...ROUTE_DEFAULTS,
+    });
     // A child inherits group_by and timings.
-    expect(route.routes[0]).toMatchObject({ receiver: 'oncall', groupBy: ['service', 'environment'], groupWaitMs: 30_000 });
+    expect(route.routes[0]).toMatchObject({
+      receiver: 'oncall',
+      groupBy: ['service', 'environment'],
+      groupWaitMs: 30_000,
+    });
     expect(Object.keys(alerts.receivers)).toEqual(['oncall', 'team-slack', 'ops', 'audit-hook']);
     expect(alerts.escalation.oncall).toEqual({
       levels: [
@@ -92,12 +100,24 @@ describe('alerts configuration', () => {
     expect(message).toMatch(/shiplog\.yaml:5:\d+ alerts\.rules\[2\]\.count: is required/);
     expect(message).toMatch(/shiplog\.yaml:5:\d+ alerts\.rules\[2\]\.per: must be a duration/);
     expect(message).toMatch(/shiplog\.yaml:8:\d+ alerts\.route\.group_wait: must be a duration like 30s/);
-    expect(message).toMatch(/shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.matchers\[0\]: .*bad regular expression/);
-    expect(message).toMatch(/shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.receiver: names receiver "pager", which is not under alerts\.receivers/);
-    expect(message).toMatch(/shiplog\.yaml:11:\d+ alerts\.route\.routes\[1\]\.matchers\[0\]: "not a matcher" is not a matcher/);
-    expect(message).toMatch(/shiplog\.yaml:13:\d+ alerts\.receivers\[0\]\.slack\.urlEnv: is required: the NAME of an environment variable/);
-    expect(message).toMatch(/shiplog\.yaml:15:\d+ alerts\.escalation\.team-slack\.levels\[0\]\.after: must be a duration/);
-    expect(message).toMatch(/shiplog\.yaml:15:\d+ alerts\.escalation\.team-slack\.levels\[0\]\.receiver: names receiver "nobody"/);
+    expect(message).toMatch(
+      /shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.matchers\[0\]: .*bad regular expression/,
+    );
+    expect(message).toMatch(
+      /shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.receiver: names receiver "pager", which is not under alerts\.receivers/,
+    );
+    expect(message).toMatch(
+      /shiplog\.yaml:11:\d+ alerts\.route\.routes\[1\]\.matchers\[0\]: "not a matcher" is not a matcher/,
+    );
+    expect(message).toMatch(
+      /shiplog\.yaml:13:\d+ alerts\.receivers\[0\]\.slack\.urlEnv: is required: the NAME of an environment variable/,
+    );
+    expect(message).toMatch(
+      /shiplog\.yaml:15:\d+ alerts\.escalation\.team-slack\.levels\[0\]\.after: must be a duration/,
+    );
+    expect(message).toMatch(
+      /shiplog\.yaml:15:\d+ alerts\.escalation\.team-slack\.levels\[0\]\.receiver: names receiver "nobody"/,
+    );
     // The secret-looking value is never echoed back.
     expect(message).not.toContain('T0/B0/secret');
   });
@@ -135,8 +155,14 @@ describe('Alertmanager semantics', () => {
     );
     const root = alerts.route as Route;
     const receivers = (labels: Record<string, string>) => matchRoutes(root, labels).map((r) => r.receiver);
-    expect(receivers({ environment: 'production', severity: 'critical', service: 'api' })).toEqual(['prod', 'pager']);
-    expect(receivers({ environment: 'production', severity: 'critical', service: 'db' })).toEqual(['prod', 'dba']);
+    expect(receivers({ environment: 'production', severity: 'critical', service: 'api' })).toEqual([
+      'prod',
+      'pager',
+    ]);
+    expect(receivers({ environment: 'production', severity: 'critical', service: 'db' })).toEqual([
+      'prod',
+      'dba',
+    ]);
     expect(receivers({ environment: 'staging', severity: 'warning' })).toEqual(['default']);
     const prod = root.routes[0] as Route;
     expect(prod.groupWaitMs).toBe(1000);

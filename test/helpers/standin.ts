@@ -68,7 +68,13 @@ export async function startStandIn(): Promise<StandIn> {
       } catch {
         json = undefined;
       }
-      const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json };
+      const recorded: RecordedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+        json,
+      };
       standIn.requests.push(recorded);
       const answer = standIn.answer(recorded);
       for (const w of [...waiters]) if (w()) waiters.delete(w);
