@@ -23,9 +23,11 @@ import { matchesAll } from './matchers.js';
 import type { ReceiverSecrets } from './receivers.js';
 import {
   alertLabels,
+  frequencyScope,
   judgeDeploymentEvent,
   ruleMatches,
   scopeFingerprint,
+  subjectOfEvent,
   type AlertChange,
   type Firing,
   type RuleFacts,
@@ -88,10 +90,54 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     countChanges: (scope, from, to) => store.alerts.countChanges(scope, from, to),
   };
 
-  async function judge(change: AlertChange): Promise<Verdict[]> {
+  /**
+   * The frequency counts a group of deployment changes needs, read in one query per rule (not
+   * one per event), over the span from the earliest event's window to the latest event: the
+   * events of one commit count each other whatever their order within it.
+   */
+  async function prefetchCounts(changes: readonly AlertChange[]): Promise<RuleFacts> {
+    const known = new Map<string, number>();
+    for (const rule of config.rules) {
+      if (rule.when !== 'frequency_above' && rule.when !== 'change_velocity') continue;
+      const wanted = rule.when === 'frequency_above' ? 'deployment.started' : 'deployment.succeeded';
+      const scopes = new Map<string, { service: string | null; environment: string }>();
+      let from = Infinity;
+      let to = -Infinity;
+      for (const c of changes) {
+        if (c.kind !== 'deployment' || c.event.type !== wanted) continue;
+        const subject = subjectOfEvent(c.event);
+        if (!ruleMatches(rule, subject)) continue;
+        const scope = frequencyScope(rule, subject);
+        scopes.set(`${scope.service ?? '*'}|${scope.environment}`, scope);
+        from = Math.min(from, c.event.timeMs - rule.perMs);
+        to = Math.max(to, c.event.timeMs);
+      }
+      if (scopes.size === 0) continue;
+      const counts = await store.alerts.countMany(
+        [...scopes.values()],
+        from,
+        to,
+        rule.when === 'change_velocity',
+      );
+      for (const key of scopes.keys()) known.set(`${rule.when}|${rule.perMs}|${key}`, counts.get(key) ?? 0);
+    }
+    if (known.size === 0) return facts;
+    const lookup =
+      (kind: string, fallback: RuleFacts['countBegun']): RuleFacts['countBegun'] =>
+      async (scope, fromMs, toMs) =>
+        known.get(`${kind}|${toMs - fromMs}|${scope.service ?? '*'}|${scope.environment}`) ??
+        fallback(scope, fromMs, toMs);
+    return {
+      ...facts,
+      countBegun: lookup('frequency_above', facts.countBegun),
+      countChanges: lookup('change_velocity', facts.countChanges),
+    };
+  }
+
+  async function judge(change: AlertChange, batch: RuleFacts): Promise<Verdict[]> {
     switch (change.kind) {
       case 'deployment':
-        return judgeDeploymentEvent(config.rules, change.event, change.status, facts);
+        return judgeDeploymentEvent(config.rules, change.event, change.status, batch);
       case 'gate': {
         const rules = config.rules.filter((r) => r.when === 'ungated_deployment');
         if (!change.allow || rules.length === 0) return [];
@@ -271,7 +317,8 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     const run = pending.then(async function evaluateChanges() {
       try {
         const verdicts: Verdict[] = [];
-        for (const c of changes) verdicts.push(...(await judge(c)));
+        const batch = await prefetchCounts(changes);
+        for (const c of changes) verdicts.push(...(await judge(c, batch)));
         await apply(verdicts, now());
       } catch (error) {
         log?.error({ err: error }, 'alert evaluation failed');

@@ -90,6 +90,16 @@ export interface AlertsRepository {
     fromMs: number,
     toMs: number,
   ): Promise<number>;
+  /**
+   * Deployments that began (or, with `changes`, changes that finished) in [fromMs, toMs], for
+   * several scopes in one query: the key is `service|environment` (`*` for the environment).
+   */
+  countMany(
+    scopes: readonly { service: string | null; environment: string }[],
+    fromMs: number,
+    toMs: number,
+    changes: boolean,
+  ): Promise<Map<string, number>>;
   /** Per scope seen since `lookbackMs`: the deployments that began since `windowMs`. */
   scopeCounts(by: 'service' | 'environment', lookbackMs: number, windowMs: number): Promise<ScopeCount[]>;
   /** Deployments of `service` in `environment` running or finished since `sinceMs`. */
@@ -404,6 +414,40 @@ export function createAlertsRepository(db: Kysely<Database>): AlertsRepository {
       if (scope.service !== null) query = query.where('service', '=', scope.service);
       const row = await query.executeTakeFirst();
       return Number(row?.n ?? 0);
+    },
+    async countMany(
+      scopes: readonly { service: string | null; environment: string }[],
+      fromMs: number,
+      toMs: number,
+      changes: boolean,
+    ) {
+      const out = new Map<string, number>();
+      if (scopes.length === 0) return out;
+      const environments = [...new Set(scopes.map((s) => s.environment))];
+      const services = [...new Set(scopes.flatMap((s) => (s.service === null ? [] : [s.service])))];
+      const time = changes ? 'finished_ms' : 'sort_ms';
+      let base = db
+        .selectFrom('deployments')
+        .where('environment', 'in', environments)
+        .where(time, '>=', fromMs)
+        .where(time, '<=', toMs);
+      if (changes) base = base.where('status', '=', 'succeeded');
+      if (services.length > 0) {
+        const rows = await base
+          .select(['service', 'environment', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .where('service', 'in', services)
+          .groupBy(['service', 'environment'])
+          .execute();
+        for (const r of rows) out.set(`${r.service}|${r.environment}`, Number(r.n));
+      }
+      if (scopes.some((s) => s.service === null)) {
+        const rows = await base
+          .select(['environment', (eb) => eb.fn.countAll<number | string>().as('n')])
+          .groupBy('environment')
+          .execute();
+        for (const r of rows) out.set(`*|${r.environment}`, Number(r.n));
+      }
+      return out;
     },
     async scopeCounts(by: 'service' | 'environment', lookbackMs: number, windowMs: number) {
       const inWindow = sql<number | string>`sum(case when sort_ms >= ${windowMs} then 1 else 0 end)`;
