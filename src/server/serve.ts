@@ -10,7 +10,7 @@ import { loadSecretVariables } from '../config.js';
 import type { ReceiverSecrets } from '../alerts/receivers.js';
 import { ShiplogError } from '../errors.js';
 import { createTicketChecker, type TicketChecker } from '../governance/ticket-check.js';
-import type { CdeventSink } from '../outbound/cdevents-forwarder.js';
+import type { OutboundSink } from '../outbound/cdevents-forwarder.js';
 import { openStore, type Store } from '../store/database.js';
 import { loadLedgerSigner } from '../store/ledger-keys.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
@@ -108,7 +108,7 @@ function ticketChecker(file: ConfigFile, maxBytes: number): TicketChecker | unde
 }
 
 /** The config's CDEvents sinks with their tokens read from the variables it names. */
-function outboundSinks(file: ConfigFile): CdeventSink[] {
+function outboundSinks(file: ConfigFile): OutboundSink[] {
   const names = file.outbound.flatMap((s) => (s.tokenVariable ? [s.tokenVariable] : []));
   const secrets = loadSecretVariables(names);
   return file.outbound.map((sink) => {
@@ -121,7 +121,11 @@ function outboundSinks(file: ConfigFile): CdeventSink[] {
     return {
       name: sink.name,
       url: sink.url,
+      format: sink.format,
+      environments: sink.environments,
+      dashboardUid: sink.dashboardUid,
       token: sink.tokenVariable ? secrets[sink.tokenVariable] : undefined,
+      tokenVariable: sink.tokenVariable,
     };
   });
 }
