@@ -12,7 +12,7 @@
 import type { DeploymentEvent } from '../domain/event.js';
 import type { EnvironmentPolicy } from '../policy/index.js';
 import { isInsideWindow } from '../policy/windows.js';
-import type { AlertRule, AlertSeverity, RuleKind } from './alerts-config.js';
+import type { AlertRule } from './alerts-config.js';
 import { formatDuration } from './duration.js';
 import type { Labels } from './matchers.js';
 
@@ -277,16 +277,3 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.max(1, Math.ceil(p * sorted.length));
   return sorted[rank - 1] ?? 0;
 }
-
-export function severityRank(severity: AlertSeverity): number {
-  return ['critical', 'error', 'warning', 'info'].indexOf(severity);
-}
-
-/** Rules checked by the periodic task rather than on a change. */
-export const TIMED_KINDS: readonly RuleKind[] = [
-  'deployment_overdue',
-  'approval_overdue',
-  'frequency_below',
-  'frequency_above',
-  'change_velocity',
-];
