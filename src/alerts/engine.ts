@@ -195,10 +195,18 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     if (verdicts.length === 0) return;
     const fingerprints = [...new Set(verdicts.map((v) => ('fire' in v ? v.fire.fingerprint : v.resolve)))];
     const active = await store.alerts.active(fingerprints);
+    // In order: a failure and the success that settles it, in one commit, fire and resolve.
+    const open = new Map<string, string | null>([...active].map(([fp, a]) => [fp, a.deployment]));
     const changes = verdicts.filter((v) => {
-      if ('fire' in v) return !active.has(v.fire.fingerprint);
-      const alert = active.get(v.resolve);
-      return alert !== undefined && (v.onlyDeployment === undefined || alert.deployment === v.onlyDeployment);
+      if ('fire' in v) {
+        if (open.has(v.fire.fingerprint)) return false;
+        open.set(v.fire.fingerprint, v.fire.subject.deployment ?? null);
+        return true;
+      }
+      if (!open.has(v.resolve)) return false;
+      if (v.onlyDeployment !== undefined && open.get(v.resolve) !== v.onlyDeployment) return false;
+      open.delete(v.resolve);
+      return true;
     });
     if (changes.length === 0) return;
     const holds = new Map<string, number | null>();
