@@ -324,6 +324,34 @@ describe.each(DIALECTS)('alerts (%s)', (dialect) => {
     expect(await firing('bypass', 'auth')).toHaveLength(0);
   });
 
+  it('fires and resolves in order when a failure and the success that settles it commit together', async () => {
+    const base = {
+      timeMs: Date.now(),
+      service: 'batch',
+      environment: 'production',
+      actor: 'ci',
+      kind: 'release' as const,
+      version: '1',
+    };
+    await app.alerts.evaluate([
+      {
+        kind: 'deployment',
+        event: { ...base, id: 'x1', type: 'deployment.failed', deployment: 'b-1' },
+        status: 'failed',
+      },
+      {
+        kind: 'deployment',
+        event: { ...base, id: 'x2', type: 'deployment.succeeded', deployment: 'b-2' },
+        status: 'succeeded',
+      },
+    ]);
+    expect(await firing('prod-failed', 'batch')).toHaveLength(0);
+    const resolved = (await call('GET', '/v1/alerts?status=resolved&limit=1000')).json() as {
+      items: { rule: string; service: string | null }[];
+    };
+    expect(resolved.items.filter((a) => a.rule === 'prod-failed' && a.service === 'batch')).toHaveLength(1);
+  });
+
   it('routes to Opsgenie and a signed webhook; a hung Slack and a failing Opsgenie block nobody and end as dead letters', async () => {
     slack.answer = () => ({ hang: true });
     og.answer = () => ({ status: 500, body: '{"message":"boom"}' });
