@@ -1,4 +1,5 @@
 /** Runs every benchmark (or those named on the command line) and prints their ratios. */
+import { benchAlerts } from './alerts.js';
 import { benchBatch, benchSingleEvent } from './ingest.js';
 import { benchCorrelation } from './correlation.js';
 import { benchDora } from './dora.js';
@@ -20,6 +21,7 @@ const all: Record<string, () => Promise<boolean>> = {
   correlation: benchCorrelation,
   dora: benchDora,
   reports: benchReports,
+  alerts: benchAlerts,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

@@ -7,7 +7,7 @@
  * key, parsed by the same parsers), `environments:` (the governance policy, through
  * src/policy/load-policy.ts), `kubernetes:` (namespace → environment, for the admission
  * webhook) and `tickets:` (the gate's Jira or ServiceNow check, through
- * src/governance/ticket-config.ts). The other sections (services, alerts, retention, webhooks,
+ * src/governance/ticket-config.ts), `alerts:` (src/alerts/alerts-config.ts). The other sections (services, retention, webhooks,
  * mappings) belong to capabilities that validate their own shape; here they only have to be
  * mappings.
  */
@@ -35,6 +35,7 @@ import {
 import type { ServiceConfig } from './correlate/incidents.js';
 import type { CorrelationSettings } from './domain/correlation.js';
 import { parseDora, validateDora, type DoraConfig } from './metrics/dora-config.js';
+import { DEFAULT_ALERTS, parseAlerts, validateAlerts, type AlertsConfig } from './alerts/alerts-config.js';
 import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
@@ -117,6 +118,8 @@ export interface ConfigFile {
   readonly verification: readonly VerificationCheck[];
   /** `dora:`: the incident severity that makes a change failed (default sev2). */
   readonly dora: DoraConfig;
+  /** `alerts:`: rules, the routing tree, receivers, escalation and suppression (DESIGN.md §11). */
+  readonly alerts: AlertsConfig;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -133,6 +136,7 @@ export const DEFAULT_CONFIG: ConfigFile = Object.freeze({
   reports: Object.freeze({ timeZone: 'UTC' }),
   verification: Object.freeze([]),
   dora: Object.freeze(parseDora(undefined)),
+  alerts: DEFAULT_ALERTS,
   sections: Object.freeze({}),
 });
 
@@ -213,6 +217,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateSuppression(suppression));
   problems.push(...validateVerification(root.verification));
   problems.push(...validateDora(root.dora));
+  problems.push(...validateAlerts(root.alerts));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -241,6 +246,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     suppression: parseSuppression(suppression),
     verification: parseVerification(root.verification),
     dora: parseDora(root.dora),
+    alerts: parseAlerts(root.alerts),
     sections: structuredClone(sections),
   });
 }

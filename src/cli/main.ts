@@ -20,6 +20,7 @@ import { registerPostmortem } from './commands/postmortem.js';
 import { registerBlame } from './commands/blame.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerReport } from './commands/report.js';
+import { registerAlerts } from './commands/alerts.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerBlame(program);
   registerMetrics(program);
   registerReport(program);
+  registerAlerts(program);
   return program;
 }
 

@@ -31,7 +31,8 @@ export type Action =
   | 'webhooks:inspect'
   | 'incidents:write'
   | 'catalog:write'
-  | 'reports:read';
+  | 'reports:read'
+  | 'alerts:ack';
 
 /** A route's declaration: an action, or `'public'` (no bearer token; the route checks what it needs). */
 export type Access = Action | 'public';
@@ -49,6 +50,7 @@ export const ROLE_MATRIX: Readonly<Record<Action, readonly Role[]>> = Object.fre
   'incidents:write': ['admin', 'deployer'],
   'catalog:write': ['admin'],
   'reports:read': ['admin', 'auditor'],
+  'alerts:ack': ['admin', 'approver', 'deployer'],
 });
 
 /** How a refusal names the action: "The viewer role may not <...>". */
@@ -64,6 +66,7 @@ const DESCRIPTIONS: Readonly<Record<Action, string>> = {
   'incidents:write': 'record incidents',
   'catalog:write': 'change the service catalog',
   'reports:read': 'pull audit reports',
+  'alerts:ack': 'acknowledge alerts',
 };
 
 declare module 'fastify' {

@@ -25,6 +25,11 @@ import { registerPolicyRoutes } from './routes/policies.js';
 import { registerViolationRoutes } from './routes/violations.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
+import { registerAlertRoutes } from './routes/alerts.js';
+import { createAlerts, type Alerts } from '../alerts/engine.js';
+import type { AlertsConfig } from '../alerts/alerts-config.js';
+import type { DispatcherOptions } from '../alerts/dispatcher.js';
+import type { ReceiverSecrets } from '../alerts/receivers.js';
 import { registerIncidentWebhookRoutes } from './routes/incident-webhooks.js';
 import { registerDoraRoutes } from './routes/dora.js';
 import { createDoraMetrics } from '../metrics/dora.js';
@@ -50,6 +55,10 @@ import type { StoredEvent } from '../domain/write-plan.js';
 import { createVerifier, type VerificationListener, type Verifier } from '../verification/verifier.js';
 import type { VerificationCheck } from '../verification/verification-config.js';
 import { registerSilenceRoutes } from './routes/silences.js';
+
+/** How often the leader checks the time-based alert rules, and works through notifications. */
+const ALERT_RULES_EVERY_MS = 15_000;
+const ALERT_DISPATCH_EVERY_MS = 1000;
 
 export const BODY_LIMIT = 1024 * 1024;
 const CHECKPOINT_EVERY_MS = 5000;
@@ -97,6 +106,12 @@ export interface AppOptions {
   readonly verification?: readonly VerificationCheck[] | undefined;
   /** Told when a verification is decided (`failed` raises `verification_failed`). */
   readonly onVerificationFinished?: VerificationListener | undefined;
+  /** `alerts:` of shiplog.yaml; default: no rules. */
+  readonly alerts?: AlertsConfig | undefined;
+  /** Per receiver, the secrets read from the variables the config names. */
+  readonly alertSecrets?: Readonly<Record<string, ReceiverSecrets>> | undefined;
+  /** Retries, deadlines and the Slack pace of notifications (tests shorten them). */
+  readonly alertDelivery?: DispatcherOptions | undefined;
 }
 
 export interface App {
@@ -109,6 +124,7 @@ export interface App {
   /** Alertmanager silences while services deploy; null without `alerts.suppression`. */
   readonly silences: Silences | null;
   readonly verifier: Verifier;
+  readonly alerts: Alerts;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -140,6 +156,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const ledger =
     options.ledger ??
     createLedger(options.store, { signer: generateSigner(DEFAULT_ORIGIN).signer, origin: DEFAULT_ORIGIN });
+  const alerts = createAlerts({
+    store: options.store,
+    ledger,
+    config: options.alerts,
+    policy: options.policy,
+    secrets: options.alertSecrets,
+    logger: server.log,
+    dispatcher: options.alertDelivery,
+  });
   const silences = options.suppression
     ? createSilences({ store: options.store, settings: options.suppression, ledger, logger: server.log })
     : null;
@@ -147,7 +172,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     store: options.store,
     ledger,
     checks: options.verification ?? [],
-    onVerificationFinished: options.onVerificationFinished,
+    // A finished verification raises (or resolves) `verification_failed`.
+    onVerificationFinished: async (deployment, result) => {
+      if (result.status === 'failed' || result.status === 'passed')
+        await alerts.evaluate({
+          kind: 'verification',
+          deployment: deployment.deployment,
+          status: result.status,
+        });
+      await options.onVerificationFinished?.(deployment, result);
+    },
     logger: server.log,
   });
   // Silences and verification runs start from committed events; what they start is in the
@@ -166,6 +200,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     onCommit: (stored) => {
       metrics.commitEvents.observe(stored.length);
       if (silences !== null || (options.verification?.length ?? 0) > 0) deploymentsChanged(stored);
+      // After the commit and off the request's path: rules judge only what changed.
+      alerts.onCommit(stored);
     },
   });
   const incidents = createIncidents({
@@ -194,6 +230,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     leader: options.leader ?? createLeader(options.store.leases, { logger: server.log }),
     silences,
     verifier,
+    alerts,
   };
   observeDora(metrics.registry, ctx.dora);
 
@@ -282,6 +319,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerSilenceRoutes(server, ctx);
   registerDoraRoutes(server, ctx.dora);
+  registerAlertRoutes(server, ctx);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);
@@ -298,6 +336,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await verifier.tick();
     });
   }
+  if (alerts.config.rules.length > 0) {
+    // Time-based rules (overdue, approval_overdue, frequency); notifications every second.
+    ctx.leader.every('alert-rules', ALERT_RULES_EVERY_MS, () => alerts.checkTimedRules());
+    ctx.leader.every('alert-notifications', ALERT_DISPATCH_EVERY_MS, () => alerts.dispatch());
+  }
   server.addHook('onReady', async function startBackgroundWork() {
     ctx.leader.start();
   });
@@ -309,6 +352,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     await usage
       .close()
       .catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
+    await alerts.idle();
   });
-  return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier };
+  return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier, alerts };
 }

@@ -1,4 +1,5 @@
 /** What the routes need, as one bundle. */
+import type { Alerts } from '../alerts/engine.js';
 import type { Incidents } from '../correlate/incidents.js';
 import type { DoraMetrics } from '../metrics/dora.js';
 import type { Authenticator } from './auth.js';
@@ -26,4 +27,6 @@ export interface AppContext {
   readonly silences: Silences | null;
   /** Post-deployment and post-rollback verification (DESIGN.md §11). */
   readonly verifier: Verifier;
+  /** Alert rules, records, routing and notifications (DESIGN.md §11). */
+  readonly alerts: Alerts;
 }

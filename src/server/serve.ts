@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RuntimeConfig } from '../config.js';
 import { loadConfigFile, type ConfigFile } from '../config-file.js';
 import { loadSecretVariables } from '../config.js';
+import type { ReceiverSecrets } from '../alerts/receivers.js';
 import { ShiplogError } from '../errors.js';
 import { createTicketChecker, type TicketChecker } from '../governance/ticket-check.js';
 import type { OutboundSink } from '../outbound/cdevents-forwarder.js';
@@ -33,6 +34,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
   file ??= loadConfigFile(config.configFile);
   const sinks = outboundSinks(file);
   const tickets = ticketChecker(file, config.outboundMaxBytes);
+  const alertSecrets = receiverSecrets(file);
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -69,6 +71,8 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     dora: file.dora,
     rateLimit: config.rateLimit,
     timeouts: config.timeouts,
+    alerts: file.alerts,
+    alertSecrets,
     webhooks: {
       secrets: config.webhookSecrets,
       mappings: file.mappings,
@@ -128,4 +132,42 @@ function outboundSinks(file: ConfigFile): OutboundSink[] {
       tokenVariable: sink.tokenVariable,
     };
   });
+}
+
+/**
+ * Each alert receiver's secrets, read from the variables the config names (never the file). A
+ * variable that is not set stops start-up: a page that cannot be sent must not be a surprise.
+ */
+function receiverSecrets(file: ConfigFile): Record<string, ReceiverSecrets> {
+  const out: Record<string, ReceiverSecrets> = {};
+  for (const receiver of Object.values(file.alerts.receivers)) {
+    const variable =
+      receiver.type === 'pagerduty'
+        ? receiver.routingKeyEnv
+        : receiver.type === 'slack'
+          ? receiver.urlEnv
+          : receiver.type === 'opsgenie'
+            ? receiver.apiKeyEnv
+            : receiver.secretEnv;
+    if (variable === undefined) {
+      out[receiver.name] = {};
+      continue;
+    }
+    const value = loadSecretVariables([variable])[variable];
+    if (value === undefined) {
+      throw new ShiplogError(
+        'SHIPLOG_CONFIG',
+        `alerts.receivers "${receiver.name}" names ${variable}, which is not set in the environment`,
+      );
+    }
+    out[receiver.name] =
+      receiver.type === 'pagerduty'
+        ? { routingKey: value }
+        : receiver.type === 'slack'
+          ? { url: value }
+          : receiver.type === 'opsgenie'
+            ? { apiKey: value }
+            : { secret: value };
+  }
+  return out;
 }

@@ -19,6 +19,7 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
+import { createAlertsRepository, type AlertsRepository } from './alerts-repository.js';
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
 import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
@@ -71,6 +72,7 @@ export interface Repositories {
   /** The reads behind DORA metrics (DESIGN.md §10). */
   readonly dora: DoraRepository;
   readonly leases: LeasesRepository;
+  readonly alerts: AlertsRepository;
 }
 
 export interface Store extends Repositories {
@@ -155,6 +157,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     verifications: createVerificationsRepository(db),
     dora: createDoraRepository(db),
     leases: createLeasesRepository(db),
+    alerts: createAlertsRepository(db),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

@@ -606,6 +606,104 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '011-alerts': {
+      // Alerts as records (DESIGN.md §11): the alerts, their notification groups (Alertmanager's
+      // aggregation groups: one per route and group labels), the alerts of each group, the
+      // escalations in progress and the notification outbox. Every timer is a `next_ms` column,
+      // so a restart resumes grouping, escalation and retries where they stood.
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('alerts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('rule', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('summary', 'text', (c) => c.notNull())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('deployment', 'text')
+          .addColumn('service', 'text')
+          .addColumn('environment', 'text')
+          .addColumn('starts_ms', bigint, (c) => c.notNull())
+          .addColumn('acked_ms', bigint)
+          .addColumn('acked_by', 'text')
+          .addColumn('resolved_ms', bigint)
+          .addColumn('held_until_ms', bigint)
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('alerts_by_fingerprint')
+          .on('alerts')
+          .columns(['fingerprint', 'status'])
+          .execute();
+        await db.schema.createIndex('alerts_newest').on('alerts').columns(['starts_ms', 'id']).execute();
+        await db.schema
+          .createIndex('alerts_by_status')
+          .on('alerts')
+          .columns(['status', 'starts_ms', 'id'])
+          .execute();
+        await db.schema
+          .createTable('alert_groups')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('route_id', 'text', (c) => c.notNull())
+          .addColumn('receiver', 'text', (c) => c.notNull())
+          .addColumn('labels', 'text', (c) => c.notNull())
+          .addColumn('next_ms', bigint)
+          .addColumn('last_sent_ms', bigint)
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('alert_groups_due').on('alert_groups').column('next_ms').execute();
+        await db.schema
+          .createTable('alert_group_members')
+          .addColumn('group_key', 'text', (c) => c.notNull())
+          .addColumn('alert_id', 'text', (c) => c.notNull())
+          .addColumn('notified', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('alert_group_members_pk', ['group_key', 'alert_id'])
+          .execute();
+        await db.schema
+          .createIndex('alert_group_members_by_alert')
+          .on('alert_group_members')
+          .column('alert_id')
+          .execute();
+        await db.schema
+          .createTable('alert_escalations')
+          .addColumn('alert_id', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('cycle_ms', bigint, (c) => c.notNull())
+          .addColumn('cycle', 'integer', (c) => c.notNull())
+          .addColumn('level', 'integer', (c) => c.notNull())
+          .addColumn('next_ms', bigint)
+          .addColumn('reached', 'text', (c) => c.notNull())
+          .addColumn('stopped_ms', bigint)
+          .addPrimaryKeyConstraint('alert_escalations_pk', ['alert_id', 'policy'])
+          .execute();
+        await db.schema
+          .createIndex('alert_escalations_due')
+          .on('alert_escalations')
+          .column('next_ms')
+          .execute();
+        await db.schema
+          .createTable('alert_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('receiver', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('alert_ids', 'text', (c) => c.notNull())
+          .addColumn('group_key', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_ms', bigint, (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .addColumn('updated_ms', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('alert_deliveries_due')
+          .on('alert_deliveries')
+          .columns(['status', 'next_ms'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -372,4 +372,85 @@ export interface Database {
   verification_runs: VerificationRunsTable;
   verification_measurements: VerificationMeasurementsTable;
   leases: LeasesTable;
+  alerts: AlertsTable;
+  alert_groups: AlertGroupsTable;
+  alert_group_members: AlertGroupMembersTable;
+  alert_escalations: AlertEscalationsTable;
+  alert_deliveries: AlertDeliveriesTable;
+}
+
+/** One alert (DESIGN.md §11): firing → acknowledged → resolved. */
+export interface AlertsTable {
+  id: string;
+  /** Rule name and subject: one alert at a time per fingerprint is not resolved. */
+  fingerprint: string;
+  rule: string;
+  kind: string;
+  severity: string;
+  status: string;
+  summary: string;
+  /** JSON object of label → value. */
+  labels: string;
+  deployment: string | null;
+  service: string | null;
+  environment: string | null;
+  starts_ms: number;
+  acked_ms: number | null;
+  acked_by: string | null;
+  resolved_ms: number | null;
+  /** Notifications wait until then (the service was deploying: suppression). */
+  held_until_ms: number | null;
+  updated_ms: number;
+}
+
+/** An aggregation group: one per route and values of its `group_by` labels. */
+export interface AlertGroupsTable {
+  key: string;
+  route_id: string;
+  receiver: string;
+  labels: string;
+  /** When the group is next flushed; null while it has nothing to send. */
+  next_ms: number | null;
+  last_sent_ms: number | null;
+  created_ms: number;
+}
+
+export interface AlertGroupMembersTable {
+  group_key: string;
+  alert_id: string;
+  /** What the receiver was last told of the alert: `''`, `firing` or `resolved`. */
+  notified: string;
+}
+
+/** An escalation in progress: the next level of `policy` for one alert. */
+export interface AlertEscalationsTable {
+  alert_id: string;
+  /** The escalated receiver's name. */
+  policy: string;
+  /** When the current pass over the levels began. */
+  cycle_ms: number;
+  cycle: number;
+  /** The next level to notify. */
+  level: number;
+  /** null once stopped or finished. */
+  next_ms: number | null;
+  /** JSON list of receivers notified, each told when the alert resolves. */
+  reached: string;
+  stopped_ms: number | null;
+}
+
+/** The notification outbox: one delivery to one receiver, retried until sent or dead. */
+export interface AlertDeliveriesTable {
+  id: string;
+  receiver: string;
+  /** `trigger`, `resolve` (per alert for PagerDuty and Opsgenie) or `notify` (a group). */
+  action: string;
+  alert_ids: string;
+  group_key: string | null;
+  status: string;
+  attempts: number;
+  next_ms: number;
+  last_error: string | null;
+  created_ms: number;
+  updated_ms: number;
 }

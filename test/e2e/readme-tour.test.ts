@@ -43,6 +43,7 @@ describe('README', () => {
     expect(out).toMatch(/"current":\{"deployment":"gha-1234","version":"1.42.0"/);
     expect(out).toContain('"source":"team-a-ci"');
     expect(out).toMatch(/team-a-ci\s+deployer\s+\{"services":\["checkout-api"\]\}/);
+    expect(out).toContain('no alerts');
     expect(out).not.toContain('dev-admin-token');
     expect(out).toMatch(/shiplog\.local\/ledger\n\d+\n[A-Za-z0-9+/=]{44}\n\n\u2014 /);
     expect(out).toContain('"deployment":"gha-1234"');

@@ -49,6 +49,11 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
         comment: request.body.comment ?? '',
         token,
       });
+      void ctx.alerts.evaluate({
+        kind: 'approval',
+        deployment: request.params.deployment,
+        approved: result.approved,
+      });
       return reply.status(201).send(result);
     },
   );

@@ -77,7 +77,16 @@ export function registerGateRoutes(app: FastifyInstance, ctx: AppContext, gov: G
           { path: 'at', message: 'is not an RFC 3339 time' },
         ]);
       }
-      return askGate(gov, { ...body, atMs, token });
+      const answer = await askGate(gov, { ...body, atMs, token });
+      if (answer.decisionId !== null)
+        void ctx.alerts.evaluate({
+          kind: 'gate',
+          deployment: body.deployment,
+          service: body.service,
+          environment: body.environment,
+          allow: answer.allow,
+        });
+      return answer;
     },
   );
 
