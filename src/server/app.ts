@@ -38,6 +38,10 @@ import type { Store } from '../store/database.js';
 import { createEventWriter, type EventWriter } from '../store/event-writer.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { generateSigner } from '../ledger/note.js';
+import { createStreamHub, type StreamHub } from '../stream/hub.js';
+import { registerSessionRoutes } from './routes/session.js';
+import { registerStreamRoutes } from './routes/stream.js';
+import { isDashboardPage, registerDashboard, type Dashboard } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 const DEFAULT_ORIGIN = 'shiplog.local/ledger';
@@ -75,6 +79,8 @@ export interface App {
   readonly ledger: Ledger;
   /** Every route with its declared access (filled when the server is ready). */
   readonly routes: readonly DeclaredRoute[];
+  /** The live stream's fan-out (GET /v1/stream). */
+  readonly hub: StreamHub;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -124,7 +130,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }),
   };
 
-  registerErrorHandler(server);
+  const pages: { dashboard?: Dashboard } = {};
+  registerErrorHandler(server, () => {
+    const { dashboard } = pages;
+    return dashboard ? { matches: isDashboardPage, send: (reply) => dashboard.sendIndex(reply) } : undefined;
+  });
   // Before any route: the guard checks that each one declares who may call it.
   const routes = await registerAccessGuard(server, { auth: ctx.auth, rateLimit: options.rateLimit ?? null });
   // While closing, every answer closes its connection: a request in flight when SIGTERM came
@@ -202,6 +212,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   registerIncidentRoutes(server, ctx, ctx.incidents);
   registerCatalogRoutes(server, ctx, options.services);
+  registerSessionRoutes(server, ctx);
+  const hub = createStreamHub({
+    feed: options.store.ledgerFeed,
+    onError: (error) => server.log.warn({ err: error }, 'live stream: reading the ledger failed'),
+  });
+  registerStreamRoutes(server, hub);
+  // Streams never finish by themselves: end them first, so closing waits only for real requests.
+  server.addHook('preClose', async function endStreams() {
+    await hub.close();
+  });
+  pages.dashboard = await registerDashboard(server);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);
@@ -209,5 +230,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
       server.log.info({ records: read }, 'turned stored CDEvents incident records into incidents');
   });
   server.addHook('onClose', async () => writer.drain());
-  return { server, writer, ledger, routes };
+  return { server, writer, ledger, routes, hub };
 }

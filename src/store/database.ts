@@ -25,6 +25,7 @@ import { createIncidentsRepository, type IncidentsRepository } from './incidents
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
+import { createLedgerFeed, type LedgerFeed } from './ledger-feed.js';
 import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import type { Database } from './schema.js';
@@ -57,6 +58,8 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  /** The ledger as a change feed, for the live stream (src/store/ledger-feed.ts). */
+  readonly ledgerFeed: LedgerFeed;
 }
 
 export interface Store extends Repositories {
@@ -121,7 +124,10 @@ function openSqlite(dataDir: string): Store {
 }
 
 /** The store over `handle`, with its repositories created once. */
-function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'>): Store {
+function withRepositories(
+  handle: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'>,
+  postgresUrl?: string,
+): Store {
   const { db } = handle;
   return {
     ...handle,
@@ -136,6 +142,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    ledgerFeed: createLedgerFeed(db, postgresUrl),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;
@@ -181,14 +188,17 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void = (
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const parsed = new URL(url);
   parsed.password = '';
-  return withRepositories({
-    db,
-    dialect: 'postgres',
-    location: parsed.toString(),
-    writeTransaction: (fn) =>
-      db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
-        return fn(trx);
-      }),
-  });
+  return withRepositories(
+    {
+      db,
+      dialect: 'postgres',
+      location: parsed.toString(),
+      writeTransaction: (fn) =>
+        db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
+          return fn(trx);
+        }),
+    },
+    url,
+  );
 }
