@@ -46,7 +46,8 @@ describe.each(DIALECTS)('live stream (%s)', (dialect) => {
   });
 
   async function open(base: string, query = '', headers: Record<string, string> = {}) {
-    const auth = headers.cookie === undefined ? { authorization: `Bearer ${ADMIN}` } : {};
+    const auth: Record<string, string> =
+      headers.cookie === undefined ? { authorization: `Bearer ${ADMIN}` } : {};
     const client = await connectSse(`${base}/v1/stream${query}`, { ...auth, ...headers });
     clients.push(client);
     return client;
