@@ -4,6 +4,7 @@ import { benchCorrelation } from './correlation.js';
 import { benchGate } from './gate.js';
 import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
 import { benchScale } from './scale.js';
+import { benchStream } from './stream.js';
 import { benchWebhooks } from './webhooks.js';
 
 const all: Record<string, () => Promise<boolean>> = {
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<boolean>> = {
   gate: benchGate,
   webhooks: benchWebhooks,
   correlation: benchCorrelation,
+  stream: benchStream,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

@@ -122,9 +122,10 @@ export interface VerifierKey {
 
 /** Parses and checks a note verifier key (its key id must match its name and key). */
 export async function parseVerifierKey(text: string): Promise<VerifierKey> {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) throw new Error('the verifier key is not <name>+<key id>+<key>');
-  const [name, keyId, encoded] = parts as [string, string, string];
+  // The base64 key may itself hold '+': split at the first two only.
+  const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
+  if (!match) throw new Error('the verifier key is not <name>+<key id>+<key>');
+  const [, name, keyId, encoded] = match as unknown as [string, string, string, string];
   const raw = base64ToBytes(encoded);
   if (raw.length !== 33 || raw[0] !== 0x01) throw new Error('the verifier key is not an Ed25519 key');
   const publicKey = raw.slice(1);

@@ -63,7 +63,7 @@ export function MatrixView() {
           .map((r) => r.current?.since ?? '')
           .sort()
           .at(-1) ?? '';
-      if ((d.finishedAt ?? d.updatedAt) > since && (!c.failed || d.updatedAt > c.failed.updatedAt))
+      if ((d.finishedAt ?? d.updatedAt) >= since && (!c.failed || d.updatedAt > c.failed.updatedAt))
         c.failed = d;
     }
     const services = [...new Set([...cells.keys()].map((k) => k.split('\u0000')[0] as string))].sort();
@@ -177,23 +177,25 @@ export function MatrixView() {
 function CellView({ cell, drift }: { cell: Cell; drift: string | null }) {
   return (
     <div className="cell">
-      {cell.rows.map((row) => (
-        <div key={row.region ?? ''} className="region">
-          {row.region && <span className="region-name">{row.region}</span>}
-          {row.current ? (
-            <Link href={`/deployments/${encodeURIComponent(row.current.deployment)}`} className="version">
-              {row.current.version ?? '?'}
-            </Link>
-          ) : (
-            <span className="muted">none yet</span>
-          )}
-          {row.current && (
-            <span className="meta">
-              {row.current.deployedBy ?? '?'} · {ago(row.current.since)}
-            </span>
-          )}
-        </div>
-      ))}
+      {(cell.rows.some((r) => r.current) ? cell.rows.filter((r) => r.current) : cell.rows.slice(0, 1)).map(
+        (row) => (
+          <div key={row.region ?? ''} className="region">
+            {row.region && <span className="region-name">{row.region}</span>}
+            {row.current ? (
+              <Link href={`/deployments/${encodeURIComponent(row.current.deployment)}`} className="version">
+                {row.current.version ?? '?'}
+              </Link>
+            ) : (
+              <span className="muted">none yet</span>
+            )}
+            {row.current && (
+              <span className="meta">
+                {row.current.deployedBy ?? '?'} · {ago(row.current.since)}
+              </span>
+            )}
+          </div>
+        ),
+      )}
       {cell.running.map((d) => (
         <div key={d.deployment} className="running">
           <Link href={`/deployments/${encodeURIComponent(d.deployment)}`}>

@@ -1,0 +1,88 @@
+/**
+ * Live stream fan-out (issue 15): durable single-event ingest over HTTP (50 concurrent
+ * clients) while 200 browsers (simulated SSE clients on GET /v1/stream) receive every event,
+ * against the same ingest with no stream client, on the same server in the same run (target:
+ * at least 0.9×). The baseline is the mean of a run before and a run after the streamed one,
+ * so the database's growth does not favour either side.
+ */
+import http from 'node:http';
+import { event, load, report, startShiplog, TOKEN } from './lib.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CLIENTS = 200;
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+interface Listener {
+  events: number;
+  closed: boolean;
+  close(): void;
+}
+
+/** An SSE client that counts the events it receives and discards them, as a browser tab would. */
+function listen(url: string): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    const state = { events: 0, closed: false };
+    const request = http.get(`${url}/v1/stream?events=deployment`, { headers: auth }, (response) => {
+      if (response.statusCode !== 200) reject(new Error(`stream answered ${response.statusCode}`));
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        state.events += chunk.split('\nevent: ').length - 1;
+      });
+      response.on('close', () => (state.closed = true));
+      resolve({
+        get events() {
+          return state.events;
+        },
+        get closed() {
+          return state.closed;
+        },
+        close: () => request.destroy(),
+      });
+    });
+    request.on('error', reject);
+  });
+}
+
+export async function benchStream(): Promise<boolean> {
+  const shiplog = await startShiplog();
+  try {
+    const ingest = async (run: string) => {
+      const result = await load(shiplog.url, {
+        connections: 50,
+        seconds: SECONDS,
+        path: '/v1/events',
+        headers: auth,
+        body: (n) => JSON.stringify(event(n, run)),
+      });
+      if (result.non2xx + result.errors > 0) {
+        throw new Error(`shiplog answered ${result.non2xx} non-2xx, ${result.errors} errors`);
+      }
+      return result;
+    };
+    // Warm-up, then before / with 200 streams / after.
+    await ingest(`w${Date.now()}`);
+    const before = await ingest(`a${Date.now()}`);
+    const listeners = await Promise.all(Array.from({ length: CLIENTS }, () => listen(shiplog.url)));
+    const streamed = await ingest(`s${Date.now()}`);
+    // Let the last events reach every client before counting.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const received = listeners.map((l) => l.events);
+    const dropped = listeners.filter((l) => l.closed).length;
+    for (const l of listeners) l.close();
+    const after = await ingest(`b${Date.now()}`);
+    const baseline = (before.requestsPerSecond + after.requestsPerSecond) / 2;
+    const ratio = streamed.requestsPerSecond / baseline;
+    const events = streamed.requestsPerSecond * SECONDS;
+    report(
+      `single-event ingest while ${CLIENTS} SSE clients receive every event`,
+      `${streamed.requestsPerSecond.toFixed(0)} req/s (p99 ${streamed.p99Ms} ms); each client received ${Math.min(...received)}–${Math.max(...received)} of ~${events.toFixed(0)} events, ${dropped} disconnected as too slow`,
+      `${baseline.toFixed(0)} req/s with no stream client (before ${before.requestsPerSecond.toFixed(0)}, after ${after.requestsPerSecond.toFixed(0)})`,
+      ratio,
+      '>= 0.9',
+      ratio >= 0.9,
+    );
+    return ratio >= 0.9;
+  } finally {
+    await shiplog.stop();
+  }
+}
