@@ -275,14 +275,23 @@ describe('dashboard in chromium', () => {
     for (let i = 0; i < events.length; i += 1000)
       await api('POST', '/v1/events', { events: events.slice(i, i + 1000) });
     const page = await loggedIn(ADMIN);
+    // Records, in the page, when the matrix first shows rows and when it holds all 500.
+    await page.addInitScript(`
+      window.__paint = {};
+      new MutationObserver(() => {
+        const rows = document.querySelectorAll('[data-testid=matrix] tbody tr').length;
+        if (rows > 0 && window.__paint.first === undefined) window.__paint.first = performance.now();
+        if (rows >= 500 && window.__paint.all === undefined) window.__paint.all = performance.now();
+      }).observe(document, { childList: true, subtree: true });
+    `);
     await page.goto(`${server.url}/`);
     await page.locator('[data-testid=matrix] tbody tr').nth(499).waitFor({ timeout: 30_000 });
-    const paintMs = (await page.evaluate('performance.now()')) as number;
+    const paint = (await page.evaluate('window.__paint')) as { first: number; all: number };
     const fcp = (await page.evaluate(
       "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null",
     )) as number | null;
     console.log(
-      `matrix 500 services x 6 environments: first meaningful paint ${Math.round(paintMs)} ms after navigation (first contentful paint ${fcp === null ? 'n/a' : Math.round(fcp)} ms)`,
+      `matrix 500 services x 6 environments: first meaningful paint (first rows of the matrix) ${Math.round(paint.first)} ms after navigation, all 500 rows ${Math.round(paint.all)} ms, first contentful paint ${fcp === null ? 'n/a' : Math.round(fcp)} ms`,
     );
     expect(await page.locator('[data-testid=matrix] tbody tr').count()).toBeGreaterThanOrEqual(500);
   });

@@ -4,8 +4,8 @@
  * traffic), a failed latest attempt beside the last success, and drift from the upstream
  * environment. Filters (service text, environments, drift only) live in the URL.
  */
-import { useQuery } from '@tanstack/react-query';
-import { useMemo } from 'react';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useEffect, useMemo } from 'react';
 import { getAll, getJson, query } from '../api';
 import { chipOf, promotionOrder } from '../environments';
 import { Link, str, useSearch } from '../router';
@@ -27,10 +27,25 @@ function version(rows: EnvironmentRow[]): string | null {
 
 export function MatrixView() {
   const [search, setSearch] = useSearch(parse);
-  const environments = useQuery({
+  // Page by page, each rendered as it arrives: the first screen paints after one request.
+  const pages = useInfiniteQuery({
     queryKey: ['environments'],
-    queryFn: () => getAll<EnvironmentRow>('/v1/environments?limit=1000'),
+    queryFn: ({ pageParam }) =>
+      getJson<{ items: EnvironmentRow[]; nextCursor: string | null }>(
+        `/v1/environments${query({ limit: 1000, cursor: pageParam })}`,
+      ),
+    initialPageParam: '',
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = pages;
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const environments = {
+    isPending: pages.isPending,
+    error: pages.error,
+    data: useMemo(() => pages.data?.pages.flatMap((p) => p.items), [pages.data]),
+  };
   const running = useQuery({
     queryKey: ['running'],
     queryFn: () => getAll<Deployment>('/v1/deployments?status=in_progress&limit=1000', 3),
