@@ -49,6 +49,7 @@ describe('README', () => {
     expect(out).toMatch(
       /"suspects":\[\{"deployment":"gha-1234"[^}]*"reason":"same_service","withinWindow":true\}/,
     );
+    expect(out).toMatch(/id: \d+\nevent: incident\ndata: \{[^\n]*"INC-42"/);
   });
 
   it('logs every request as JSON and never a token', async () => {
