@@ -69,7 +69,8 @@ export async function registerDashboard(app: FastifyInstance, root = webRoot()):
           if (file.includes('/assets/'))
             void res.header('cache-control', 'public, max-age=31536000, immutable');
         },
-        allowedPath: (path) => path !== '/index.html' && path !== '/',
+        // index.html is answered by sendIndex (with its CSP), never as a static file.
+        globIgnore: ['index.html'],
       });
     });
   }

@@ -52,7 +52,7 @@ export interface HubOptions {
 
 export interface StreamHub {
   /**
-   * Streams to `res` (headers already sent by the caller) from after `lastEventId` (catching up
+   * Streams to `res` (its head set, nothing written yet) from after `lastEventId` (catching up
    * from the database), or from now when it is undefined.
    */
   attach(res: ServerResponse, filter: StreamFilter, lastEventId: number | undefined): Promise<void>;
@@ -275,6 +275,9 @@ export function createStreamHub(options: HubOptions): StreamHub {
       );
       const client: Client = { res, filter: { ...filter, key }, cursor: start, live: false };
       clients.add(client);
+      // The first bytes (and so the headers) leave only now: a client that sees the stream
+      // open is registered, and nothing committed after this point can pass it by.
+      res.write('retry: 2000\n: connected\n\n');
       res.on('close', () => {
         clients.delete(client);
         if (clients.size === 0) stopTimers();

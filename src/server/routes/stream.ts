@@ -74,7 +74,6 @@ export function registerStreamRoutes(app: FastifyInstance, hub: StreamHub): void
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      res.write('retry: 2000\n: connected\n\n');
       try {
         await hub.attach(res, filter, lastEventId);
       } catch (error) {
