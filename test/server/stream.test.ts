@@ -4,6 +4,7 @@
  * without loss; filters apply; closing the server ends the streams; and on PostgreSQL a client
  * of one replica sees the writes of another.
  */
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import type { Store } from '../../src/store/database.js';
@@ -118,6 +119,31 @@ describe.each(DIALECTS)('live stream (%s)', (dialect) => {
     expect(viaCookie.status).toBe(200);
     expect(await post(base, '/v1/events', started('c-1'))).toBe(201);
     await viaCookie.waitFor((e) => e.data.includes('"c-1"'));
+  });
+
+  it('disconnects a client that stops reading (bounded memory) and keeps serving the others', async () => {
+    t = await testApp(dialect);
+    const base = await listen(t.app);
+    const { port } = new URL(base);
+    const stalled = net.connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => stalled.once('connect', resolve));
+    stalled.write(`GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ADMIN}\r\n\r\n`);
+    stalled.pause(); // never reads: the server's buffer for it would grow without a bound
+    const reader = await open(base, '?events=deployment');
+    while (t.app.hub.clientCount < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    // About 2 KB per event: 8 labels of 250 characters (each label at most 256).
+    const labels = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`pad${i}`, 'x'.repeat(250)]));
+    for (let batch = 0; batch < 20 && t.app.hub.clientCount > 1; batch += 1) {
+      const events = Array.from({ length: 300 }, (_, i) => ({
+        ...started(`big-${batch}-${i}`),
+        labels,
+      }));
+      expect(await post(base, '/v1/events', { events })).toBe(201);
+      await reader.waitFor((e) => e.data.includes(`"big-${batch}-299"`), 30_000);
+    }
+    expect(t.app.hub.clientCount).toBe(1);
+    expect(reader.events.length).toBeGreaterThanOrEqual(300);
+    stalled.destroy();
   });
 
   it('ends every stream when the server closes', async () => {
