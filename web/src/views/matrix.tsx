@@ -48,7 +48,13 @@ export function MatrixView() {
   };
   const running = useQuery({
     queryKey: ['running'],
-    queryFn: () => getAll<Deployment>('/v1/deployments?status=in_progress&limit=1000', 3),
+    queryFn: async () => {
+      const [inProgress, waiting] = await Promise.all([
+        getAll<Deployment>('/v1/deployments?status=in_progress&limit=1000', 3),
+        getAll<Deployment>('/v1/deployments?status=requested&limit=1000', 1),
+      ]);
+      return [...inProgress, ...waiting];
+    },
   });
   const failed = useQuery({
     queryKey: ['deployments', 'failed'],
@@ -214,7 +220,8 @@ function CellView({ cell, drift }: { cell: Cell; drift: string | null }) {
       {cell.running.map((d) => (
         <div key={d.deployment} className="running">
           <Link href={`/deployments/${encodeURIComponent(d.deployment)}`}>
-            ↻ {d.version ?? '?'}
+            {d.status === 'requested' ? '⏳ awaiting approval: ' : '↻ '}
+            {d.version ?? '?'}
             {d.region ? ` ${d.region}` : ''}
             {d.cohort ? ` · cohort ${d.cohort}` : ''}
             {d.traffic !== null ? ` · ${d.traffic}%` : ''}
