@@ -5,44 +5,34 @@
  * at least 0.9×). The baseline is the mean of a run before and a run after the streamed one,
  * so the database's growth does not favour either side.
  */
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
+import path from 'node:path';
 import { event, load, report, startShiplog, TOKEN } from './lib.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CLIENTS = 200;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-interface Listener {
-  events: number;
-  closed: boolean;
-  close(): void;
+interface Clients {
+  /** The events each client received so far, and how many were disconnected; stops them. */
+  finish(): Promise<{ received: number[]; closed: number }>;
 }
 
-/** An SSE client that counts the events it receives and discards them, as a browser tab would. */
-function listen(url: string): Promise<Listener> {
-  return new Promise((resolve, reject) => {
-    const state = { events: 0, closed: false };
-    const request = http.get(`${url}/v1/stream?events=deployment`, { headers: auth }, (response) => {
-      if (response.statusCode !== 200) reject(new Error(`stream answered ${response.statusCode}`));
-      // Counted on the raw bytes (no decoding): the clients share the machine with the server.
-      const marker = Buffer.from('\nevent: ');
-      response.on('data', (chunk: Buffer) => {
-        for (let at = chunk.indexOf(marker); at >= 0; at = chunk.indexOf(marker, at + 1)) state.events += 1;
-      });
-      response.on('close', () => (state.closed = true));
-      resolve({
-        get events() {
-          return state.events;
-        },
-        get closed() {
-          return state.closed;
-        },
-        close: () => request.destroy(),
-      });
-    });
-    request.on('error', reject);
+/** Starts the simulated browsers in their own process (bench/stream-clients.ts). */
+async function startClients(url: string, count: number): Promise<Clients> {
+  const child = fork(path.join(import.meta.dirname, 'stream-clients.js'), [url, TOKEN, String(count)]);
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`stream clients exited with ${code}`)));
   });
+  return {
+    finish: () =>
+      new Promise((resolve) => {
+        child.once('message', (message) => resolve(message as { received: number[]; closed: number }));
+        child.send('finish');
+      }),
+  };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc. */
@@ -72,13 +62,11 @@ export async function benchStream(): Promise<boolean> {
     // Warm-up, then before / with 200 streams / after.
     await ingest(`w${Date.now()}`);
     const before = await ingest(`a${Date.now()}`);
-    const listeners = await Promise.all(Array.from({ length: CLIENTS }, () => listen(shiplog.url)));
+    const clients = await startClients(shiplog.url, CLIENTS);
     const streamed = await ingest(`s${Date.now()}`);
     // Let the last events reach every client before counting.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const received = listeners.map((l) => l.events);
-    const dropped = listeners.filter((l) => l.closed).length;
-    for (const l of listeners) l.close();
+    const { received, closed: dropped } = await clients.finish();
     const after = await ingest(`b${Date.now()}`);
     const baseline = (before.requestsPerSecond + after.requestsPerSecond) / 2;
     const ratio = streamed.requestsPerSecond / baseline;
