@@ -7,6 +7,7 @@ import { benchGate } from './gate.js';
 import { benchInclusionProof, benchLedgerIngest, benchVerify } from './ledger.js';
 import { benchReports } from './reports.js';
 import { benchScale } from './scale.js';
+import { benchStream } from './stream.js';
 import { benchWebhooks } from './webhooks.js';
 
 const all: Record<string, () => Promise<boolean>> = {
@@ -22,6 +23,7 @@ const all: Record<string, () => Promise<boolean>> = {
   dora: benchDora,
   reports: benchReports,
   alerts: benchAlerts,
+  stream: benchStream,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

@@ -59,6 +59,10 @@ import { registerSilenceRoutes } from './routes/silences.js';
 /** How often the leader checks the time-based alert rules, and works through notifications. */
 const ALERT_RULES_EVERY_MS = 15_000;
 const ALERT_DISPATCH_EVERY_MS = 1000;
+import { createStreamHub, type StreamHub } from '../stream/hub.js';
+import { registerSessionRoutes } from './routes/session.js';
+import { registerStreamRoutes } from './routes/stream.js';
+import { isDashboardPage, registerDashboard, type Dashboard } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 const CHECKPOINT_EVERY_MS = 5000;
@@ -125,6 +129,8 @@ export interface App {
   readonly silences: Silences | null;
   readonly verifier: Verifier;
   readonly alerts: Alerts;
+  /** The live stream's fan-out (GET /v1/stream). */
+  readonly hub: StreamHub;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -234,7 +240,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   };
   observeDora(metrics.registry, ctx.dora);
 
-  registerErrorHandler(server);
+  const pages: { dashboard?: Dashboard } = {};
+  registerErrorHandler(server, () => {
+    const { dashboard } = pages;
+    return dashboard ? { matches: isDashboardPage, send: (reply) => dashboard.sendIndex(reply) } : undefined;
+  });
   // Before any route: the guard checks that each one declares who may call it.
   const routes = await registerAccessGuard(server, { auth: ctx.auth, rateLimit: options.rateLimit ?? null });
   // While closing, every answer closes its connection: a request in flight when SIGTERM came
@@ -320,6 +330,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerSilenceRoutes(server, ctx);
   registerDoraRoutes(server, ctx.dora);
   registerAlertRoutes(server, ctx);
+  registerSessionRoutes(server, ctx);
+  const hub = createStreamHub({
+    feed: options.store.ledgerFeed,
+    onError: (error) => server.log.warn({ err: error }, 'live stream: reading the ledger failed'),
+  });
+  registerStreamRoutes(server, hub);
+  // Streams never finish by themselves: end them first, so closing waits only for real requests.
+  server.addHook('preClose', async function endStreams() {
+    await hub.close();
+  });
+  pages.dashboard = await registerDashboard(server);
   // Records kept before incidents existed become incidents once (idempotent, ledgered).
   server.addHook('onReady', async function migrateIncidentRecords() {
     const read = await ctx.incidents.migrateRecords(cdeventRules);
@@ -354,5 +375,5 @@ export async function buildApp(options: AppOptions): Promise<App> {
       .catch((error: unknown) => server.log.warn({ err: error }, 'could not write token use'));
     await alerts.idle();
   });
-  return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier, alerts };
+  return { server, writer, ledger, routes, leader: ctx.leader, silences, verifier, alerts, hub };
 }

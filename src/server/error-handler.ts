@@ -3,7 +3,7 @@
  * catalog's status. Fastify's own errors (bad JSON, body too large, schema validation) are
  * mapped onto catalog codes; anything unexpected is logged and answered as a bare 500.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, ShiplogError, isShiplogError, type ErrorCode, type ErrorDetail } from '../errors.js';
 
 interface ValidationIssue {
@@ -59,7 +59,13 @@ export function toShiplogError(
   return new ShiplogError('SHIPLOG_INTERNAL');
 }
 
-export function registerErrorHandler(app: FastifyInstance): void {
+/** A not-found GET that the dashboard answers (its client-side routes); see src/server/web.ts. */
+export interface PageFallback {
+  matches(request: FastifyRequest): boolean;
+  send(reply: FastifyReply): FastifyReply;
+}
+
+export function registerErrorHandler(app: FastifyInstance, pages?: () => PageFallback | undefined): void {
   app.setErrorHandler(function shiplogErrorHandler(error: FastifyError, request, reply) {
     const mapped = toShiplogError(error);
     if (mapped.status >= 500) request.log.error({ err: error }, 'request failed');
@@ -67,6 +73,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     void reply.status(mapped.status).send({ error: { code: mapped.code, message, details: mapped.details } });
   });
   app.setNotFoundHandler(function notFound(request, reply) {
+    const fallback = pages?.();
+    if (fallback?.matches(request)) {
+      void fallback.send(reply);
+      return;
+    }
     void reply.status(404).send({
       error: {
         code: 'SHIPLOG_NOT_FOUND',

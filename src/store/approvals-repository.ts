@@ -60,6 +60,8 @@ export interface ApprovalsRepository {
   /** Decisions given, newest first. */
   listDecided(f: {
     environment?: string | undefined;
+    /** Only this deployment's decisions (the dashboard's deployment page). */
+    deployment?: string | undefined;
     limit: number;
     cursor?: string | undefined;
   }): Promise<Page<ApprovalView>>;
@@ -95,9 +97,15 @@ export function createApprovalsRepository(db: Kysely<Database>): ApprovalsReposi
         .execute();
     },
 
-    async listDecided(f: { environment?: string | undefined; limit: number; cursor?: string | undefined }) {
+    async listDecided(f: {
+      environment?: string | undefined;
+      deployment?: string | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
       let q = db.selectFrom('approvals').selectAll();
       if (f.environment) q = q.where('environment', '=', f.environment);
+      if (f.deployment) q = q.where('deployment', '=', f.deployment);
       return keysetPage(
         q,
         { columns: ['created_ms', 'id'], shape: ['n', 's'], direction: 'desc' },

@@ -27,6 +27,7 @@ import { createDoraRepository, type DoraRepository } from './dora-repository.js'
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
+import { createLedgerFeed, type LedgerFeed } from './ledger-feed.js';
 import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import { createReportsRepository, type ReportsRepository } from './reports-repository.js';
@@ -73,6 +74,8 @@ export interface Repositories {
   readonly dora: DoraRepository;
   readonly leases: LeasesRepository;
   readonly alerts: AlertsRepository;
+  /** The ledger as a change feed, for the live stream (src/store/ledger-feed.ts). */
+  readonly ledgerFeed: LedgerFeed;
 }
 
 export interface Store extends Repositories {
@@ -137,7 +140,10 @@ function openSqlite(dataDir: string): Store {
 }
 
 /** The store over `handle`, with its repositories created once. */
-function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'>): Store {
+function withRepositories(
+  handle: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'>,
+  postgresUrl?: string,
+): Store {
   const { db } = handle;
   return {
     ...handle,
@@ -158,6 +164,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     dora: createDoraRepository(db),
     leases: createLeasesRepository(db),
     alerts: createAlertsRepository(db),
+    ledgerFeed: createLedgerFeed(db, postgresUrl),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;
@@ -203,14 +210,17 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void = (
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const parsed = new URL(url);
   parsed.password = '';
-  return withRepositories({
-    db,
-    dialect: 'postgres',
-    location: parsed.toString(),
-    writeTransaction: (fn) =>
-      db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
-        return fn(trx);
-      }),
-  });
+  return withRepositories(
+    {
+      db,
+      dialect: 'postgres',
+      location: parsed.toString(),
+      writeTransaction: (fn) =>
+        db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
+          return fn(trx);
+        }),
+    },
+    url,
+  );
 }

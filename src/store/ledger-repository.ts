@@ -28,6 +28,7 @@ import {
 import { signatureOf, type NoteSigner } from '../ledger/note.js';
 import { ShiplogError } from '../errors.js';
 import { bulkWrite } from './bulk-write.js';
+import { LEDGER_CHANNEL } from './ledger-feed.js';
 import type { Store } from './database.js';
 import type { LedgerAppender } from './event-writer.js';
 import type { Database, LedgerEntriesTable, LedgerNodesTable } from './schema.js';
@@ -146,6 +147,8 @@ export function createLedger(store: Store, options: LedgerOptions): Ledger {
     await bulkWrite(trx, store.dialect, 'ledger_entries', ENTRY_COLUMNS, entryRows);
     await bulkWrite(trx, store.dialect, 'ledger_nodes', NODE_COLUMNS, nodeRows);
     await trx.updateTable('ledger_head').set({ size: end }).where('id', '=', 1).execute();
+    // Delivered at commit to every replica's live stream (src/store/ledger-feed.ts).
+    if (store.dialect === 'postgres') await sql`select pg_notify(${LEDGER_CHANNEL}, '')`.execute(trx);
     return first;
   }
 

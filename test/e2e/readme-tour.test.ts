@@ -57,6 +57,7 @@ describe('README', () => {
     );
     expect(out).toMatch(/deployment frequency\s+0\.03\/day\s+medium\s+1 change in 30 days/);
     expect(out).toMatch(/change failure rate\s+100\.0%\s+low\s+1 failed of 1 change \(rollbacks excluded\)/);
+    expect(out).toMatch(/id: \d+\nevent: incident\ndata: \{[^\n]*"INC-42"/);
   });
 
   it('logs every request as JSON and never a token', async () => {

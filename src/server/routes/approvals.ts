@@ -22,6 +22,7 @@ const ListQuery = Type.Object(
   {
     state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('decided')])),
     environment: Type.Optional(Name),
+    deployment: Type.Optional(Type.String({ maxLength: 256, description: 'state=decided: one deployment' })),
     limit: Type.Optional(Limit),
     cursor: Type.Optional(Cursor),
   },
@@ -74,7 +75,12 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: AppContext, go
       const q = request.query;
       const limit = q.limit ?? 50;
       if (q.state === 'decided') {
-        return gov.store.approvals.listDecided({ environment: q.environment, limit, cursor: q.cursor });
+        return gov.store.approvals.listDecided({
+          environment: q.environment,
+          deployment: q.deployment,
+          limit,
+          cursor: q.cursor,
+        });
       }
       return gov.store.approvals.listPending({
         environments: environmentsNeedingApproval(gov),

@@ -1,0 +1,182 @@
+/** Incidents (and alerts, where the alerts API is present) with ranked suspects and the post-mortem timeline. */
+import { useQuery } from '@tanstack/react-query';
+import { ApiError, getAll, getJson, query } from '../api';
+import { Link, str, useSearch } from '../router';
+import type { Alert, Incident, Suspect, TimelineItem } from '../types';
+import { duration, Empty, Failure, Loading, Page, StatusBadge, When } from '../ui';
+
+const parse = (s: URLSearchParams) => ({
+  service: str(s, 'service'),
+  environment: str(s, 'environment'),
+  status: str(s, 'status'),
+});
+
+export function IncidentsView() {
+  const [search, setSearch] = useSearch(parse);
+  const incidents = useQuery({
+    queryKey: ['incidents', search],
+    queryFn: () => getAll<Incident>(`/v1/incidents${query({ limit: 200, ...search })}`, 1),
+  });
+  const alerts = useQuery({
+    queryKey: ['alerts'],
+    queryFn: async () => {
+      try {
+        return await getAll<Alert>('/v1/alerts?status=firing', 1);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) return null; // the alerts API is not on this server
+        throw error;
+      }
+    },
+  });
+  return (
+    <Page
+      title="Incidents"
+      actions={
+        <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+          <label>
+            Service{' '}
+            <input value={search.service ?? ''} onChange={(e) => setSearch({ service: e.target.value })} />
+          </label>
+          <label>
+            Status{' '}
+            <select value={search.status ?? ''} onChange={(e) => setSearch({ status: e.target.value })}>
+              <option value="">any</option>
+              <option value="triggered">triggered</option>
+              <option value="acknowledged">acknowledged</option>
+              <option value="resolved">resolved</option>
+            </select>
+          </label>
+        </form>
+      }
+    >
+      {incidents.isPending ? (
+        <Loading what="incidents" />
+      ) : incidents.error ? (
+        <Failure error={incidents.error} />
+      ) : incidents.data.length === 0 ? (
+        <Empty>No incidents.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Incident</th>
+              <th scope="col">Service</th>
+              <th scope="col">Severity</th>
+              <th scope="col">Status</th>
+              <th scope="col">Started</th>
+              <th scope="col">Lasted</th>
+            </tr>
+          </thead>
+          <tbody>
+            {incidents.data.map((i) => (
+              <tr key={i.key}>
+                <td>
+                  <Link href={`/incidents/${encodeURIComponent(i.key)}`}>{i.key}</Link> {i.title}
+                </td>
+                <td>
+                  {i.service}
+                  {i.environment ? ` / ${i.environment}` : ''}
+                </td>
+                <td>{i.severity ?? '—'}</td>
+                <td>
+                  <StatusBadge status={i.status} />
+                </td>
+                <td>
+                  <When iso={i.startedAt} />
+                </td>
+                <td>
+                  {i.resolvedAt ? duration(Date.parse(i.resolvedAt) - Date.parse(i.startedAt)) : 'open'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h2>Firing alerts</h2>
+      {alerts.isPending ? (
+        <Loading what="alerts" />
+      ) : alerts.error ? (
+        <Failure error={alerts.error} />
+      ) : alerts.data === null ? (
+        <Empty>This server has no alerts API.</Empty>
+      ) : alerts.data.length === 0 ? (
+        <Empty>No alert is firing.</Empty>
+      ) : (
+        <ul className="plain">
+          {alerts.data.map((a) => (
+            <li key={a.id}>
+              <StatusBadge status={a.status} /> {a.rule ?? a.name ?? a.id}{' '}
+              {a.severity ? `(${a.severity})` : ''} {a.service ?? ''} {a.environment ?? ''}{' '}
+              {a.summary ?? a.message ?? ''}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Page>
+  );
+}
+
+export function IncidentView({ id }: { id: string }) {
+  const path = `/v1/incidents/${encodeURIComponent(id)}`;
+  const incident = useQuery({
+    queryKey: ['incident', id],
+    queryFn: () =>
+      getJson<
+        { incident?: Incident & { suspects: Suspect[] } } & Partial<Incident> & { suspects?: Suspect[] }
+      >(path),
+  });
+  const timeline = useQuery({
+    queryKey: ['incident', id, 'timeline'],
+    queryFn: () => getJson<{ items: TimelineItem[] }>(`${path}/timeline?format=json`),
+  });
+  if (incident.isPending) return <Loading what="incident" />;
+  if (incident.error) return <Failure error={incident.error} />;
+  const i = (incident.data.incident ?? incident.data) as Incident & { suspects?: Suspect[] };
+  const suspects = incident.data.suspects ?? i.suspects ?? [];
+  return (
+    <Page title={`${i.key}: ${i.title}`}>
+      <p>
+        <StatusBadge status={i.status} /> {i.severity ?? 'no severity'} · {i.service}
+        {i.environment ? ` / ${i.environment}` : ''} · started <When iso={i.startedAt} />
+      </p>
+      <h2>Suspects, most likely first</h2>
+      {suspects.length === 0 ? (
+        <Empty>No deployment in the lookback.</Empty>
+      ) : (
+        <ol className="suspects" data-testid="suspects">
+          {suspects.map((s) => (
+            <li key={s.deployment}>
+              <Link href={`/deployments/${encodeURIComponent(s.deployment)}`}>
+                {s.service} {s.version ?? '?'} → {s.environment}
+                {s.region ? ` (${s.region})` : ''}
+              </Link>{' '}
+              <span className="meta">
+                {s.reason.replace('_', ' ')} · finished {duration(s.deltaMs)} before
+                {s.withinWindow ? ' · within the window' : ''}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+      <h2>Post-mortem timeline</h2>
+      {timeline.isPending ? (
+        <Loading what="timeline" />
+      ) : timeline.error ? (
+        <Failure error={timeline.error} />
+      ) : (
+        <ol className="timeline">
+          {timeline.data.items.map((t, n) => (
+            <li key={n}>
+              <time dateTime={t.at}>{t.at.replace('T', ' ').slice(0, 19)}</time> <strong>{t.kind}</strong>{' '}
+              {t.what}{' '}
+              <span className="meta">
+                {t.who}
+                {t.ledgerIndex !== null ? ` · ledger #${t.ledgerIndex}` : ''}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </Page>
+  );
+}
