@@ -129,7 +129,8 @@ const ROUTE_KEYS = [
 export function validateAlerts(section: unknown): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   if (section === undefined || section === null) return problems;
-  if (!isRecord(section)) return [{ path: ROOT, message: 'must be a mapping' }];
+  // A section that is not a mapping is reported once, by the file's own check (src/config-file.ts).
+  if (!isRecord(section)) return problems;
   for (const key of Object.keys(section)) {
     if (!['rules', 'route', 'receivers', 'escalation', 'suppression'].includes(key))
       problems.push({ path: [...ROOT, key], atKey: true, message: 'is not a known key' });
