@@ -6,8 +6,8 @@
  * Validated now: the top-level keys, `server:` (the settings of src/config.ts that have a file
  * key, parsed by the same parsers), `environments:` (the governance policy, through
  * src/policy/load-policy.ts), `kubernetes:` (namespace → environment, for the admission
- * webhook) and `tickets:` (the gate's Jira or ServiceNow check, through
- * src/governance/ticket-config.ts). The other sections (services, alerts, retention, webhooks,
+ * webhook), `tickets:` (the gate's Jira or ServiceNow check, through
+ * src/governance/ticket-config.ts) and `retention:` (src/retention/retention-config.ts). The other sections (services, alerts, retention, webhooks,
  * mappings) belong to capabilities that validate their own shape; here they only have to be
  * mappings.
  */
@@ -38,6 +38,7 @@ import { parseMappings, validateMappings } from './ingest/mapping-config.js';
 import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
 import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
+import { parseRetention, validateRetention, type RetentionConfig } from './retention/retention-config.js';
 import {
   isRecord,
   jsonPath,
@@ -88,6 +89,8 @@ export interface ConfigFile {
   readonly correlation: CorrelationSettings;
   /** `services:`: teams, dependencies and repositories of services. */
   readonly services: Readonly<Record<string, ServiceConfig>>;
+  /** `retention:`: archive tiers and purge ages (DESIGN.md §14); absent: no scheduled archiving. */
+  readonly retention?: RetentionConfig | undefined;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -171,6 +174,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateOutbound(outbound));
   problems.push(...validateCorrelation(root.correlation));
   problems.push(...validateServices(root.services));
+  problems.push(...validateRetention(root.retention));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -192,6 +196,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     outbound: parseOutbound(outbound),
     correlation: parseCorrelation(root.correlation),
     services: parseServices(root.services),
+    retention: parseRetention(root.retention),
     sections: structuredClone(sections),
   });
 }

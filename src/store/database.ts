@@ -27,6 +27,7 @@ import { createEnvironmentsRepository, type EnvironmentsRepository } from './env
 import { createGateDecisionsRepository, type GateDecisionsRepository } from './gate-decisions-repository.js';
 import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
+import { createRetentionRepository, type RetentionRepository } from './retention-repository.js';
 import type { Database } from './schema.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
@@ -57,6 +58,8 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  /** Archive segments and the retirement of payloads (src/retention). */
+  readonly retention: RetentionRepository;
 }
 
 export interface Store extends Repositories {
@@ -136,6 +139,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    retention: createRetentionRepository(db, handle.dialect, handle.writeTransaction),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;
