@@ -18,6 +18,7 @@ import { registerGate } from './commands/gate.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerPostmortem } from './commands/postmortem.js';
 import { registerBlame } from './commands/blame.js';
+import { registerArchive } from './commands/archive.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerCatalog(program);
   registerPostmortem(program);
   registerBlame(program);
+  registerArchive(program);
   return program;
 }
 

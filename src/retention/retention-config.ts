@@ -19,7 +19,8 @@ type Problem = { path: (string | number)[]; message: string; atKey?: boolean };
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const UNITS: Readonly<Record<string, number>> = { h: HOUR, d: DAY, w: 7 * DAY, y: 366 * DAY };
+const YEAR = 366 * DAY;
+const UNITS: Readonly<Record<string, number>> = { h: HOUR, d: DAY, w: 7 * DAY, y: YEAR };
 
 export interface S3Target {
   readonly bucket: string;
@@ -42,7 +43,7 @@ export interface RetentionConfig {
 
 export const DEFAULT_RETENTION: RetentionConfig = Object.freeze({
   hotMs: 30 * DAY,
-  archiveMs: 7 * UNITS.y!,
+  archiveMs: 7 * YEAR,
   purgeNonProductionMs: 90 * DAY,
   archiveDir: './archive',
 });
