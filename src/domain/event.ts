@@ -6,8 +6,11 @@ import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ErrorDetail } from '../errors.js';
 
-/** Bumped when the event's shape changes incompatibly; older versions stay accepted. */
-export const EVENT_SCHEMA_VERSION = '1.0.0';
+/**
+ * The current event schema version (`x-schema-version`): the newest of
+ * src/domain/event-versions.ts, where a new version is added; older versions stay accepted.
+ */
+export const EVENT_SCHEMA_VERSION = '1';
 
 export const EVENT_TYPES = [
   'deployment.requested',
