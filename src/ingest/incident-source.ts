@@ -8,8 +8,15 @@ import type { IncidentReport } from '../domain/incident.js';
 import { type MappingRules, firstMatch, toName } from './mapping.js';
 import { asText, deploymentKey, isRecord } from './payload.js';
 
-/** The incident receivers: `POST /v1/webhooks/<tool>`. */
-export const INCIDENT_SOURCES = ['pagerduty', 'opsgenie', 'alertmanager', 'grafana', 'jira'] as const;
+/** The incident receivers: `POST /v1/webhooks/<tool>`; `incident` is the generic one (`mappings.incident`). */
+export const INCIDENT_SOURCES = [
+  'pagerduty',
+  'opsgenie',
+  'alertmanager',
+  'grafana',
+  'jira',
+  'incident',
+] as const;
 export type IncidentSource = (typeof INCIDENT_SOURCES)[number];
 
 export function isIncidentSource(value: string): value is IncidentSource {

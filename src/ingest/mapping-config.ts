@@ -18,6 +18,8 @@ import { Compile } from 'typebox/compile';
 import { EVENT_TYPES, NAME_PATTERN } from '../domain/event.js';
 import { patternProblem } from '../domain/pattern.js';
 import type { GenericMapping } from './generic.js';
+import type { IncidentMapping } from './generic-incident.js';
+import { INCIDENT_SEVERITIES, INCIDENT_STATUSES } from '../domain/incident.js';
 import { INCIDENT_SOURCES, type IncidentSource } from './incident-source.js';
 import type { MappingRules } from './mapping.js';
 import { WEBHOOK_SOURCES, type IngestMappings, type WebhookSource } from './sources.js';
@@ -83,6 +85,35 @@ const GenericSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const IncidentSchema = Type.Object(
+  {
+    source: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' })),
+    fields: Type.Object(
+      {
+        key: Selector,
+        title: Selector,
+        service: Selector,
+        environment: Type.Optional(Selector),
+        region: Type.Optional(Selector),
+        severity: Type.Optional(Selector),
+        status: Type.Optional(Selector),
+        startedAt: Type.Optional(Selector),
+        resolvedAt: Type.Optional(Selector),
+        url: Type.Optional(Selector),
+        ticket: Type.Optional(Selector),
+        causedBy: Type.Optional(Selector),
+      },
+      { additionalProperties: false },
+    ),
+    statusMap: Type.Optional(Type.Record(Type.String(), Type.Enum([...INCIDENT_STATUSES]))),
+    severityMap: Type.Optional(Type.Record(Type.String(), Type.Enum([...INCIDENT_SEVERITIES]))),
+    services: Type.Optional(RULE_KEYS.services),
+    environments: Type.Optional(RULE_KEYS.environments),
+    regions: Type.Optional(RULE_KEYS.regions),
+  },
+  { additionalProperties: false },
+);
+
 const MappingsSchema = Type.Object(
   {
     github: Type.Optional(RulesSchema),
@@ -96,6 +127,7 @@ const MappingsSchema = Type.Object(
     grafana: Type.Optional(RulesSchema),
     jira: Type.Optional(RulesSchema),
     generic: Type.Optional(GenericSchema),
+    incident: Type.Optional(IncidentSchema),
   },
   { additionalProperties: false },
 );
@@ -194,5 +226,16 @@ export function parseMappings(section: unknown): IngestMappings {
     fields: generic.fields,
     ...(generic.typeMap !== undefined && { typeMap: generic.typeMap }),
   };
-  return { rules, ...(mapping && { generic: mapping }) };
+  const incident = value.incident;
+  const incidentMapping: IncidentMapping | undefined = incident && {
+    ...(incident.source !== undefined && { source: incident.source }),
+    fields: incident.fields,
+    ...(incident.statusMap !== undefined && { statusMap: incident.statusMap }),
+    ...(incident.severityMap !== undefined && { severityMap: incident.severityMap }),
+  };
+  return {
+    rules,
+    ...(mapping && { generic: mapping }),
+    ...(incidentMapping && { incident: incidentMapping }),
+  };
 }

@@ -6,6 +6,7 @@
 import { adaptArgocd } from './argocd.js';
 import { adaptCdevents } from './cdevents.js';
 import { adaptGeneric, type GenericMapping } from './generic.js';
+import type { IncidentMapping } from './generic-incident.js';
 import { adaptGithub } from './github.js';
 import { adaptGitlab } from './gitlab.js';
 import { adaptJenkins } from './jenkins.js';
@@ -23,6 +24,8 @@ export { WEBHOOK_SOURCES, isWebhookSource, secretVariable, type WebhookSource };
 export interface IngestMappings {
   readonly rules?: Readonly<Partial<Record<WebhookSource | IncidentSource, MappingRules>>>;
   readonly generic?: GenericMapping;
+  /** The generic incident receiver's field mapping (`mappings.incident`). */
+  readonly incident?: IncidentMapping;
 }
 
 /** Headers that carry secrets: never stored, never shown. */

@@ -19,6 +19,8 @@ export interface OutgoingCloudEvent {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly type: string;
+  /** What a dead letter keeps instead of `body`, when the body carries a secret. */
+  readonly storedBody?: string;
 }
 
 /** Percent-encodes a header value as the CloudEvents HTTP binding requires (§3.1.3.2). */

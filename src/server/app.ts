@@ -10,6 +10,7 @@ import { registerAccessGuard, type DeclaredRoute } from './access.js';
 import { createAuthenticator } from './auth.js';
 import type { AppContext } from './context.js';
 import { registerErrorHandler } from './error-handler.js';
+import { createLeader, type Leader } from './leader.js';
 import { createMetrics } from './metrics.js';
 import { registerDeploymentRoutes } from './routes/deployments.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -40,6 +41,7 @@ import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { generateSigner } from '../ledger/note.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+const CHECKPOINT_EVERY_MS = 5000;
 const DEFAULT_ORIGIN = 'shiplog.local/ledger';
 
 export interface AppOptions {
@@ -67,6 +69,11 @@ export interface AppOptions {
   readonly rateLimit?: RateLimit | null | undefined;
   /** Request, header and idle timeouts (RuntimeConfig.timeouts); default {@link DEFAULT_TIMEOUTS}. */
   readonly timeouts?: ServerTimeouts | undefined;
+  /**
+   * Who runs background work; default a leader over `store.leases`, started when the server is
+   * ready and stopped when it closes.
+   */
+  readonly leader?: Leader | undefined;
 }
 
 export interface App {
@@ -75,6 +82,7 @@ export interface App {
   readonly ledger: Ledger;
   /** Every route with its declared access (filled when the server is ready). */
   readonly routes: readonly DeclaredRoute[];
+  readonly leader: Leader;
 }
 
 /** How often Node looks for requests past their timeout (its default, 30 s, would double ours). */
@@ -122,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       correlation: options.correlation,
       services: options.services,
     }),
+    leader: options.leader ?? createLeader(options.store.leases, { logger: server.log }),
   };
 
   registerErrorHandler(server);
@@ -208,6 +217,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (read > 0)
       server.log.info({ records: read }, 'turned stored CDEvents incident records into incidents');
   });
-  server.addHook('onClose', async () => writer.drain());
-  return { server, writer, ledger, routes };
+  // Under load, a checkpoint at most every CHECKPOINT_EVERY_MS; GET /v1/ledger/checkpoint cuts on demand.
+  ctx.leader.every('checkpoint', CHECKPOINT_EVERY_MS, async () => {
+    await ledger.cutCheckpoint();
+  });
+  server.addHook('onReady', async function startBackgroundWork() {
+    ctx.leader.start();
+  });
+  server.addHook('onClose', async () => {
+    await ctx.leader.stop();
+    await writer.drain();
+  });
+  return { server, writer, ledger, routes, leader: ctx.leader };
 }

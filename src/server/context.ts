@@ -1,6 +1,7 @@
 /** What the routes need, as one bundle. */
 import type { Incidents } from '../correlate/incidents.js';
 import type { Authenticator } from './auth.js';
+import type { Leader } from './leader.js';
 import type { Metrics } from './metrics.js';
 import type { Store } from '../store/database.js';
 import type { EventWriter } from '../store/event-writer.js';
@@ -14,4 +15,6 @@ export interface AppContext {
   readonly metrics: Metrics;
   /** Incidents and their suspects (DESIGN.md §9). */
   readonly incidents: Incidents;
+  /** Runs background work on one replica only (src/server/leader.ts). */
+  readonly leader: Leader;
 }

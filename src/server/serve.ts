@@ -3,20 +3,22 @@
  * on SIGTERM/SIGINT stops accepting, lets in-flight requests finish, commits what was
  * acknowledged and closes the database.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { RuntimeConfig } from '../config.js';
 import { loadConfigFile, type ConfigFile } from '../config-file.js';
 import { loadSecretVariables } from '../config.js';
 import { ShiplogError } from '../errors.js';
 import { createTicketChecker, type TicketChecker } from '../governance/ticket-check.js';
-import type { CdeventSink } from '../outbound/cdevents-forwarder.js';
+import type { OutboundSink } from '../outbound/cdevents-forwarder.js';
 import { openStore, type Store } from '../store/database.js';
 import { loadLedgerSigner } from '../store/ledger-keys.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { buildApp } from './app.js';
+import type { Leader } from './leader.js';
 import { createLogger } from './logger.js';
 
-const CHECKPOINT_EVERY_MS = 5000;
+/** How often the leader runs the retention job (docs/retention.md); a month is cut at most once. */
+const RETENTION_EVERY_MS = 60 * 60 * 1000;
 
 export interface Running {
   readonly server: FastifyInstance;
@@ -56,7 +58,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     await store.close();
     throw error;
   }
-  const { server } = await buildApp({
+  const { server, leader } = await buildApp({
     store,
     logger,
     ledger,
@@ -73,11 +75,8 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
       outbound: { sinks },
     },
   });
-  // Under load, a checkpoint at most every CHECKPOINT_EVERY_MS; GET /v1/ledger/checkpoint cuts on demand.
-  const checkpoints = setInterval(() => {
-    ledger.cutCheckpoint().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint failed'));
-  }, CHECKPOINT_EVERY_MS);
-  checkpoints.unref();
+  if (file.retention)
+    await scheduleRetention(leader, { store, ledger, file, dataDir: config.dataDir }, logger);
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -87,7 +86,6 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down: finishing in-flight requests');
-      clearInterval(checkpoints);
       await server.close();
       await store.close();
       logger.info('stopped');
@@ -112,7 +110,7 @@ function ticketChecker(file: ConfigFile, maxBytes: number): TicketChecker | unde
 }
 
 /** The config's CDEvents sinks with their tokens read from the variables it names. */
-function outboundSinks(file: ConfigFile): CdeventSink[] {
+function outboundSinks(file: ConfigFile): OutboundSink[] {
   const names = file.outbound.flatMap((s) => (s.tokenVariable ? [s.tokenVariable] : []));
   const secrets = loadSecretVariables(names);
   return file.outbound.map((sink) => {
@@ -125,7 +123,42 @@ function outboundSinks(file: ConfigFile): CdeventSink[] {
     return {
       name: sink.name,
       url: sink.url,
+      format: sink.format,
+      environments: sink.environments,
+      dashboardUid: sink.dashboardUid,
       token: sink.tokenVariable ? secrets[sink.tokenVariable] : undefined,
+      tokenVariable: sink.tokenVariable,
     };
+  });
+}
+
+/**
+ * The retention job (src/retention/archiver.ts), run by the leader every hour when shiplog.yaml
+ * has a `retention:` section: archives the months past `hot`, retires what is past its age.
+ */
+async function scheduleRetention(
+  leader: Leader,
+  deps: { store: Store; ledger: Ledger; file: ConfigFile; dataDir: string },
+  logger: FastifyBaseLogger,
+): Promise<void> {
+  const { setUpRetention } = await import('../retention/retention-setup.js');
+  const { readKnownVerifiers } = await import('../store/ledger-keys.js');
+  const { retention, storage } = await setUpRetention({
+    ...deps,
+    verifiers: readKnownVerifiers(deps.dataDir),
+  });
+  leader.every('retention', RETENTION_EVERY_MS, async function runRetention() {
+    const report = await retention.runArchive(Date.now());
+    for (const month of report.archived)
+      logger.info({ ...month, location: storage.location }, 'archived a month');
+    for (const month of report.purged) logger.info(month, 'retired the payloads of an archived month');
+    if (report.nonProduction.entries > 0)
+      logger.info(report.nonProduction, 'retired non-production payloads');
+    for (const failure of report.failures) {
+      logger.error(
+        { month: failure.month, problem: failure.problem },
+        'an archive segment does not verify; nothing of it was deleted',
+      );
+    }
   });
 }

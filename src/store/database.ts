@@ -30,6 +30,7 @@ import { createOutboundSinksRepository, type OutboundSinksRepository } from './o
 import { createRetentionRepository, type RetentionRepository } from './retention-repository.js';
 import type { Database } from './schema.js';
 import { createSourcesRepository, type SourcesRepository } from './sources-repository.js';
+import { createLeasesRepository, type LeasesRepository } from './leases-repository.js';
 import { createTokensRepository, type TokensRepository } from './tokens-repository.js';
 import { createDeliveriesRepository, type DeliveriesRepository } from './webhook-deliveries-repository.js';
 import {
@@ -58,6 +59,7 @@ export interface Repositories {
   readonly outboundSinks: OutboundSinksRepository;
   readonly deadLetters: DeadLettersRepository;
   readonly incidents: IncidentsRepository;
+  readonly leases: LeasesRepository;
   /** Archive segments and the retirement of payloads (src/retention). */
   readonly retention: RetentionRepository;
 }
@@ -139,6 +141,7 @@ function withRepositories(handle: Pick<Store, 'db' | 'dialect' | 'location' | 'w
     outboundSinks: createOutboundSinksRepository(db),
     deadLetters: createDeadLettersRepository(db),
     incidents: createIncidentsRepository(db),
+    leases: createLeasesRepository(db),
     retention: createRetentionRepository(db, handle.dialect, handle.writeTransaction),
     ping: async () => {
       await sql`select 1`.execute(db);

@@ -472,6 +472,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '009-leases': {
+      // Background work runs once per deployment of shiplog: the replica whose row this is,
+      // until `expires_ms`, is the leader for the lease `name` (src/server/leader.ts).
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_ms', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
     '013-retention': {
       // Retention tiers (DESIGN.md §14, docs/retention.md): one row per monthly archive segment
       // (its ledger index range, where it was written, when it was verified and when the

@@ -269,6 +269,13 @@ export interface CatalogServicesTable {
   updated_ms: number;
 }
 
+/** Who leads the background work of a lease, and until when (src/server/leader.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_ms: number;
+}
+
 /** One monthly archive segment (src/retention, docs/retention.md). */
 export interface ArchiveSegmentsTable {
   /** `YYYY-MM` (UTC) of the entries' receipt. */
@@ -321,6 +328,7 @@ export interface Database {
   incident_changes: IncidentChangesTable;
   catalog_services: CatalogServicesTable;
   incident_record_links: IncidentRecordLinksTable;
+  leases: LeasesTable;
   archive_segments: ArchiveSegmentsTable;
   archived_deployments: ArchivedDeploymentsTable;
 }

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ADMIN, testApp, type TestApp } from '../helpers/app.js';
 import { ROOT } from '../helpers/server-process.js';
-import { SECRETS, fixture } from '../helpers/webhooks.js';
+import { parseMappings, validateMappings } from '../../src/ingest/mapping-config.js';
+import { SECRETS, SERVICENOW_INCIDENT, fixture } from '../helpers/webhooks.js';
 
 const DOC = fs.readFileSync(path.join(ROOT, 'docs/incidents.md'), 'utf8');
 
@@ -169,5 +170,76 @@ describe('docs/incidents.md set-up snippets', () => {
       authorization: `Bearer ${SECRETS.opsgenie ?? ''}`,
     });
     expect(response.status).toBe(201);
+  });
+
+  it('ServiceNow through the generic receiver: the Business Rule’s record, mapped, correlated by its change ticket', async () => {
+    const mappingSection = (parse(snippet('servicenow-mapping')) as { mappings: unknown }).mappings;
+    expect(validateMappings(mappingSection)).toEqual([]);
+    const mappings = parseMappings(mappingSection);
+    const record = JSON.parse(snippet('servicenow-record')) as Record<string, string>;
+    expect(record).toEqual(SERVICENOW_INCIDENT);
+    // The rule sends every field the mapping reads, to the receiver's path.
+    const rule = snippet('servicenow-rule');
+    for (const selector of Object.values(mappings.incident?.fields ?? {}))
+      expect(rule).toContain(`${selector}: current.`);
+    const url = /setEndpoint\('([^']+)'\)/.exec(rule)?.[1] ?? '';
+    expect(pathOf(url)).toBe('/v1/webhooks/incident');
+
+    const servicenow = await testApp('sqlite', { webhooks: { secrets: SECRETS, mappings } });
+    try {
+      const call = (body: unknown) =>
+        servicenow.app.server.inject({
+          method: 'POST',
+          url: pathOf(url),
+          payload: JSON.stringify(body),
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.incident ?? ''}` },
+        });
+      const deployment = {
+        service: 'checkout-api',
+        environment: 'production',
+        deployment: 'chk-77',
+        version: '3.1.0',
+        ticket: 'CHG0030012',
+      };
+      const events = [
+        { ...deployment, id: 'sn-1', type: 'deployment.started', time: '2026-11-02T09:58:00Z' },
+        { ...deployment, id: 'sn-2', type: 'deployment.succeeded', time: '2026-11-02T10:03:00Z' },
+      ];
+      expect((await servicenow.call('POST', '/v1/events', { events })).status).toBe(201);
+
+      const opened = await call(record);
+      expect(opened.statusCode, opened.body).toBe(201);
+      const got = (await servicenow.call('GET', '/v1/incidents/servicenow:INC0010023')).json();
+      expect(got).toMatchObject({
+        key: 'servicenow:INC0010023',
+        title: 'Checkout returns 502 for card payments',
+        service: 'checkout-api',
+        environment: 'production',
+        severity: 'sev1',
+        status: 'acknowledged',
+        ticket: 'CHG0030012',
+        startedAt: '2026-11-02T10:12:00.000Z',
+      });
+      expect((got.suspects as { deployment: string; reason: string }[])[0]).toMatchObject({
+        deployment: 'chk-77',
+        reason: 'ticket',
+      });
+
+      const resolved = await call({ ...record, state: '6', resolved_at: '2026-11-02 11:00:00' });
+      expect(resolved.statusCode).toBe(201);
+      expect((await servicenow.call('GET', '/v1/incidents/servicenow:INC0010023')).json()).toMatchObject({
+        status: 'resolved',
+        resolvedAt: '2026-11-02T11:00:00.000Z',
+      });
+      // A state the mapping does not know changes nothing; a record without its number is a 400.
+      expect((await call({ ...record, state: '42' })).json()).toMatchObject({
+        ignored: expect.stringContaining('"42"'),
+      });
+      const missing = await call({ ...record, number: '' });
+      expect(missing.statusCode).toBe(400);
+      expect(missing.body).toContain('/number');
+    } finally {
+      await servicenow.close();
+    }
   });
 });

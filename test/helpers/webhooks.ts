@@ -18,6 +18,21 @@ export const SECRETS: Readonly<Record<string, string>> = Object.freeze({
   alertmanager: 'alertmanager-token-1',
   grafana: 'grafana-token-1',
   jira: 'jira-secret-1',
+  incident: 'incident-token-1',
+});
+
+/** What the ServiceNow Business Rule of docs/incidents.md sends (the docs test keeps the two equal). */
+export const SERVICENOW_INCIDENT = Object.freeze({
+  number: 'INC0010023',
+  short_description: 'Checkout returns 502 for card payments',
+  cmdb_ci: 'Checkout API (prod)',
+  u_environment: 'production',
+  priority: '1',
+  state: '2',
+  opened_at: '2026-11-02 10:12:00',
+  resolved_at: '',
+  rfc: 'CHG0030012',
+  sys_id: '9d385017c611228701d22104cc95c371',
 });
 
 export function fixture(path: string): Buffer {

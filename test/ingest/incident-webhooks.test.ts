@@ -223,6 +223,14 @@ describe.each(DIALECTS)('incident webhooks over HTTP (%s)', (dialect) => {
     expect(pd).toBeDefined();
     const detail = await t.call('GET', `/v1/webhooks/deliveries/${pd?.id ?? ''}`);
     expect(JSON.stringify(detail.json())).not.toContain('x-pagerduty-signature');
+    // The log filters by the incident tools as by the deployment tools.
+    for (const source of ['pagerduty', 'alertmanager']) {
+      const only = await t.call('GET', `/v1/webhooks/deliveries?source=${source}&limit=200`);
+      expect(only.status).toBe(200);
+      const sources = (only.json() as { items: { source: string }[] }).items.map((d) => d.source);
+      expect(sources.length).toBeGreaterThan(0);
+      expect(new Set(sources)).toEqual(new Set([source]));
+    }
   });
 });
 

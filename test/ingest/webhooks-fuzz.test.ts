@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARGOCD_WEBHOOK_TEMPLATE } from '../../src/ingest/argocd.js';
 import { countEvents, testApp, type TestApp } from '../helpers/app.js';
 import { DIALECTS } from '../helpers/dialects.js';
-import { SECRETS, argoApp, deliver, fixture, renderGoTemplate } from '../helpers/webhooks.js';
+import {
+  SECRETS,
+  SERVICENOW_INCIDENT,
+  argoApp,
+  deliver,
+  fixture,
+  renderGoTemplate,
+} from '../helpers/webhooks.js';
 import { rawSql } from '../helpers/raw-sql.js';
 
 interface Sample {
@@ -78,12 +85,14 @@ const INCIDENT_SAMPLES: Sample[] = [
   ['alertmanager', 'alertmanager/webhook-v4.resolved.alertmanager-bot.json'],
   ['grafana', 'grafana/webhook.firing.grafana-docs.json'],
   ['jira', 'jira/webhook.issue_updated.status-done.mattermost.json'],
-].map(([source = '', file = '']) => {
-  const body = fixture(file).toString('utf8');
-  // Jira publishes no Incident issue: the sample is the fixture as one, so mutations reach the incident path.
-  const incidentIssue = source === 'jira' ? body.replace('"name": "Story"', '"name": "Incident"') : body;
-  return { source, body: incidentIssue, headers: {} };
-});
+]
+  .map(([source = '', file = '']) => {
+    const body = fixture(file).toString('utf8');
+    // Jira publishes no Incident issue: the sample is the fixture as one, so mutations reach the incident path.
+    const incidentIssue = source === 'jira' ? body.replace('"name": "Story"', '"name": "Incident"') : body;
+    return { source, body: incidentIssue, headers: {} };
+  })
+  .concat({ source: 'incident', body: JSON.stringify(SERVICENOW_INCIDENT), headers: {} });
 const INCIDENT_SOURCE_NAMES = new Set(INCIDENT_SAMPLES.map((s) => s.source));
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -167,6 +176,21 @@ describe.each(DIALECTS)('mutated fixtures over HTTP (%s)', (dialect) => {
               time: 'at',
             },
             typeMap: { ok: 'deployment.succeeded' },
+          },
+          incident: {
+            source: 'servicenow',
+            fields: {
+              key: 'number',
+              title: 'short_description',
+              service: 'cmdb_ci',
+              environment: 'u_environment',
+              severity: 'priority',
+              status: 'state',
+              startedAt: 'opened_at',
+              resolvedAt: 'resolved_at',
+              ticket: 'rfc',
+            },
+            statusMap: { '1': 'triggered', '2': 'acknowledged', '6': 'resolved' },
           },
         },
       },

@@ -53,6 +53,38 @@ describe('the configuration file', () => {
     expect(error.message).toContain('shiplog.yaml:4:5 environments.production.aprovals: is not a known key');
   });
 
+  it('names the outbound sink that lacks its PagerDuty routing key or misplaces a Grafana dashboard', () => {
+    const error = problem(
+      [
+        'webhooks:',
+        '  outbound:',
+        '    - {name: pd, format: pagerduty, url: "https://events.pagerduty.com/v2/change/enqueue"}',
+        '    - {name: ce, url: "https://sink.example/ce", dashboardUid: abc}',
+        '    - {name: gf, format: grafna, url: "https://grafana.example/api/annotations"}',
+      ].join('\n'),
+    );
+    const lines = error.message.split('\n').slice(1);
+    expect(lines).toEqual([
+      'shiplog.yaml:5:26 webhooks.outbound[2].format: must be one of cdevents, pagerduty, grafana',
+    ]);
+    const fixed = problem(
+      [
+        'webhooks:',
+        '  outbound:',
+        '    - {name: pd, format: pagerduty, url: "https://events.pagerduty.com/v2/change/enqueue"}',
+        '    - {name: ce, url: "https://sink.example/ce", dashboardUid: abc}',
+      ].join('\n'),
+    );
+    expect(fixed.message.split('\n').slice(1)).toEqual([
+      expect.stringMatching(
+        /^shiplog\.yaml:3:\d+ webhooks\.outbound\[0\]\.tokenVariable: is required for format pagerduty/,
+      ),
+      expect.stringMatching(
+        /^shiplog\.yaml:4:\d+ webhooks\.outbound\[1\]\.dashboardUid: applies only to format grafana/,
+      ),
+    ]);
+  });
+
   it('rejects unknown sections, sections that are not mappings, and bad namespace mappings', () => {
     const error = problem(
       [

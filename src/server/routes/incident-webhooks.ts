@@ -6,7 +6,8 @@
  * - grafana: `X-Grafana-Alerting-Signature` (HMAC, optionally over `<timestamp>:<body>`) or
  *   the token as bearer / basic password;
  * - jira: `X-Hub-Signature: sha256=<hex HMAC-SHA256>` (admin webhooks with a secret) or the token;
- * - opsgenie, alertmanager: the token as `Authorization: Bearer` or the basic auth password.
+ * - opsgenie, alertmanager, incident (the generic receiver, `mappings.incident`): the token as
+ *   `Authorization: Bearer` or the basic auth password.
  *
  * The secret is `SHIPLOG_<TOOL>_WEBHOOK_SECRET` (or `_TOKEN`). A wrong or missing signature is
  * a 401 with nothing stored; a malformed payload a 400 naming the field; a valid payload that
@@ -22,6 +23,7 @@ import {
   type IncidentAdapterResult,
   type IncidentSource,
 } from '../../ingest/incident-source.js';
+import { adaptGenericIncident } from '../../ingest/generic-incident.js';
 import { adaptJira } from '../../ingest/jira.js';
 import type { AdapterOptions } from '../../ingest/mapping.js';
 import { adaptOpsgenie } from '../../ingest/opsgenie.js';
@@ -81,6 +83,7 @@ export function authenticateIncidentWebhook(
     }
     case 'opsgenie':
     case 'alertmanager':
+    case 'incident':
       return token();
   }
 }
@@ -103,6 +106,13 @@ export function adaptIncidentWebhook(
       return adaptAlertGroup(source, req, options);
     case 'jira':
       return adaptJira(req, options);
+    case 'incident':
+      if (mappings.incident === undefined)
+        return {
+          kind: 'ignored',
+          reason: 'no incident mapping is configured: add mappings.incident to shiplog.yaml',
+        };
+      return adaptGenericIncident(req, mappings.incident, options);
   }
 }
 

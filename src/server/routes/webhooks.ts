@@ -20,11 +20,12 @@ import {
   type IngestMappings,
   type WebhookSource,
 } from '../../ingest/sources.js';
+import { INCIDENT_SOURCES } from '../../ingest/incident-source.js';
 import type { AdapterResult, WebhookRequest } from '../../ingest/types.js';
 import type { DeliveriesRepository, DeliveryOutcome } from '../../store/webhook-deliveries-repository.js';
 import {
   createCdeventsForwarder,
-  type CdeventSink,
+  type OutboundSink,
   type ForwarderOptions,
 } from '../../outbound/cdevents-forwarder.js';
 import type { AppContext } from '../context.js';
@@ -37,7 +38,7 @@ export interface WebhookOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   readonly mappings?: IngestMappings;
   /** CDEvents sinks to forward stored events to (`webhooks.outbound:` of shiplog.yaml). */
-  readonly outbound?: { readonly sinks: readonly CdeventSink[] } & Omit<ForwarderOptions, 'logger'>;
+  readonly outbound?: { readonly sinks: readonly OutboundSink[] } & Omit<ForwarderOptions, 'logger'>;
   /**
    * Told of each newly stored record (CDEvents incident.*, ...); what it answers is added to
    * the 202 answer. Incidents use it to turn CDEvents incident records into incidents.
@@ -96,8 +97,11 @@ export function registerWebhookRoutes(
   if (sinks.length > 0) {
     const forwarder = createCdeventsForwarder(ctx.store, sinks, { ...options.outbound, logger: app.log });
     observeForwarder(ctx.metrics.registry, () => forwarder.status());
-    app.addHook('onReady', async () => forwarder.start());
-    app.addHook('onClose', async () => forwarder.stop());
+    ctx.leader.every('cdevents-forwarder', options.outbound?.intervalMs ?? 1000, async () => {
+      await forwarder.tick();
+    });
+    // Before the leader waits for its tasks: stopping cuts the forwarder's retries short.
+    app.addHook('preClose', async () => forwarder.stop());
   }
 }
 
@@ -342,7 +346,7 @@ function registerDeliveryRoutes(
         tags: ['webhooks'],
         querystring: Type.Object(
           {
-            source: Type.Optional(Type.Enum([...WEBHOOK_SOURCES])),
+            source: Type.Optional(Type.Enum([...WEBHOOK_SOURCES, ...INCIDENT_SOURCES])),
             limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
             cursor: Type.Optional(Type.String({ maxLength: 512 })),
           },
