@@ -1,4 +1,5 @@
 /** Runs every benchmark (or those named on the command line) and prints their ratios. */
+import { benchArchive } from './archive.js';
 import { benchBatch, benchSingleEvent } from './ingest.js';
 import { benchCorrelation } from './correlation.js';
 import { benchGate } from './gate.js';
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<boolean>> = {
   gate: benchGate,
   webhooks: benchWebhooks,
   correlation: benchCorrelation,
+  archive: benchArchive,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

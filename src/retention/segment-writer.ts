@@ -67,7 +67,7 @@ export async function writeSegment(
       yield text;
     }
     if (written !== total) throw new Error(`ledger entries ${first + written}..${end - 1} are missing`);
-    for await (const rows of store.retention.deploymentPages(first, end, 1000)) {
+    for await (const rows of store.retention.deploymentPages(first, end, PAGE)) {
       deployments += rows.length;
       yield rows.map((row) => `{"type":"deployment","row":${JSON.stringify(row)}}\n`).join('');
     }

@@ -239,26 +239,34 @@ export function createRetentionRepository(
     },
 
     async *deploymentPages(first: number, end: number, pageSize: number) {
-      let after = '';
-      for (;;) {
+      // Window by window of entries; a deployment comes with the window of its first event in
+      // [first, end), so each is written once without a set of every name of the month.
+      for (let from = first; from < end; from += pageSize) {
+        const to = Math.min(from + pageSize, end);
         const rows = await db
-          .selectFrom('deployments')
-          .selectAll()
-          .where('deployment', '>', after)
-          .where('deployment', 'in', (eb) =>
+          .selectFrom('deployments as d')
+          .selectAll('d')
+          .where('d.deployment', 'in', (eb) =>
             eb
-              .selectFrom('events')
-              .select('deployment')
-              .where('ledger_index', '>=', first)
-              .where('ledger_index', '<', end),
+              .selectFrom('events as e')
+              .select('e.deployment')
+              .where('e.ledger_index', '>=', from)
+              .where('e.ledger_index', '<', to),
           )
-          .orderBy('deployment')
-          .limit(pageSize)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('events as earlier')
+                  .select('earlier.seq')
+                  .whereRef('earlier.deployment', '=', 'd.deployment')
+                  .where('earlier.ledger_index', '>=', first)
+                  .where('earlier.ledger_index', '<', from),
+              ),
+            ),
+          )
+          .orderBy('d.deployment')
           .execute();
-        if (rows.length === 0) return;
-        yield rows;
-        after = rows[rows.length - 1]?.deployment ?? after;
-        if (rows.length < pageSize) return;
+        if (rows.length > 0) yield rows;
       }
     },
 
