@@ -46,6 +46,7 @@ describe('README', () => {
     expect(out).not.toContain('dev-admin-token');
     expect(out).toMatch(/shiplog\.local\/ledger\n\d+\n[A-Za-z0-9+/=]{44}\n\n\u2014 /);
     expect(out).toContain('"deployment":"gha-1234"');
+    expect(out).toContain('"x-schema-version":"1"');
     expect(out).toMatch(
       /"suspects":\[\{"deployment":"gha-1234"[^}]*"reason":"same_service","withinWindow":true\}/,
     );
