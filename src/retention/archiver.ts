@@ -29,8 +29,8 @@ export interface RetentionDeps {
   readonly store: Store;
   readonly storage: SegmentStorage;
   readonly config: RetentionConfig;
-  /** A signed checkpoint covering every entry committed so far (the ledger's `checkpoint()`). */
-  readonly checkpoint: () => Promise<StoredCheckpoint>;
+  /** A signed checkpoint whose tree holds the first `size` entries (at least). */
+  readonly checkpoint: (size: number) => Promise<StoredCheckpoint>;
   /** The key that signs checkpoints now, and every key that may have signed older ones. */
   readonly verifierKey: string;
   readonly verifiers: readonly NoteVerifier[];
@@ -93,7 +93,7 @@ export function createRetention(deps: RetentionDeps): Retention {
       if (endMs > nowMs - config.hotMs) break;
       const end = await store.retention.endBefore(start, endMs);
       if (end <= start) break;
-      const checkpoint = await deps.checkpoint();
+      const checkpoint = await deps.checkpoint(end);
       if (checkpoint.size < end) {
         throw new ShiplogError(
           'SHIPLOG_INTERNAL',
