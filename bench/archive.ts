@@ -124,7 +124,10 @@ export async function benchArchive(): Promise<boolean> {
   const archived = retention
     .runArchive(Date.parse('2026-04-05T00:00:00Z'))
     .finally(() => (archiving = false));
-  const during = await ingestRate(writer, 'during', () => !archiving);
+  // As long as the archiver runs, at most 8 s: under a steady stream of commits the archiver
+  // gets the event loop between them, so it takes longer than alone; ingest is what must hold.
+  const duringUntil = Date.now() + 8000;
+  const during = await ingestRate(writer, 'during', () => !archiving || Date.now() > duringUntil);
   const result = await archived;
   if (result.failures.length > 0 || result.archived.map((a) => a.month).join() !== '2026-02') {
     throw new Error('February was not archived');

@@ -94,7 +94,9 @@ export async function restoreMonth(
     }
     if (batch.length >= BATCH) await flush();
   };
-  for await (const chunk of (await storage.read(manifest.records.file)).pipe(createGunzip())) {
+  for await (const chunk of (await storage.read(manifest.records.file)).pipe(
+    createGunzip({ chunkSize: 256 * 1024 }),
+  )) {
     const parts = (rest + (chunk as Buffer).toString('utf8')).split('\n');
     rest = parts.pop() ?? '';
     for (const line of parts) await take(line);

@@ -138,7 +138,9 @@ export async function verifySegment(
     return undefined;
   };
   try {
-    const stream = (await storage.read(manifest.records.file)).pipe(tap).pipe(createGunzip());
+    const stream = (await storage.read(manifest.records.file))
+      .pipe(tap)
+      .pipe(createGunzip({ chunkSize: 256 * 1024 }));
     let rest = '';
     for await (const chunk of stream) {
       const text = rest + (chunk as Buffer).toString('utf8');
