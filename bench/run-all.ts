@@ -1,5 +1,6 @@
 /** Runs every benchmark (or those named on the command line) and prints their ratios. */
 import { benchAlerts } from './alerts.js';
+import { benchArchive } from './archive.js';
 import { benchBatch, benchSingleEvent } from './ingest.js';
 import { benchCorrelation } from './correlation.js';
 import { benchDora } from './dora.js';
@@ -24,6 +25,7 @@ const all: Record<string, () => Promise<boolean>> = {
   reports: benchReports,
   alerts: benchAlerts,
   stream: benchStream,
+  archive: benchArchive,
 };
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(all);

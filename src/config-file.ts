@@ -8,6 +8,8 @@
  * src/policy/load-policy.ts), `kubernetes:` (namespace → environment, for the admission
  * webhook) and `tickets:` (the gate's Jira or ServiceNow check, through
  * src/governance/ticket-config.ts), `alerts:` (src/alerts/alerts-config.ts). The other sections (services, retention, webhooks,
+ * webhook), `tickets:` (the gate's Jira or ServiceNow check, through
+ * src/governance/ticket-config.ts) and `retention:` (src/retention/retention-config.ts). The other sections (services, alerts, retention, webhooks,
  * mappings) belong to capabilities that validate their own shape; here they only have to be
  * mappings.
  */
@@ -51,6 +53,7 @@ import {
   validateVerification,
   type VerificationCheck,
 } from './verification/verification-config.js';
+import { parseRetention, validateRetention, type RetentionConfig } from './retention/retention-config.js';
 import {
   isRecord,
   jsonPath,
@@ -120,6 +123,8 @@ export interface ConfigFile {
   readonly dora: DoraConfig;
   /** `alerts:`: rules, the routing tree, receivers, escalation and suppression (DESIGN.md §11). */
   readonly alerts: AlertsConfig;
+  /** `retention:`: archive tiers and purge ages (DESIGN.md §14); absent: no scheduled archiving. */
+  readonly retention?: RetentionConfig | undefined;
   /** Sections not validated here yet, as parsed. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -218,6 +223,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
   problems.push(...validateVerification(root.verification));
   problems.push(...validateDora(root.dora));
   problems.push(...validateAlerts(root.alerts));
+  problems.push(...validateRetention(root.retention));
   if (problems.length > 0) throw located(problems, source);
 
   const kubernetes = isRecord(root.kubernetes) ? root.kubernetes : {};
@@ -247,6 +253,7 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
     verification: parseVerification(root.verification),
     dora: parseDora(root.dora),
     alerts: parseAlerts(root.alerts),
+    retention: parseRetention(root.retention),
     sections: structuredClone(sections),
   });
 }

@@ -20,6 +20,10 @@ export const ERRORS = {
   SHIPLOG_FORBIDDEN: { status: 403, message: 'The token does not allow this' },
   SHIPLOG_NOT_FOUND: { status: 404, message: 'Not found' },
   SHIPLOG_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
+  SHIPLOG_ARCHIVED: {
+    status: 410,
+    message: 'The records asked for were archived and left the database (shiplog archive restore MONTH)',
+  },
   SHIPLOG_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than 1 MiB' },
   SHIPLOG_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   SHIPLOG_UNAVAILABLE: { status: 503, message: 'The service is not ready' },

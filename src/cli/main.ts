@@ -21,6 +21,7 @@ import { registerBlame } from './commands/blame.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerReport } from './commands/report.js';
 import { registerAlerts } from './commands/alerts.js';
+import { registerArchive } from './commands/archive.js';
 import { CliError } from './output.js';
 
 export function buildProgram(): Command {
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerMetrics(program);
   registerReport(program);
   registerAlerts(program);
+  registerArchive(program);
   return program;
 }
 

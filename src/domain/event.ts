@@ -7,9 +7,10 @@ import { Compile } from 'typebox/compile';
 import type { ErrorDetail } from '../errors.js';
 
 /**
- * The event schema's version, served as `x-schema-version` (DESIGN.md §14). Version 2 added
- * `commits`, `intent` and `remediates` (DESIGN.md §10); the change is additive, so version-1
- * events (which carry none of them) are still accepted as they are.
+ * The event schema's version, served as `x-schema-version` (DESIGN.md §14): the newest of
+ * src/domain/event-versions.ts, where a new version is added. Version 2 added `commits`,
+ * `intent` and `remediates` (DESIGN.md §10); the change is additive, so version-1 events
+ * (which carry none of them) are still accepted as they are.
  */
 export const EVENT_SCHEMA_VERSION = '2';
 

@@ -3,7 +3,7 @@
  * on SIGTERM/SIGINT stops accepting, lets in-flight requests finish, commits what was
  * acknowledged and closes the database.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { RuntimeConfig } from '../config.js';
 import { loadConfigFile, type ConfigFile } from '../config-file.js';
 import { loadSecretVariables } from '../config.js';
@@ -15,7 +15,11 @@ import { openStore, type Store } from '../store/database.js';
 import { loadLedgerSigner } from '../store/ledger-keys.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { buildApp } from './app.js';
+import type { Leader } from './leader.js';
 import { createLogger } from './logger.js';
+
+/** How often the leader runs the retention job (docs/retention.md); a month is cut at most once. */
+const RETENTION_EVERY_MS = 60 * 60 * 1000;
 
 export interface Running {
   readonly server: FastifyInstance;
@@ -56,7 +60,7 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     await store.close();
     throw error;
   }
-  const { server } = await buildApp({
+  const { server, leader } = await buildApp({
     store,
     logger,
     ledger,
@@ -79,6 +83,8 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
       outbound: { sinks },
     },
   });
+  if (file.retention)
+    await scheduleRetention(leader, { store, ledger, file, dataDir: config.dataDir }, logger);
   await server.listen({ port: config.port, host: config.host });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -170,4 +176,35 @@ function receiverSecrets(file: ConfigFile): Record<string, ReceiverSecrets> {
             : { secret: value };
   }
   return out;
+}
+
+/**
+ * The retention job (src/retention/archiver.ts), run by the leader every hour when shiplog.yaml
+ * has a `retention:` section: archives the months past `hot`, retires what is past its age.
+ */
+async function scheduleRetention(
+  leader: Leader,
+  deps: { store: Store; ledger: Ledger; file: ConfigFile; dataDir: string },
+  logger: FastifyBaseLogger,
+): Promise<void> {
+  const { setUpRetention } = await import('../retention/retention-setup.js');
+  const { readKnownVerifiers } = await import('../store/ledger-keys.js');
+  const { retention, storage } = await setUpRetention({
+    ...deps,
+    verifiers: readKnownVerifiers(deps.dataDir),
+  });
+  leader.every('retention', RETENTION_EVERY_MS, async function runRetention() {
+    const report = await retention.runArchive(Date.now());
+    for (const month of report.archived)
+      logger.info({ ...month, location: storage.location }, 'archived a month');
+    for (const month of report.purged) logger.info(month, 'retired the payloads of an archived month');
+    if (report.nonProduction.entries > 0)
+      logger.info(report.nonProduction, 'retired non-production payloads');
+    for (const failure of report.failures) {
+      logger.error(
+        { month: failure.month, problem: failure.problem },
+        'an archive segment does not verify; nothing of it was deleted',
+      );
+    }
+  });
 }

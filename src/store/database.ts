@@ -31,6 +31,7 @@ import { createLedgerFeed, type LedgerFeed } from './ledger-feed.js';
 import { migrateToLatest } from './migrations.js';
 import { createOutboundSinksRepository, type OutboundSinksRepository } from './outbound-sinks-repository.js';
 import { createReportsRepository, type ReportsRepository } from './reports-repository.js';
+import { createRetentionRepository, type RetentionRepository } from './retention-repository.js';
 import type { Database } from './schema.js';
 import { createSilencesRepository, type SilencesRepository } from './silences-repository.js';
 import { createVerificationsRepository, type VerificationsRepository } from './verifications-repository.js';
@@ -76,6 +77,8 @@ export interface Repositories {
   readonly alerts: AlertsRepository;
   /** The ledger as a change feed, for the live stream (src/store/ledger-feed.ts). */
   readonly ledgerFeed: LedgerFeed;
+  /** Archive segments and the retirement of payloads (src/retention). */
+  readonly retention: RetentionRepository;
 }
 
 export interface Store extends Repositories {
@@ -165,6 +168,7 @@ function withRepositories(
     leases: createLeasesRepository(db),
     alerts: createAlertsRepository(db),
     ledgerFeed: createLedgerFeed(db, postgresUrl),
+    retention: createRetentionRepository(db, handle.dialect, handle.writeTransaction),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

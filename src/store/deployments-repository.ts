@@ -3,6 +3,7 @@
  * with its timeline, which version ran where at an instant, and the approval status the
  * governance code sets.
  */
+import { upcastRecord } from '../domain/event-versions.js';
 import { sql, type Kysely } from 'kysely';
 import type { Status } from '../domain/lifecycle.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
@@ -239,7 +240,8 @@ export function createDeploymentsRepository(db: Kysely<Database>): DeploymentsRe
           .where('deployment', '=', deployment),
         TIMELINE_ORDER,
         timeline,
-        (e) => ({ ...(JSON.parse(e.body) as EventRecord), ledgerIndex: e.ledger_index }),
+        // Records of any earlier schema version read as current ones.
+        (e) => ({ ...upcastRecord(JSON.parse(e.body) as EventRecord), ledgerIndex: e.ledger_index }),
         (e) => [e.time_ms, e.hlc, e.seq],
       );
       return { ...toDeploymentView(row), events: events.items, eventsNextCursor: events.nextCursor };

@@ -704,13 +704,60 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '013-retention': {
+      // Retention tiers (DESIGN.md §14, docs/retention.md): one row per monthly archive segment
+      // (its ledger index range, where it was written, when it was verified and when the
+      // database's copies of its payloads were retired), the deployments whose records left the
+      // database (so a read names the month to restore), and events by time of receipt, the
+      // order months are cut in.
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('archive_segments')
+          .addColumn('month', 'text', (c) => c.primaryKey())
+          .addColumn('first_idx', bigint, (c) => c.notNull())
+          .addColumn('end_idx', bigint, (c) => c.notNull())
+          .addColumn('checkpoint_size', bigint, (c) => c.notNull())
+          .addColumn('location', 'text', (c) => c.notNull())
+          .addColumn('entries', bigint, (c) => c.notNull())
+          .addColumn('deployments', bigint, (c) => c.notNull())
+          .addColumn('bytes', bigint, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('created_ms', bigint, (c) => c.notNull())
+          .addColumn('verified_ms', bigint)
+          .addColumn('purged_ms', bigint)
+          .addColumn('restored_ms', bigint)
+          .execute();
+        await db.schema
+          .createTable('archived_deployments')
+          .addColumn('deployment', 'text', (c) => c.primaryKey())
+          .addColumn('month', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_by_received').on('events').column('received_ms').execute();
+      },
+    },
   };
 }
 
 export async function migrateToLatest<T>(db: Kysely<T>, dialect: Dialect): Promise<void> {
+  await migrate(db, dialect, (migrator) => migrator.migrateToLatest());
+}
+
+/**
+ * Applies the migrations up to and including `name` only: the schema of an earlier release
+ * (`008-decision-kind-and-admissions` is release 0.1's), for the tests that upgrade one.
+ */
+export async function migrateUpTo<T>(db: Kysely<T>, dialect: Dialect, name: string): Promise<void> {
+  await migrate(db, dialect, (migrator) => migrator.migrateTo(name));
+}
+
+async function migrate<T>(
+  db: Kysely<T>,
+  dialect: Dialect,
+  run: (migrator: Migrator) => ReturnType<Migrator['migrateToLatest']>,
+): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db: db as unknown as AnyDb, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await run(migrator);
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new ShiplogError(

@@ -346,6 +346,37 @@ export interface LeasesTable {
   expires_ms: number;
 }
 
+/** One monthly archive segment (src/retention, docs/retention.md). */
+export interface ArchiveSegmentsTable {
+  /** `YYYY-MM` (UTC) of the entries' receipt. */
+  month: string;
+  /** The ledger entries [first_idx, end_idx) the segment holds. */
+  first_idx: number;
+  end_idx: number;
+  /** The size of the signed checkpoint the manifest proves the entries against. */
+  checkpoint_size: number;
+  /** Where the segment was written (a folder or an `s3://bucket/prefix`), for messages. */
+  location: string;
+  entries: number;
+  deployments: number;
+  /** Size and SHA-256 (hex) of the gzip JSONL. */
+  bytes: number;
+  sha256: string;
+  created_ms: number;
+  /** When the written segment was read back and proved against the database's leaves. */
+  verified_ms: number | null;
+  /** When the database's copies of its payloads were retired (past `retention.archive`). */
+  purged_ms: number | null;
+  /** When `shiplog archive restore` last brought its payloads back. */
+  restored_ms: number | null;
+}
+
+/** A deployment whose records left the database with the month's segment. */
+export interface ArchivedDeploymentsTable {
+  deployment: string;
+  month: string;
+}
+
 export interface Database {
   events: EventsTable;
   deployments: DeploymentsTable;
@@ -377,6 +408,8 @@ export interface Database {
   alert_group_members: AlertGroupMembersTable;
   alert_escalations: AlertEscalationsTable;
   alert_deliveries: AlertDeliveriesTable;
+  archive_segments: ArchiveSegmentsTable;
+  archived_deployments: ArchivedDeploymentsTable;
 }
 
 /** One alert (DESIGN.md §11): firing → acknowledged → resolved. */

@@ -52,6 +52,7 @@ describe('README', () => {
     );
     expect(out).toMatch(/\ngha-1234,checkout-api,production,1\.42\.0,alice,/);
     expect(out).toMatch(/ok: production \d{4}-\d{2}: \d+ rows/);
+    expect(out).toContain('"x-schema-version":"1"');
     expect(out).toMatch(
       /"suspects":\[\{"deployment":"gha-1234"[^}]*"reason":"same_service","withinWindow":true\}/,
     );

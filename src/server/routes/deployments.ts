@@ -7,6 +7,7 @@ import { ShiplogError } from '../../errors.js';
 import type { AppContext } from '../context.js';
 import { Cursor, ErrorResponse, Limit, Name, Time, page, timeParam } from './shared.js';
 import { MAX_TIMELINE_PAGE } from '../../store/deployments-repository.js';
+import { archivedDeployment, archivedInstant } from '../../retention/tiers.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const NStr = Nullable(Type.String());
@@ -119,6 +120,8 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
       },
     },
     async function show(request) {
+      const archived = await archivedDeployment(ctx.store, request.params.deployment);
+      if (archived) throw archived;
       const found = await deployments.get(request.params.deployment, {
         limit: request.query.eventsLimit ?? MAX_TIMELINE_PAGE,
         cursor: request.query.eventsCursor,
@@ -186,9 +189,12 @@ export function registerDeploymentRoutes(app: FastifyInstance, ctx: AppContext):
     },
     async function state(request) {
       const q = request.query;
+      const atMs = timeParam(q.at, 'at') as number;
+      const archived = await archivedInstant(ctx.store, atMs);
+      if (archived) throw archived;
       return deployments.stateAt({
         environment: q.environment,
-        atMs: timeParam(q.at, 'at') as number,
+        atMs,
         limit: q.limit ?? 100,
         cursor: q.cursor,
       });

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { reservedSourceOf } from '../../domain/sources.js';
-import { EventSchema, normalizeEvent, validateEvent, type EventInput } from '../../domain/event.js';
+import { EventSchema, normalizeEvent, type EventInput } from '../../domain/event.js';
+import { acceptEvent } from '../../domain/event-versions.js';
 import { ShiplogError, type ErrorDetail } from '../../errors.js';
 import { callerOf } from '../access.js';
 import { requireScope } from '../auth.js';
@@ -95,7 +96,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void
       const token = callerOf(request);
       const receivedMs = Date.now();
       const { items, pointers } = eventsOf(request.body);
-      const errors = items.flatMap((item, i) => validateEvent(item, pointers[i]));
+      // Each event in the version it names (`schemaVersion`), upcast to the current one.
+      const accepted = items.map((item, i) => acceptEvent(item, pointers[i]));
+      const errors = accepted.flatMap((a) => ('errors' in a ? a.errors : []));
       if (errors.length > 0) {
         ctx.metrics.events.inc({ source: METRICS_SOURCE, outcome: 'rejected' }, items.length);
         throw new ShiplogError(
@@ -104,7 +107,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void
           errors,
         );
       }
-      const inputs = items as EventInput[];
+      const inputs = accepted.flatMap((a) => ('input' in a ? [a.input] : []));
       inputs.forEach((input, i) => requireScope(token, input.service, input.environment, pointers[i] ?? ''));
       if (token.role !== 'admin') refuseReservedNames(inputs, pointers);
       const events = inputs.map((input) =>

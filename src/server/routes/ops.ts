@@ -3,7 +3,9 @@
  * rate limited (DESIGN.md §5): an orchestrator that gets 429 from a probe restarts a healthy process.
  */
 import type { FastifyInstance } from 'fastify';
-import { eventJsonSchema } from '../../domain/event.js';
+import { Type, type Static } from 'typebox';
+import { eventSchemaDocument, eventSchemaVersions } from '../../domain/event-versions.js';
+import { ShiplogError } from '../../errors.js';
 import type { AppContext } from '../context.js';
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -39,13 +41,31 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  const schema = eventJsonSchema();
-  app.get(
+  const SchemaQuery = Type.Object(
+    { version: Type.Optional(Type.String({ maxLength: 16, description: 'default: the current version' })) },
+    { additionalProperties: false },
+  );
+  app.get<{ Querystring: Static<typeof SchemaQuery> }>(
     '/v1/schema/event.json',
     {
       config: { access: 'public' },
-      schema: { summary: 'The deployment event as JSON Schema', tags: ['events'] },
+      schema: {
+        summary: 'The deployment event as JSON Schema, in any version (x-schema-version)',
+        tags: ['events'],
+        querystring: SchemaQuery,
+      },
     },
-    async (_r, reply) => reply.type('application/schema+json').send(schema),
+    async function eventSchema(request, reply) {
+      const document = eventSchemaDocument(request.query.version);
+      if (!document) {
+        const known = eventSchemaVersions().join(', ');
+        throw new ShiplogError(
+          'SHIPLOG_NOT_FOUND',
+          `No event schema version "${request.query.version ?? ''}" (known: ${known})`,
+          [{ path: 'version', message: `must be one of ${known}` }],
+        );
+      }
+      return reply.type('application/schema+json').send(document);
+    },
   );
 }

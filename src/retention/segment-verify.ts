@@ -1,0 +1,191 @@
+/**
+ * Proves a segment from its two objects alone, no database (`shiplog archive verify`, and the
+ * archiver before it lets anything be deleted):
+ *
+ * 1. the JSONL's size and SHA-256 are the manifest's, and it holds every entry of the range
+ *    once, in order;
+ * 2. each entry's record bytes hash (RFC 9162 leaf, SHA-256(0x00 || bytes)) to the manifest's
+ *    leaf hash for its index;
+ * 3. the checkpoint's signature is one of the trusted keys';
+ * 4. the manifest's leaves with its proof nodes give the checkpoint's root
+ *    (src/ledger/range-proof.ts): every entry is included in the signed tree.
+ */
+import { createHash } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { Transform } from 'node:stream';
+import { verifyCheckpoint } from '../ledger/checkpoint.js';
+import { mapLookup } from '../ledger/merkle.js';
+import type { NoteVerifier } from '../ledger/note.js';
+import { rootFromRange } from '../ledger/range-proof.js';
+import {
+  SEGMENT_FORMAT,
+  SEGMENT_FORMAT_VERSION,
+  manifestFile,
+  splitEntryLine,
+  type SegmentManifest,
+} from './segment-format.js';
+import { readText, type SegmentStorage } from './segment-storage.js';
+
+export interface SegmentVerdict {
+  readonly month: string;
+  readonly ok: boolean;
+  readonly first: number;
+  readonly end: number;
+  readonly entries: number;
+  /** Entries whose payload was retired before archiving (leaf hash only). */
+  readonly retired: number;
+  readonly deployments: number;
+  readonly checkpointSize: number;
+  /** The first problem found; none when `ok`. */
+  readonly problem?: string;
+}
+
+const LEAF_PREFIX = Buffer.from([0]);
+
+/** Reads and proves the segment of `month` in `storage` against `verifiers`. */
+export async function verifySegment(
+  storage: SegmentStorage,
+  month: string,
+  verifiers: readonly NoteVerifier[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<SegmentVerdict> {
+  let manifest: SegmentManifest;
+  try {
+    manifest = JSON.parse(await readText(storage, manifestFile(month))) as SegmentManifest;
+  } catch (error) {
+    return failed(month, `the manifest cannot be read: ${(error as Error).message}`);
+  }
+  const { first, end } = manifest.ledger ?? { first: 0, end: 0 };
+  const base = {
+    month,
+    first,
+    end,
+    entries: 0,
+    retired: 0,
+    deployments: 0,
+    checkpointSize: manifest.checkpoint?.size ?? 0,
+  };
+  const fail = (problem: string): SegmentVerdict => ({ ...base, ok: false, problem });
+  if (manifest.format !== SEGMENT_FORMAT || manifest.formatVersion !== SEGMENT_FORMAT_VERSION) {
+    return fail(`not a shiplog segment of format version ${SEGMENT_FORMAT_VERSION}`);
+  }
+  if (manifest.month !== month) return fail(`the manifest is for ${manifest.month}`);
+  const leaves = Buffer.from(manifest.leafHashes, 'base64');
+  if (leaves.length !== 32 * (end - first)) {
+    return fail(`the manifest lists ${leaves.length / 32} leaf hashes for ${end - first} entries`);
+  }
+
+  // 3 and 4 first: they need only the manifest.
+  let checkpoint;
+  try {
+    checkpoint = verifyCheckpoint(manifest.checkpoint.note, verifiers);
+  } catch (error) {
+    return fail(`its checkpoint is not signed by a trusted key: ${(error as Error).message}`);
+  }
+  if (checkpoint.size !== manifest.checkpoint.size || end > checkpoint.size) {
+    return fail(`its checkpoint (size ${checkpoint.size}) does not cover entries ${first}..${end - 1}`);
+  }
+  const proof = new Map(manifest.proof.map((n) => [`${n.level}/${n.index}`, Buffer.from(n.hash, 'hex')]));
+  let root: Uint8Array;
+  try {
+    root = rootFromRange(first, end, checkpoint.size, leaves, mapLookup(proof));
+  } catch (error) {
+    return fail(`its proof is incomplete: ${(error as Error).message}`);
+  }
+  if (!Buffer.from(root).equals(checkpoint.rootHash)) {
+    return fail(
+      `its leaf hashes and proof do not give the root of its signed checkpoint (size ${checkpoint.size})`,
+    );
+  }
+
+  // 1 and 2: stream the records.
+  const retiredSet = new Set(manifest.retired);
+  let next = first;
+  let retired = 0;
+  let deployments = 0;
+  let problem: string | undefined;
+  const sha = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, done) {
+      sha.update(chunk);
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const checkLine = (line: string): string | undefined => {
+    const { head, bytes: record } = splitEntryLine(line);
+    if (head.type === 'deployment') {
+      deployments += 1;
+      return undefined;
+    }
+    if (head.type !== 'entry') return `a line of type ${String(head.type)} is not known`;
+    if (head.index !== next) return `entry ${next} is missing (found ${String(head.index)})`;
+    const offset = 32 * (next - first);
+    if (head.retired === true) {
+      if (!retiredSet.has(next))
+        return `entry ${next} has no record, yet the manifest does not list it as retired`;
+      retired += 1;
+    } else {
+      if (record === undefined) return `entry ${next} has no record`;
+      const leaf = createHash('sha256').update(LEAF_PREFIX).update(record, 'utf8').digest();
+      if (!leaf.equals(leaves.subarray(offset, offset + 32))) {
+        return `entry ${next}: its record does not hash to its leaf hash: the record was changed`;
+      }
+    }
+    next += 1;
+    if ((next - first) % 10_000 === 0) onProgress?.(next - first, end - first);
+    return undefined;
+  };
+  try {
+    const stream = (await storage.read(manifest.records.file))
+      .pipe(tap)
+      .pipe(createGunzip({ chunkSize: 256 * 1024 }));
+    let rest = '';
+    for await (const chunk of stream) {
+      const text = rest + (chunk as Buffer).toString('utf8');
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        if (line === '') continue;
+        problem = checkLine(line);
+        if (problem) break;
+      }
+      if (problem) {
+        stream.destroy();
+        break;
+      }
+    }
+    if (!problem && rest !== '') problem = checkLine(rest);
+  } catch (error) {
+    problem = `the records cannot be read: ${(error as Error).message}`;
+  }
+  const counted = { ...base, entries: next - first, retired, deployments };
+  if (problem) return { ...counted, ok: false, problem };
+  if (next !== end) return { ...counted, ok: false, problem: `entries ${next}..${end - 1} are missing` };
+  if (bytes !== manifest.records.bytes || sha.digest('hex') !== manifest.records.sha256) {
+    return {
+      ...counted,
+      ok: false,
+      problem: 'the records file is not the one the manifest describes (size or SHA-256)',
+    };
+  }
+  if (retired !== manifest.retired.length) {
+    return { ...counted, ok: false, problem: 'the manifest lists retired entries the records do not' };
+  }
+  return { ...counted, ok: true };
+}
+
+function failed(month: string, problem: string): SegmentVerdict {
+  return {
+    month,
+    ok: false,
+    first: 0,
+    end: 0,
+    entries: 0,
+    retired: 0,
+    deployments: 0,
+    checkpointSize: 0,
+    problem,
+  };
+}

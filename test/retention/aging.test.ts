@@ -1,0 +1,195 @@
+/**
+ * A store aged with a fake clock through hot → archive → purge (DESIGN.md §14): after each step
+ * `shiplog verify` passes (and counts the retired payloads), every segment proves on its own
+ * (`shiplog archive verify`), and deployment reads answer from the database or say which month
+ * to restore. Then a restore brings a month back.
+ */
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { normalizeEvent, type EventInput } from '../../src/domain/event.js';
+import { parseVerifierKey } from '../../src/ledger/note.js';
+import { createRetention, productionRule, type Retention } from '../../src/retention/archiver.js';
+import { DEFAULT_RETENTION, type RetentionConfig } from '../../src/retention/retention-config.js';
+import { restoreMonth } from '../../src/retention/restore.js';
+import { createFolderStorage } from '../../src/retention/segment-storage.js';
+import { verifySegment } from '../../src/retention/segment-verify.js';
+import { auditLedger } from '../../src/store/ledger-audit.js';
+import { testApp, type TestApp } from '../helpers/app.js';
+import { DIALECTS } from '../helpers/dialects.js';
+import { runVerify } from '../ledger/run-verify.js';
+
+const DAY = 86_400_000;
+const at = (iso: string) => Date.parse(iso);
+
+let current: TestApp | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+async function record(t: TestApp, receivedIso: string, input: Omit<EventInput, 'type'>, types: string[]) {
+  const receivedMs = at(receivedIso);
+  for (const [i, type] of types.entries()) {
+    const event = normalizeEvent(
+      { ...input, type: type as EventInput['type'], time: new Date(receivedMs + i * 60_000).toISOString() },
+      { nowMs: receivedMs, actor: 'ci', newId: randomUUID },
+    );
+    await t.app.writer.write({
+      events: [event],
+      source: 'ci',
+      receivedMs: receivedMs + i * 60_000,
+      timed: [true],
+      pointers: [''],
+    });
+  }
+}
+
+function retentionOf(
+  t: TestApp,
+  config: RetentionConfig,
+): { retention: Retention; storage: ReturnType<typeof createFolderStorage> } {
+  const storage = createFolderStorage(path.join(t.database.dataDir, 'archive'));
+  const retention = createRetention({
+    store: t.store,
+    storage,
+    config,
+    checkpoint: () => t.app.ledger.cutCheckpoint(),
+    verifierKey: t.app.ledger.verifierKey,
+    verifiers: [parseVerifierKey(t.app.ledger.verifierKey)],
+    isProduction: productionRule([]),
+  });
+  return { retention, storage };
+}
+
+async function ledgerHolds(t: TestApp) {
+  const report = await auditLedger(t.store, { verifiers: [parseVerifierKey(t.app.ledger.verifierKey)] });
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
+  const where = t.database.databaseUrl
+    ? ['--database', t.database.databaseUrl]
+    : ['--data', t.database.dataDir];
+  const cli = await runVerify([...where, '--key', t.app.ledger.verifierKey, '--json', '--quiet']);
+  expect(cli.code).toBe(0);
+  expect(JSON.parse(cli.out)).toMatchObject({ ok: true, retired: report.retired });
+  return report;
+}
+
+describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
+  it('ages a store through hot, archive and purge; every proof holds and reads say where records went', async () => {
+    const t = (current = await testApp(dialect));
+    const svc = { service: 'checkout', version: '1.0.0' };
+    const steps = ['deployment.started', 'deployment.succeeded'];
+    await record(
+      t,
+      '2026-01-10T10:00:00Z',
+      { ...svc, deployment: 'jan-prod', environment: 'production' },
+      steps,
+    );
+    await record(
+      t,
+      '2026-01-11T10:00:00Z',
+      { ...svc, deployment: 'jan-stage', environment: 'staging' },
+      steps,
+    );
+    // A record that is not an event (a token change) lands in January's range too.
+    expect((await t.call('POST', '/v1/tokens', { name: 'bob', role: 'viewer' })).status).toBe(201);
+    await record(
+      t,
+      '2026-01-20T10:00:00Z',
+      { ...svc, version: '1.1.0', deployment: 'jan-prod-2', environment: 'production' },
+      steps,
+    );
+    await record(
+      t,
+      '2026-02-05T10:00:00Z',
+      { ...svc, version: '1.2.0', deployment: 'feb-prod', environment: 'production' },
+      steps,
+    );
+    await record(
+      t,
+      '2026-02-06T10:00:00Z',
+      { ...svc, deployment: 'feb-stage', environment: 'staging' },
+      steps,
+    );
+    await record(
+      t,
+      '2026-03-03T10:00:00Z',
+      { service: 'search', version: '7', deployment: 'mar-prod', environment: 'production' },
+      steps,
+    );
+    const config: RetentionConfig = {
+      ...DEFAULT_RETENTION,
+      hotMs: 30 * DAY,
+      archiveMs: 366 * DAY,
+      purgeNonProductionMs: 90 * DAY,
+    };
+    const { retention, storage } = retentionOf(t, config);
+    const verifiers = [parseVerifierKey(t.app.ledger.verifierKey)];
+
+    // Hot: nothing older than 30 days at the end of January.
+    expect((await retention.runArchive(at('2026-02-20T00:00:00Z'))).archived).toEqual([]);
+
+    // Cold: January is archived (a verified segment) and still fully in the database.
+    const cold = await retention.runArchive(at('2026-03-15T00:00:00Z'));
+    expect(cold.failures).toEqual([]);
+    expect(cold.archived.map((a) => a.month)).toEqual(['2026-01']);
+    expect(cold.archived[0]).toMatchObject({ first: 0, entries: 7, deployments: 3 });
+    expect(cold.purged).toEqual([]);
+    expect((await ledgerHolds(t)).retired).toBe(0);
+    expect((await t.call('GET', '/v1/deployments/jan-prod')).status).toBe(200);
+
+    // Non-production past 90 days: staging's January and early-February events leave the
+    // database (archived or not); production stays.
+    const nonProd = await retention.runArchive(at('2026-05-20T00:00:00Z'));
+    expect(nonProd.archived.map((a) => a.month)).toEqual(['2026-02', '2026-03']);
+    expect(nonProd.nonProduction.events).toBe(4);
+    expect((await ledgerHolds(t)).retired).toBe(4);
+    const stage = await t.call('GET', '/v1/deployments/jan-stage');
+    expect(stage.status).toBe(410);
+    expect(stage.json().error?.code).toBe('SHIPLOG_ARCHIVED');
+    expect(JSON.stringify(stage.json())).toContain('shiplog archive restore 2026-01');
+    expect((await t.call('GET', '/v1/deployments/jan-prod')).status).toBe(200);
+    expect((await t.call('GET', '/v1/deployments/feb-prod')).status).toBe(200);
+
+    // Archive age: every month older than a year leaves the database, leaf hashes kept.
+    const purge = await retention.runArchive(at('2027-05-01T00:00:00Z'));
+    expect(purge.failures).toEqual([]);
+    expect(purge.purged.map((p) => p.month)).toEqual(['2026-01', '2026-02', '2026-03']);
+    const segments = await t.store.retention.segments();
+    const archivedEntries = segments.reduce((n, s) => n + Number(s.end_idx) - Number(s.first_idx), 0);
+    const report = await ledgerHolds(t);
+    expect(report.retired).toBe(archivedEntries);
+    for (const segment of segments) {
+      const verdict = await verifySegment(storage, segment.month, verifiers);
+      expect(verdict).toMatchObject({ ok: true, month: segment.month });
+    }
+    const gone = await t.call('GET', '/v1/deployments/jan-prod');
+    expect(gone.status).toBe(410);
+    expect(gone.json().error?.code).toBe('SHIPLOG_ARCHIVED');
+    const past = await t.call('GET', '/v1/state?environment=production&at=2026-01-25T00:00:00Z');
+    expect(past.status).toBe(410);
+    expect(JSON.stringify(past.json())).toContain('2026-01');
+    // Each service's newest deployment row stays as the baseline of later states.
+    const now = await t.call('GET', '/v1/state?environment=production&at=2027-04-01T00:00:00Z');
+    expect(now.status).toBe(200);
+    expect((now.json().items as { deployment: string }[]).map((i) => i.deployment).sort()).toEqual([
+      'feb-prod',
+      'mar-prod',
+    ]);
+
+    // Restore: January comes back, proved, and the ledger still verifies.
+    const restored = await restoreMonth(t.store, storage, '2026-01', verifiers, at('2027-05-02T00:00:00Z'));
+    expect(restored).toMatchObject({ month: '2026-01', entries: 7, restored: 7 });
+    const back = await t.call('GET', '/v1/deployments/jan-prod');
+    expect(back.status).toBe(200);
+    expect((back.json().events as unknown[]).length).toBe(2);
+    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 7);
+    // Restored months stay for one hot period, then leave again.
+    expect((await retention.runArchive(at('2027-05-10T00:00:00Z'))).purged).toEqual([]);
+    expect((await retention.runArchive(at('2027-06-10T00:00:00Z'))).purged.map((p) => p.month)).toEqual([
+      '2026-01',
+    ]);
+    expect((await ledgerHolds(t)).retired).toBe(archivedEntries);
+  });
+});
