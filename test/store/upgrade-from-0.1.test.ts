@@ -1,29 +1,30 @@
 /**
  * Migrations stay forward-only and upgrade every earlier release (DESIGN.md §14): a database at
  * release 0.1's schema (migrations 001..008, exactly as 0.1 shipped them: a released migration
- * never changes) is filled with the records 0.1 wrote, then opened by this release, which
+ * never changes) is filled with the records 0.1's own code wrote (test/fixtures/release-0.1, a
+ * data dump), then opened by this release, which
  * migrates it. Every record is still there and readable, the ledger still verifies, and the
  * new capabilities (retention) work on the old data.
  */
+import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normalizeEvent } from '../../src/domain/event.js';
-import { generateSigner, parseVerifierKey } from '../../src/ledger/note.js';
+import { parseSignerKey, parseVerifierKey } from '../../src/ledger/note.js';
 import { createRetention, productionRule } from '../../src/retention/archiver.js';
 import { DEFAULT_RETENTION } from '../../src/retention/retention-config.js';
 import { createFolderStorage } from '../../src/retention/segment-storage.js';
 import { buildApp } from '../../src/server/app.js';
 import { openStore } from '../../src/store/database.js';
-import { createEventWriter } from '../../src/store/event-writer.js';
 import { auditLedger } from '../../src/store/ledger-audit.js';
 import { createLedger } from '../../src/store/ledger-repository.js';
 import { migrateUpTo } from '../../src/store/migrations.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
-import { rawSql } from '../helpers/raw-sql.js';
+import { rawSql, runRawSql } from '../helpers/raw-sql.js';
 
 const RELEASE_0_1 = '008-decision-kind-and-admissions';
 const ORIGIN = 'upgrade.test/ledger';
+/** What 0.1's code wrote (see its README). */
+const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/release-0.1');
 
 let database: TestDatabase | undefined;
 afterEach(async () => {
@@ -34,9 +35,16 @@ afterEach(async () => {
 describe.each(DIALECTS)('upgrading a 0.1 database on %s', (dialect) => {
   it('keeps every record readable and the ledger verifiable, and archives the old months', async () => {
     const db = (database = await freshDatabase(dialect));
-    const { signer } = generateSigner(ORIGIN);
+    const name = dialect === 'postgres' ? 'postgres' : 'sqlite';
+    const keys = JSON.parse(fs.readFileSync(path.join(FIXTURE, `keys-${name}.json`), 'utf8')) as {
+      signerKey: string;
+      verifierKey: string;
+      entries: number;
+    };
+    const signer = parseSignerKey(keys.signerKey);
+    const entries = keys.entries;
 
-    // Release 0.1: its schema, its records.
+    // Release 0.1: its schema (its migrations), and the records its own code wrote (a dump).
     const old = await openStore({ dataDir: db.dataDir, databaseUrl: db.databaseUrl, migrate: false });
     await migrateUpTo(rawSql(old), dialect, RELEASE_0_1);
     const migrated = await rawSql(old)
@@ -44,59 +52,23 @@ describe.each(DIALECTS)('upgrading a 0.1 database on %s', (dialect) => {
       .selectAll()
       .execute();
     expect(migrated).toHaveLength(8);
-    const ledger = createLedger(old, { signer, origin: ORIGIN });
-    await old.tokens.ensureBootstrap('admin-secret', ledger);
-    const writer = createEventWriter(old, { ledger });
-    const receivedMs = Date.parse('2025-06-10T08:00:00Z');
-    for (const [i, type] of (['deployment.started', 'deployment.succeeded'] as const).entries()) {
-      const event = normalizeEvent(
-        {
-          type,
-          deployment: 'release-0.1',
-          service: 'api',
-          environment: 'production',
-          version: '0.1.0',
-          ticket: 'OPS-1',
-        },
-        { nowMs: receivedMs + i * 1000, actor: 'ci', newId: randomUUID },
-      );
-      await writer.write({
-        events: [event],
-        source: 'ci',
-        receivedMs: receivedMs + i * 1000,
-        timed: [false],
-        pointers: [''],
-      });
+    const dump = fs.readFileSync(path.join(FIXTURE, `${name}.sql`), 'utf8');
+    // The migrations seed the ledger head; the dump holds the one 0.1 left.
+    await rawSql(old).deleteFrom('ledger_head').execute();
+    if (dialect === 'postgres') {
+      await runRawSql(old, dump);
+    } else {
+      // One INSERT per line (.dump writes newlines inside values as char(10)).
+      for (const line of dump.split('\n').filter((l) => l.startsWith('INSERT INTO')))
+        await runRawSql(old, line);
     }
-    await rawSql(old)
-      .insertInto('gate_decisions')
-      .values({
-        id: 'g-1',
-        deployment: 'release-0.1',
-        service: 'api',
-        environment: 'production',
-        version: '0.1.0',
-        ticket: 'OPS-1',
-        asked_by: 'ci',
-        allow: 1,
-        enforced: 1,
-        overridden: 0,
-        override_by: null,
-        override_justification: null,
-        reasons: '[]',
-        created_ms: receivedMs,
-        kind: 'release',
-      })
-      .execute();
-    await ledger.cutCheckpoint();
-    const entries = await ledger.size();
     await old.close();
 
     // This release opens it: migrations 009.. run forward.
     const store = await openStore({ dataDir: db.dataDir, databaseUrl: db.databaseUrl });
     try {
       const upgraded = createLedger(store, { signer, origin: ORIGIN });
-      const verifiers = [parseVerifierKey(signer.verifier.verifierKey)];
+      const verifiers = [parseVerifierKey(keys.verifierKey)];
       expect(await auditLedger(store, { verifiers })).toMatchObject({ ok: true, entries, retired: 0 });
       const { server } = await buildApp({ store, ledger: upgraded });
       const answer = await server.inject({
