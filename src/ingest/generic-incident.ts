@@ -12,11 +12,10 @@ import {
   type IncidentStatus,
   toSeverity,
 } from '../domain/incident.js';
-import { parseSelector } from './generic.js';
+import { parseSelector, readTime, selectField } from './generic.js';
 import { type IncidentAdapterResult, incidentKey, placeOf } from './incident-source.js';
 import type { AdapterOptions } from './mapping.js';
 import { PayloadReader, asText, cleanText, jsonBody } from './payload.js';
-import { fromEpochMs, toRfc3339 } from './time.js';
 import type { WebhookRequest } from './types.js';
 
 export interface IncidentMapping {
@@ -50,27 +49,19 @@ export function adaptGenericIncident(
 ): IncidentAdapterResult {
   const p = new PayloadReader(jsonBody(req));
   const text = (selector: string | undefined, required = false): string | undefined => {
-    if (selector === undefined) return undefined;
-    if (selector.startsWith('=')) return selector.slice(1);
-    const path = parseSelector(selector);
-    const value = asText(p.value(path));
-    if (value === undefined && required) p.fail(path, 'is required');
+    const selected = selectField(p, selector);
+    if (selected === undefined) return undefined;
+    if ('constant' in selected) return selected.constant;
+    const value = asText(selected.value);
+    if (value === undefined && required) p.fail(selected.path, 'is required');
     return value;
   };
   const time = (selector: string | undefined): number | undefined => {
-    if (selector === undefined) return undefined;
-    const value = selector.startsWith('=') ? selector.slice(1) : p.value(parseSelector(selector));
-    if (value === undefined || value === null || value === '') return undefined;
-    const iso =
-      typeof value === 'number' ? fromEpochMs(value < 1e11 ? value * 1000 : value) : toRfc3339(value);
-    if (iso === undefined) {
-      p.fail(
-        parseSelector(selector),
-        'must be an RFC 3339 time, "YYYY-MM-DD hh:mm:ss" (UTC) or epoch seconds/milliseconds',
-      );
-      return undefined;
-    }
-    return Date.parse(iso);
+    const selected = selectField(p, selector);
+    // ServiceNow sends an empty string for a time not set.
+    if (selected !== undefined && 'value' in selected && selected.value === '') return undefined;
+    const iso = readTime(selected, p);
+    return iso === undefined ? undefined : Date.parse(iso);
   };
   const f = mapping.fields;
   const key = text(f.key, true);

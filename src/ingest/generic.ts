@@ -48,7 +48,16 @@ export interface GenericMapping {
   readonly typeMap?: Readonly<Record<string, EventType>>;
 }
 
-type Selected = { path: Path; value: unknown } | { constant: string };
+/** What a selector found: a value at a path of the payload, or its `=constant`. */
+export type Selected = { path: Path; value: unknown } | { constant: string };
+
+/** Applies one configured selector to the payload; undefined when the mapping has none. */
+export function selectField(p: PayloadReader, selector: string | undefined): Selected | undefined {
+  if (selector === undefined) return undefined;
+  if (selector.startsWith('=')) return { constant: selector.slice(1) };
+  const path = parseSelector(selector);
+  return { path, value: p.value(path) };
+}
 
 /** `/a/b` or `a.b.0` → path segments (numeric segments index arrays). */
 export function parseSelector(selector: string): Path {
@@ -68,12 +77,7 @@ export function adaptGeneric(
   options: AdapterOptions = {},
 ): AdapterResult {
   const p = new PayloadReader(jsonBody(req));
-  const select = (selector: string | undefined): Selected | undefined => {
-    if (selector === undefined) return undefined;
-    if (selector.startsWith('=')) return { constant: selector.slice(1) };
-    const path = parseSelector(selector);
-    return { path, value: p.value(path) };
-  };
+  const select = (selector: string | undefined) => selectField(p, selector);
   const text = (selector: string | undefined, required: boolean): string | undefined => {
     const s = select(selector);
     if (s === undefined) return undefined;
@@ -138,8 +142,11 @@ export function adaptGeneric(
   return { kind: 'events', events: [finalizeEvent(out)] };
 }
 
-/** A time value: text as RFC 3339 / GitLab; numbers as epoch seconds (< 1e11) or milliseconds. */
-function readTime(selected: Selected | undefined, p: PayloadReader): string | undefined {
+/**
+ * A time value: text as RFC 3339 or `YYYY-MM-DD hh:mm:ss[ zone]` (GitLab; UTC without a zone);
+ * numbers as epoch seconds (< 1e11) or milliseconds.
+ */
+export function readTime(selected: Selected | undefined, p: PayloadReader): string | undefined {
   if (selected === undefined) return undefined;
   const value = 'constant' in selected ? selected.constant : selected.value;
   if (value === undefined || value === null) return undefined;
@@ -148,7 +155,10 @@ function readTime(selected: Selected | undefined, p: PayloadReader): string | un
   if (time === undefined) {
     if ('constant' in selected)
       throw new AdapterInputError([{ path: '', message: 'the configured time constant is not a time' }]);
-    p.fail(selected.path, 'must be an RFC 3339 time or epoch seconds/milliseconds');
+    p.fail(
+      selected.path,
+      'must be an RFC 3339 time, "YYYY-MM-DD hh:mm:ss" (UTC) or epoch seconds/milliseconds',
+    );
   }
   return time;
 }
