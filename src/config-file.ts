@@ -43,11 +43,7 @@ import type { IngestMappings } from './ingest/sources.js';
 import { parseOutbound, validateOutbound, type OutboundSinkConfig } from './outbound/outbound-config.js';
 import { parsePolicy, validatePolicy, type Policy } from './policy/index.js';
 import { isValidTimeZone } from './policy/local-time.js';
-import {
-  parseSuppression,
-  validateSuppression,
-  type SuppressionSettings,
-} from './alerts/suppression-config.js';
+import { validateSuppression } from './alerts/suppression-config.js';
 import {
   parseVerification,
   validateVerification,
@@ -115,8 +111,6 @@ export interface ConfigFile {
   readonly services: Readonly<Record<string, ServiceConfig>>;
   /** `reports:`: the time zone of report months. */
   readonly reports: ReportsConfig;
-  /** `alerts.suppression:`: the Alertmanager silenced while a service deploys; absent: none. */
-  readonly suppression?: SuppressionSettings | undefined;
   /** `verification:`: health checks after a deployment succeeds or is rolled back. */
   readonly verification: readonly VerificationCheck[];
   /** `dora:`: the incident severity that makes a change failed (default sev2). */
@@ -249,7 +243,6 @@ export function parseConfigFile(text: string, fileName: string): ConfigFile {
       timeZone:
         isRecord(root.reports) && typeof root.reports.timeZone === 'string' ? root.reports.timeZone : 'UTC',
     },
-    suppression: parseSuppression(suppression),
     verification: parseVerification(root.verification),
     dora: parseDora(root.dora),
     alerts: parseAlerts(root.alerts),

@@ -5,11 +5,11 @@
  * changed matchers or start); `DELETE /api/v2/silence/{id}` expires one.
  */
 import { callOut } from '../outbound/http-client.js';
-import type { SilenceMatcher } from './silence-matchers.js';
+import type { Matcher } from './matchers.js';
 
 export interface PostableSilence {
   readonly id?: string | undefined;
-  readonly matchers: readonly SilenceMatcher[];
+  readonly matchers: readonly Matcher[];
   readonly startsAt: string;
   readonly endsAt: string;
   readonly createdBy: string;

@@ -7,6 +7,7 @@
 import { isRecord, type ConfigPath, type PolicyProblem } from '../policy/policy-problems.js';
 import { DURATION_MESSAGE, parseDuration } from './duration.js';
 import { parseMatcher, type Matcher } from './matchers.js';
+import { parseSuppression, type SuppressionSettings } from './suppression-config.js';
 
 export const RULE_KINDS = [
   'deployment_failed',
@@ -79,17 +80,13 @@ export interface EscalationPolicy {
   readonly repeat: number;
 }
 
-export interface SuppressionConfig {
-  readonly alertmanager?:
-    { readonly url: string; readonly matchers: readonly Matcher[]; readonly graceMs: number } | undefined;
-}
-
 export interface AlertsConfig {
   readonly rules: readonly AlertRule[];
   readonly route: Route | undefined;
   readonly receivers: Readonly<Record<string, ReceiverConfig>>;
   readonly escalation: Readonly<Record<string, EscalationPolicy>>;
-  readonly suppression: SuppressionConfig;
+  /** `suppression:`, parsed by src/alerts/suppression-config.ts; undefined: off. */
+  readonly suppression: SuppressionSettings | undefined;
 }
 
 export const DEFAULT_ALERTS: AlertsConfig = Object.freeze({
@@ -97,7 +94,7 @@ export const DEFAULT_ALERTS: AlertsConfig = Object.freeze({
   route: undefined,
   receivers: Object.freeze({}),
   escalation: Object.freeze({}),
-  suppression: Object.freeze({}),
+  suppression: undefined,
 });
 
 /** Alertmanager's defaults (prometheus.io/docs/alerting/latest/configuration/#route). */
@@ -480,23 +477,12 @@ export function parseAlerts(section: unknown): AlertsConfig {
       repeat: policy.repeat ?? 0,
     };
   }
-  const suppression: SuppressionConfig = {};
-  const am = isRecord(section.suppression) ? section.suppression.alertmanager : undefined;
-  const parsedSuppression = isRecord(am)
-    ? {
-        alertmanager: {
-          url: am.url as string,
-          matchers: ((am.matchers as string[] | undefined) ?? ['severity!="critical"']).map(parseMatcher),
-          graceMs: parseDuration(am.grace) ?? 10 * 60_000,
-        },
-      }
-    : suppression;
   return {
     rules,
     route: isRecord(section.route) ? parseRoute(section.route, undefined, '0') : undefined,
     receivers,
     escalation,
-    suppression: parsedSuppression,
+    suppression: parseSuppression(section.suppression),
   };
 }
 

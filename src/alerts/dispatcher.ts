@@ -350,7 +350,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   }
 
   async function releaseHeld(nowMs: number): Promise<void> {
-    const graceMs = config.suppression.alertmanager?.graceMs ?? 0;
+    const graceMs = config.suppression?.graceMs ?? 0;
     for (const alert of await store.alerts.heldUntil(nowMs)) {
       const until =
         alert.status === 'resolved' || alert.service === null || alert.environment === null
@@ -678,7 +678,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     acknowledged,
     checkTimedRules,
     async dispatch(nowMs) {
-      if (config.suppression.alertmanager) await releaseHeld(nowMs);
+      if (config.suppression) await releaseHeld(nowMs);
       await flushGroups(nowMs);
       await escalate(nowMs);
       deliver(nowMs, await store.alerts.dueDeliveries(nowMs, 200));

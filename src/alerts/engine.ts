@@ -236,7 +236,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
    * critical). Null: notify now.
    */
   async function holdUntil(firing: Firing, nowMs: number): Promise<number | null> {
-    const am = config.suppression.alertmanager;
+    const am = config.suppression;
     const { service, environment } = firing.subject;
     if (am === undefined || service === undefined) return null;
     if (!matchesAll(am.matchers, alertLabels(firing.rule, firing.subject))) return null;

@@ -1,71 +1,69 @@
 /**
  * Alertmanager label matchers (`severity="critical"`, `service=~"checkout-.*"`,
  * `environment!="dev"`, `team!~"a|b"`), with Alertmanager's meaning: a regular expression is
- * anchored at both ends, a missing label is the empty string. Regular expressions are compiled
- * with RE2 semantics (src/domain/pattern.ts), like every configured pattern in shiplog.
+ * anchored at both ends, a missing label is the empty string. One parser for every place
+ * shiplog.yaml takes a matcher: the alert routing tree, and the silences of `alerts.suppression`
+ * (which go to Alertmanager's API v2 in this very shape, `{name, value, isRegex, isEqual}`, and
+ * hold shiplog's own alerts the same way). Regular expressions are compiled with RE2 semantics
+ * (src/domain/pattern.ts), like Alertmanager's Go regexp and every configured pattern in shiplog.
  */
-import { compilePattern, type ConfiguredPattern } from '../domain/pattern.js';
+import { compilePattern } from '../domain/pattern.js';
 
-export type MatchOp = '=' | '!=' | '=~' | '!~';
-
+/** One matcher, in Alertmanager's API v2 shape. */
 export interface Matcher {
   readonly name: string;
-  readonly op: MatchOp;
   readonly value: string;
-  /** Compiled for `=~` and `!~`. */
-  readonly pattern?: ConfiguredPattern;
+  readonly isRegex: boolean;
+  readonly isEqual: boolean;
 }
 
 export type Labels = Readonly<Record<string, string>>;
 
 const MATCHER = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
 
-/** Parses one matcher; throws an Error whose message says what is wrong. */
+/** Parses `name="value"` (`=`, `!=`, `=~`, `!~`; the value quoted or bare); throws an Error saying why not. */
 export function parseMatcher(text: string): Matcher {
-  const match = MATCHER.exec(text);
-  if (!match) throw new Error(`"${text}" is not a matcher (label="value", !=, =~ or !~)`);
-  const [, name = '', op = '=', raw = ''] = match;
-  const value = unquote(raw);
-  if (op === '=~' || op === '!~') {
-    let pattern: ConfiguredPattern;
+  const m = MATCHER.exec(text);
+  if (!m) throw new Error('must be a matcher like severity!="critical" (operators = != =~ !~)');
+  const [, name = '', op = '', raw = ''] = m;
+  let value = raw;
+  if (raw.startsWith('"')) {
+    if (!raw.endsWith('"') || raw.length < 2) throw new Error('has an unterminated quoted value');
     try {
-      pattern = compilePattern(`^(?:${value})$`);
-    } catch (error) {
-      throw new Error(`"${text}": bad regular expression: ${(error as Error).message}`);
-    }
-    return { name, op, value, pattern };
-  }
-  return { name, op: op as MatchOp, value };
-}
-
-function unquote(raw: string): string {
-  if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) {
-    try {
-      return JSON.parse(raw) as string;
+      value = JSON.parse(raw) as string;
     } catch {
-      throw new Error(`${raw} is not a valid quoted string`);
+      throw new Error('has a quoted value that is not a valid string');
+    }
+  } else if (/[",{}]/.test(raw)) {
+    throw new Error('has an unquoted value with ", {, } or a comma: quote it');
+  }
+  const isRegex = op === '=~' || op === '!~';
+  if (isRegex) {
+    try {
+      compilePattern(`^(?:${value})$`);
+    } catch (error) {
+      throw new Error(`has an invalid regular expression (${(error as Error).message})`);
     }
   }
-  if (raw.includes('"')) throw new Error(`${raw}: quote the whole value or none of it`);
-  return raw;
+  return Object.freeze({ name, value, isRegex, isEqual: op === '=' || op === '=~' });
 }
 
-/** True when `labels` satisfy `matcher`. */
+/** Whether `labels` meet one matcher (regexes are compiled once and cached by src/domain/pattern.ts). */
 export function matches(matcher: Matcher, labels: Labels): boolean {
   const value = labels[matcher.name] ?? '';
-  switch (matcher.op) {
-    case '=':
-      return value === matcher.value;
-    case '!=':
-      return value !== matcher.value;
-    case '=~':
-      return matcher.pattern?.test(value) ?? false;
-    case '!~':
-      return !(matcher.pattern?.test(value) ?? false);
-  }
+  const hit = matcher.isRegex
+    ? compilePattern(`^(?:${matcher.value})$`).test(value)
+    : value === matcher.value;
+  return hit === matcher.isEqual;
 }
 
 /** True when `labels` satisfy every matcher. */
 export function matchesAll(matchers: readonly Matcher[], labels: Labels): boolean {
   return matchers.every((m) => matches(m, labels));
+}
+
+/** `name="value"` form of a matcher, for messages and docs. */
+export function formatMatcher(matcher: Matcher): string {
+  const op = matcher.isRegex ? (matcher.isEqual ? '=~' : '!~') : matcher.isEqual ? '=' : '!=';
+  return `${matcher.name}${op}${JSON.stringify(matcher.value)}`;
 }

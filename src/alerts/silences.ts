@@ -19,7 +19,7 @@ import type { LedgerAppender } from '../store/event-writer.js';
 import type { SilenceRow } from '../store/silences-repository.js';
 import { createAlertmanagerClient, type AlertmanagerClient } from './alertmanager-client.js';
 import { planSilence, type SilenceAction } from './silence-plan.js';
-import { formatMatcher, matches, type SilenceMatcher } from './silence-matchers.js';
+import { formatMatcher, type Matcher } from './matchers.js';
 import type { SuppressionSettings } from './suppression-config.js';
 
 export interface SilenceView {
@@ -44,10 +44,8 @@ export interface Silences {
   onEvents(stored: readonly StoredEvent[]): Promise<void>;
   /** Renews and ends every silence shiplog holds, as of `nowMs`. */
   tick(nowMs?: number): Promise<void>;
-  /** Whether an alert with `labels` is held by a silence shiplog keeps now (for its own alerts). */
-  holds(labels: Readonly<Record<string, string>>, nowMs?: number): Promise<boolean>;
   /** The matchers of the silence of a service and environment. */
-  matchersOf(service: string, environment: string): SilenceMatcher[];
+  matchersOf(service: string, environment: string): Matcher[];
   view(row: SilenceRow): SilenceView;
   /** How often `tick` should run: a quarter of the lease, at most 30 s. */
   readonly tickIntervalMs: number;
@@ -69,7 +67,7 @@ export function createSilences(options: SilencesOptions): Silences {
   // One change at a time per service and environment, in this process.
   const chains = new Map<string, Promise<void>>();
 
-  const matchersOf = (service: string, environment: string): SilenceMatcher[] => [
+  const matchersOf = (service: string, environment: string): Matcher[] => [
     { name: 'service', value: service, isRegex: false, isEqual: true },
     { name: 'environment', value: environment, isRegex: false, isEqual: true },
     ...settings.matchers,
@@ -246,13 +244,6 @@ export function createSilences(options: SilencesOptions): Silences {
           serialized(row.service, row.environment, () => reconcile(row.service, row.environment, nowMs)),
         ),
       );
-    },
-    async holds(labels, nowMs = now()) {
-      const { service, environment } = labels;
-      if (service === undefined || environment === undefined) return false;
-      const row = await store.silences.find(service, environment);
-      if (!row || row.state !== 'active' || row.ends_ms === null || row.ends_ms <= nowMs) return false;
-      return matchersOf(service, environment).every((m) => matches(m, labels));
     },
   };
 }

@@ -15,13 +15,13 @@
  */
 import { parseDuration } from '../config.js';
 import { isRecord } from '../policy/policy-problems.js';
-import { parseMatcher, type SilenceMatcher } from './silence-matchers.js';
+import { parseMatcher, type Matcher } from './matchers.js';
 
 export interface SuppressionSettings {
   /** Base URL of Alertmanager (its API v2 is under `/api/v2`). */
   readonly url: string;
   /** Added to `service="S"` and `environment="E"`; default `severity!="critical"`. */
-  readonly matchers: readonly SilenceMatcher[];
+  readonly matchers: readonly Matcher[];
   readonly graceMs: number;
   readonly leaseMs: number;
   readonly maxHoldMs: number;

@@ -50,7 +50,6 @@ import { createEventWriter, type EventWriter } from '../store/event-writer.js';
 import { createLedger, type Ledger } from '../store/ledger-repository.js';
 import { generateSigner } from '../ledger/note.js';
 import { createSilences, type Silences } from '../alerts/silences.js';
-import type { SuppressionSettings } from '../alerts/suppression-config.js';
 import type { StoredEvent } from '../domain/write-plan.js';
 import { createVerifier, type VerificationListener, type Verifier } from '../verification/verifier.js';
 import type { VerificationCheck } from '../verification/verification-config.js';
@@ -104,8 +103,6 @@ export interface AppOptions {
    * ready and stopped when it closes.
    */
   readonly leader?: Leader | undefined;
-  /** `alerts.suppression:` of shiplog.yaml: silence Alertmanager while services deploy; default: off. */
-  readonly suppression?: SuppressionSettings | undefined;
   /** `verification:` of shiplog.yaml: checks after a deployment succeeds or is rolled back. */
   readonly verification?: readonly VerificationCheck[] | undefined;
   /** Told when a verification is decided (`failed` raises `verification_failed`). */
@@ -171,8 +168,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger: server.log,
     dispatcher: options.alertDelivery,
   });
-  const silences = options.suppression
-    ? createSilences({ store: options.store, settings: options.suppression, ledger, logger: server.log })
+  const suppression = options.alerts?.suppression;
+  const silences = suppression
+    ? createSilences({ store: options.store, settings: suppression, ledger, logger: server.log })
     : null;
   const verifier = createVerifier({
     store: options.store,

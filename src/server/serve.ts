@@ -70,7 +70,6 @@ export async function startServer(config: RuntimeConfig, file?: ConfigFile): Pro
     correlation: file.correlation,
     services: file.services,
     reports: file.reports,
-    suppression: file.suppression,
     verification: file.verification,
     dora: file.dora,
     rateLimit: config.rateLimit,

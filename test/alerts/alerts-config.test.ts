@@ -75,7 +75,7 @@ describe('alerts configuration', () => {
       ],
       repeat: 1,
     });
-    expect(alerts.suppression.alertmanager?.graceMs).toBe(600_000);
+    expect(alerts.suppression?.graceMs).toBe(600_000);
   });
 
   it('names file, line and field of an unknown receiver, a bad matcher and a bad duration', () => {
@@ -101,13 +101,13 @@ describe('alerts configuration', () => {
     expect(message).toMatch(/shiplog\.yaml:5:\d+ alerts\.rules\[2\]\.per: must be a duration/);
     expect(message).toMatch(/shiplog\.yaml:8:\d+ alerts\.route\.group_wait: must be a duration like 30s/);
     expect(message).toMatch(
-      /shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.matchers\[0\]: .*bad regular expression/,
+      /shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.matchers\[0\]: has an invalid regular expression/,
     );
     expect(message).toMatch(
       /shiplog\.yaml:10:\d+ alerts\.route\.routes\[0\]\.receiver: names receiver "pager", which is not under alerts\.receivers/,
     );
     expect(message).toMatch(
-      /shiplog\.yaml:11:\d+ alerts\.route\.routes\[1\]\.matchers\[0\]: "not a matcher" is not a matcher/,
+      /shiplog\.yaml:11:\d+ alerts\.route\.routes\[1\]\.matchers\[0\]: must be a matcher like severity!="critical"/,
     );
     expect(message).toMatch(
       /shiplog\.yaml:13:\d+ alerts\.receivers\[0\]\.slack\.urlEnv: is required: the NAME of an environment variable/,

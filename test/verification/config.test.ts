@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../../src/config-file.js';
-import { formatMatcher } from '../../src/alerts/silence-matchers.js';
+import { formatMatcher } from '../../src/alerts/matchers.js';
 import { ROOT } from '../helpers/server-process.js';
 
 /** DESIGN.md §11's keys, as written there. */
@@ -26,12 +26,12 @@ verification:
 describe('alerts.suppression and verification in shiplog.yaml', () => {
   it("reads DESIGN.md's example with Argo Rollouts' defaults", () => {
     const config = parseConfigFile(EXAMPLE, 'shiplog.yaml');
-    expect(config.suppression).toMatchObject({
+    expect(config.alerts.suppression).toMatchObject({
       url: 'http://127.0.0.1:9093',
       graceMs: 600_000,
       leaseMs: 300_000,
     });
-    expect(config.suppression?.matchers.map(formatMatcher)).toEqual(['severity!="critical"']);
+    expect(config.alerts.suppression?.matchers.map(formatMatcher)).toEqual(['severity!="critical"']);
     const [errors, version] = config.verification;
     expect(errors).toMatchObject({
       name: 'prod-errors',
@@ -56,10 +56,10 @@ describe('alerts.suppression and verification in shiplog.yaml', () => {
       'alerts:\n  suppression:\n    alertmanager: {url: "http://am:9093/", grace: 0}\n',
       'f.yaml',
     );
-    expect(config.suppression?.url).toBe('http://am:9093');
-    expect(config.suppression?.graceMs).toBe(0);
-    expect(config.suppression?.matchers.map(formatMatcher)).toEqual(['severity!="critical"']);
-    expect(parseConfigFile('server: {}\n', 'f.yaml').suppression).toBeUndefined();
+    expect(config.alerts.suppression?.url).toBe('http://am:9093');
+    expect(config.alerts.suppression?.graceMs).toBe(0);
+    expect(config.alerts.suppression?.matchers.map(formatMatcher)).toEqual(['severity!="critical"']);
+    expect(parseConfigFile('server: {}\n', 'f.yaml').alerts.suppression).toBeUndefined();
   });
 
   it('names file, line and field of every problem, and changes nothing', () => {
@@ -112,7 +112,11 @@ describe('docs/verification.md', () => {
     const yaml = /<!-- snippet:config -->\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(yaml).toBeDefined();
     const config = parseConfigFile(yaml as string, 'docs/verification.md');
-    expect(config.suppression).toMatchObject({ graceMs: 600_000, leaseMs: 300_000, maxHoldMs: 21_600_000 });
+    expect(config.alerts.suppression).toMatchObject({
+      graceMs: 600_000,
+      leaseMs: 300_000,
+      maxHoldMs: 21_600_000,
+    });
     expect(config.verification.map((c) => c.name)).toEqual(['prod-errors', 'version-answered']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMatcher, matches, parseMatcher } from './silence-matchers.js';
+import { formatMatcher, matches, parseMatcher } from './matchers.js';
 
 describe('Alertmanager matchers', () => {
   it('parses the four operators, quoted or bare, into API v2 matchers', () => {
