@@ -25,6 +25,7 @@ import {
   perAlert,
   slackRequest,
   webhookRequest,
+  type AlertAction,
   type PreparedRequest,
   type ReceiverSecrets,
 } from './receivers.js';
@@ -152,7 +153,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   function deliveryRows(
     receiverName: string,
     alerts: readonly AlertsTable[],
-    action: 'trigger' | 'resolve',
+    action: AlertAction,
     group: string | null,
     nowMs: number,
   ): AlertDeliveriesTable[] {
@@ -235,7 +236,25 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     await stopEscalations(alert, nowMs, trx, true);
   }
 
+  /**
+   * Stops the escalation, and tells every PagerDuty and Opsgenie receiver that was paged for the
+   * alert (by an escalation or by a route) that someone has taken it, under the same key, so the
+   * page stops ringing there too. Chat and webhook receivers hear of it with the group's next message.
+   */
   async function acknowledged(alert: AlertsTable, nowMs: number, trx: WriteTransaction): Promise<void> {
+    const paged = new Set<string>();
+    for (const e of await store.alerts.escalations(alert.id, trx))
+      for (const name of JSON.parse(e.reached) as string[]) paged.add(name);
+    const groups = await store.alerts.groups(await store.alerts.groupsOfAlert(alert.id, trx), trx);
+    for (const g of groups.values()) {
+      if (config.escalation[g.receiver]) continue; // its escalation's levels were paged instead
+      const members = await store.alerts.members(g.key, trx);
+      if (members.some((m) => m.alert_id === alert.id && m.notified === 'firing')) paged.add(g.receiver);
+    }
+    const rows = [...paged]
+      .filter((name) => config.receivers[name] && perAlert(config.receivers[name]))
+      .flatMap((name) => deliveryRows(name, [alert], 'acknowledge', null, nowMs));
+    await store.alerts.enqueue(rows, trx);
     await stopEscalations(alert, nowMs, trx, false);
   }
 
@@ -505,7 +524,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   ): PreparedRequest {
     const secrets = deps.secrets[receiver.name] ?? {};
     const messages = alerts.map(toAlertView);
-    const action = row.action === 'resolve' ? 'resolve' : 'trigger';
+    const action: AlertAction =
+      row.action === 'resolve' || row.action === 'acknowledge' ? row.action : 'trigger';
     const first = messages[0];
     switch (receiver.type) {
       case 'pagerduty':

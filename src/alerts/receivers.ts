@@ -27,6 +27,8 @@ export interface AlertMessage {
   readonly labels: Readonly<Record<string, string>>;
   readonly startsAt: string;
   readonly resolvedAt: string | null;
+  readonly acknowledgedAt?: string | null;
+  readonly acknowledgedBy?: string | null;
 }
 
 export interface PreparedRequest {
@@ -45,15 +47,18 @@ export interface ReceiverSecrets {
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/** What a per-alert receiver is told: a new or repeated alert, that someone took it, that it is over. */
+export type AlertAction = 'trigger' | 'acknowledge' | 'resolve';
+
 export function pagerdutyRequest(
   url: string,
   routingKey: string,
   alert: AlertMessage,
-  action: 'trigger' | 'resolve',
+  action: AlertAction,
 ): PreparedRequest {
   const base = { routing_key: routingKey, event_action: action, dedup_key: alert.id };
   const body =
-    action === 'resolve'
+    action !== 'trigger'
       ? base
       : {
           ...base,
@@ -83,7 +88,7 @@ export function opsgenieRequest(
   baseUrl: string,
   apiKey: string,
   alert: AlertMessage,
-  action: 'trigger' | 'resolve',
+  action: AlertAction,
 ): PreparedRequest {
   const headers = { ...JSON_HEADERS, authorization: `GenieKey ${apiKey}` };
   const root = baseUrl.replace(/\/+$/, '');
@@ -92,6 +97,17 @@ export function opsgenieRequest(
       url: `${root}/v2/alerts/${encodeURIComponent(alert.id)}/close?identifierType=alias`,
       headers,
       body: JSON.stringify({ source: 'shiplog', note: `Resolved at ${alert.resolvedAt ?? ''}` }),
+    };
+  }
+  if (action === 'acknowledge') {
+    return {
+      url: `${root}/v2/alerts/${encodeURIComponent(alert.id)}/acknowledge?identifierType=alias`,
+      headers,
+      body: JSON.stringify({
+        source: 'shiplog',
+        user: alert.acknowledgedBy ?? undefined,
+        note: `Acknowledged in shiplog at ${alert.acknowledgedAt ?? ''}`,
+      }),
     };
   }
   return {

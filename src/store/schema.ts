@@ -476,7 +476,7 @@ export interface AlertEscalationsTable {
 export interface AlertDeliveriesTable {
   id: string;
   receiver: string;
-  /** `trigger`, `resolve` (per alert for PagerDuty and Opsgenie) or `notify` (a group). */
+  /** `trigger`, `acknowledge`, `resolve` (per alert for PagerDuty and Opsgenie) or `notify` (a group). */
   action: string;
   alert_ids: string;
   group_key: string | null;

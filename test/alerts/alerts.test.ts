@@ -257,8 +257,22 @@ describe.each(DIALECTS)('alerts (%s)', (dialect) => {
     expect(listed.items.map((a) => a.id)).toContain(id);
     expect((await call('GET', '/v1/alerts?status=sleeping')).status).toBe(400);
 
+    // PagerDuty hears of the acknowledgement under the same key; the escalation never pages again.
+    await dispatch(Date.now());
+    const [ack] = await pd.waitFor(
+      1,
+      (r) => pdOf(r).event_action === 'acknowledge' && pdOf(r).dedup_key === id,
+    );
+    expect(pdOf(ack as RecordedRequest)).toEqual({
+      routing_key: 'rk-primary',
+      event_action: 'acknowledge',
+      dedup_key: id,
+    });
     await dispatch(t0 + 31_000 + 16 * MIN);
-    expect(pd.requests.filter((r) => pdOf(r).dedup_key === id)).toHaveLength(1);
+    expect(pd.requests.filter((r) => pdOf(r).dedup_key === id).map((r) => pdOf(r).event_action)).toEqual([
+      'trigger',
+      'acknowledge',
+    ]);
   });
 
   it('judges each rule on the change that concerns it', async () => {
@@ -389,6 +403,12 @@ describe.each(DIALECTS)('alerts (%s)', (dialect) => {
     expect(slack.requests.filter((r) => r.body.includes(id)).length).toBeGreaterThanOrEqual(1);
     slack.answer = () => ({ status: 200, body: 'ok' });
     og.answer = () => ({ status: 202, body: '{"result":"Request will be processed"}' });
+    // An acknowledgement in shiplog acknowledges the Opsgenie alert by its alias.
+    expect((await call('POST', `/v1/alerts/${id}/ack`)).status).toBe(200);
+    await dispatch(Date.now());
+    const [ack] = await og.waitFor(1, (r) => r.path.includes(`/${id}/acknowledge`));
+    expect(ack?.path).toBe(`/v2/alerts/${id}/acknowledge?identifierType=alias`);
+    expect(ack?.json).toMatchObject({ source: 'shiplog', user: 'bootstrap' });
   });
 
   it('posts Slack blocks and honours 429 Retry-After', async () => {
