@@ -9,6 +9,7 @@
  * give never hides the environment; `shiplog serve --help` and the README's table are written
  * from this table.
  */
+import { parseDuration } from './domain/duration.js';
 import path from 'node:path';
 import { ShiplogError } from './errors.js';
 import { WEBHOOK_SOURCES, secretVariable } from './domain/sources.js';
@@ -143,13 +144,10 @@ function parseLogLevel(raw: unknown): string {
   return level;
 }
 
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `30s`, `1m`, `1h`, `500ms` → milliseconds. */
-export function parseDuration(raw: unknown): number {
-  const match = typeof raw === 'string' ? /^\s*(\d+)\s*(ms|s|m|h)\s*$/.exec(raw) : null;
-  const ms = match ? Number(match[1]) * (UNITS[match[2] ?? ''] ?? NaN) : NaN;
-  if (!Number.isSafeInteger(ms) || ms <= 0) throw new Invalid('must be a duration such as 30s, 1m or 1h');
+/** A duration above zero (`30s`, `1m`, `1h30m`, `500ms`; src/domain/duration.ts) → milliseconds; throws otherwise. */
+export function positiveDuration(raw: unknown): number {
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0) throw new Invalid('must be a duration such as 30s, 1m or 1h');
   return ms;
 }
 
@@ -168,7 +166,7 @@ function parseRateLimit(raw: unknown): RateLimit | null {
   if (typeof raw === 'string') {
     const [requests, per, ...rest] = raw.split('/');
     if (requests !== undefined && per !== undefined && rest.length === 0) {
-      return Object.freeze({ requests: parseRequests(requests.trim()), perMs: parseDuration(per) });
+      return Object.freeze({ requests: parseRequests(requests.trim()), perMs: positiveDuration(per) });
     }
     throw new Invalid('must be REQUESTS/DURATION (600/1m) or off');
   }
@@ -177,7 +175,7 @@ function parseRateLimit(raw: unknown): RateLimit | null {
     const unknown = Object.keys(rest);
     if (unknown.length > 0)
       throw new Invalid(`has unknown keys (${unknown.join(', ')}): only requests and per`);
-    return Object.freeze({ requests: parseRequests(requests), perMs: parseDuration(per) });
+    return Object.freeze({ requests: parseRequests(requests), perMs: positiveDuration(per) });
   }
   throw new Invalid('must be {requests: 600, per: 1m}, 600/1m, or off');
 }

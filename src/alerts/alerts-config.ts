@@ -5,7 +5,7 @@
  * parsing turns a valid section into frozen, typed settings with Alertmanager's defaults.
  */
 import { isRecord, type ConfigPath, type PolicyProblem } from '../policy/policy-problems.js';
-import { DURATION_MESSAGE, parseDuration } from './duration.js';
+import { DURATION_MESSAGE, parseDuration } from '../domain/duration.js';
 import { parseMatcher, type Matcher } from './matchers.js';
 import { parseSuppression, type SuppressionSettings } from './suppression-config.js';
 

@@ -43,7 +43,7 @@ import {
   type Subject,
   type Verdict,
 } from './rules.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../domain/duration.js';
 
 export interface DispatcherOptions {
   /** Attempts per delivery before it is a dead letter. Default 5. */

@@ -13,7 +13,7 @@ import type { DeploymentEvent } from '../domain/event.js';
 import type { EnvironmentPolicy } from '../policy/index.js';
 import { isInsideWindow } from '../policy/windows.js';
 import type { AlertRule } from './alerts-config.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../domain/duration.js';
 import type { Labels } from './matchers.js';
 
 /** What happened, as the alert rules are told it. */

@@ -13,7 +13,8 @@
  *       maxHold: 6h                          # a deployment that never finishes stops holding it
  * ```
  */
-import { parseDuration } from '../config.js';
+import { positiveDuration } from '../config.js';
+import { parseDuration } from '../domain/duration.js';
 import { isRecord } from '../policy/policy-problems.js';
 import { parseMatcher, type Matcher } from './matchers.js';
 
@@ -84,7 +85,7 @@ export function validateSuppression(value: unknown): Problem[] {
     if (am[key] === undefined) continue;
     try {
       if (key === 'grace') durationOrZero(am[key]);
-      else parseDuration(am[key]);
+      else positiveDuration(am[key]);
     } catch (error) {
       problems.push({ path: [...path, key], message: (error as Error).message });
     }
@@ -101,15 +102,14 @@ export function parseSuppression(value: unknown): SuppressionSettings | undefine
     url: String(am.url).replace(/\/+$/, ''),
     matchers: matchers.map(parseMatcher),
     graceMs: durationOrZero(am.grace ?? DEFAULT_SUPPRESSION.grace),
-    leaseMs: parseDuration(am.lease ?? DEFAULT_SUPPRESSION.lease),
-    maxHoldMs: parseDuration(am.maxHold ?? DEFAULT_SUPPRESSION.maxHold),
+    leaseMs: positiveDuration(am.lease ?? DEFAULT_SUPPRESSION.lease),
+    maxHoldMs: positiveDuration(am.maxHold ?? DEFAULT_SUPPRESSION.maxHold),
   };
 }
 
-/** A duration (`10m`), where `0` (or `0s`) is allowed: `grace: 0` ends the silence with the deployment. */
+/** A duration (`10m`), where a number `0` or `0`/`0s` is allowed: `grace: 0` ends the silence with the deployment. */
 export function durationOrZero(raw: unknown): number {
-  if (raw === 0 || (typeof raw === 'string' && /^\s*0+\s*(ms|s|m|h)?\s*$/.test(raw))) return 0;
-  return parseDuration(raw);
+  return raw === 0 ? 0 : (parseDuration(raw) ?? positiveDuration(raw));
 }
 
 /** An absolute http(s) URL. */

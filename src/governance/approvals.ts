@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { sameIdentity } from '../domain/identity.js';
 import { ShiplogError } from '../errors.js';
-import { parseDuration } from '../policy/policy-schema.js';
+import { parseDuration } from '../domain/duration.js';
 import { toApprovalView, type ApprovalView } from '../store/approvals-repository.js';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import type { ApprovalsTable } from '../store/schema.js';

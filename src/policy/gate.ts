@@ -7,15 +7,10 @@
 import type { Kind } from '../domain/event.js';
 import { identityKey } from '../domain/identity.js';
 import { compilePattern } from '../domain/pattern.js';
+import { parseDuration } from '../domain/duration.js';
 import { INCIDENT_SEVERITIES, type IncidentSeverity } from '../domain/incident.js';
 import { formatLocal } from './local-time.js';
-import {
-  SEVERITIES,
-  kindRule,
-  parseDuration,
-  type EnvironmentPolicy,
-  type Severity,
-} from './policy-schema.js';
+import { SEVERITIES, kindRule, type EnvironmentPolicy, type Severity } from './policy-schema.js';
 import { activeFreeze, isInsideWindow, nextWindowOpening } from './windows.js';
 
 /** Why a gate denies (or, when overridden or advisory, would deny). Stable: clients match on them. */

@@ -23,7 +23,8 @@ import {
   type PolicyProblem,
   type PolicySource,
 } from './policy-problems.js';
-import { EnvironmentsSchema, RULE_KEYS, minutesOfDay, parseDuration, type Policy } from './policy-schema.js';
+import { parseDuration } from '../domain/duration.js';
+import { EnvironmentsSchema, RULE_KEYS, minutesOfDay, type Policy } from './policy-schema.js';
 
 const environmentsCheck = Compile(EnvironmentsSchema);
 

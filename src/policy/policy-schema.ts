@@ -4,6 +4,7 @@
  * meaning). The schema checks shape only; the rules that need more than a shape (time zones,
  * regular expressions, inverted windows, overlapping freezes) live in `load-policy.ts`.
  */
+import { DURATION_PATTERN } from '../domain/duration.js';
 import { Type, type Static } from 'typebox';
 import type { Kind } from '../domain/event.js';
 import { INCIDENT_SEVERITIES } from '../domain/incident.js';
@@ -23,7 +24,6 @@ const MONTH_DAY_PATTERN = '^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$';
 /** `<day> HH:MM` of a weekly freeze, e.g. `fri 18:00`. */
 const WEEK_TIME_PATTERN = '^(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):[0-5][0-9]$';
 /** `30m`, `24h`, `7d`, `1d12h`: the validity of an approval. */
-const DURATION_PATTERN = '^(?=[0-9])([0-9]+d)?([0-9]+h)?([0-9]+m)?$';
 /** Deployment facts a policy can require: the ticket, the justification, the commit, a label. */
 const FIELD_PATTERN = '^(ticket|justification|commit|labels\\.[A-Za-z0-9][A-Za-z0-9._/-]{0,62})$';
 
@@ -172,14 +172,6 @@ export const RULE_KEYS = [
   'blockOnIncidentSeverity',
   'incidentFreeze',
 ] as const;
-
-/** Parses `30m`, `24h`, `7d`, `1d12h` into milliseconds; undefined if not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(?=[0-9])(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?$/.exec(text);
-  if (!match) return undefined;
-  const [, d = '0', h = '0', m = '0'] = match;
-  return ((Number(d) * 24 + Number(h)) * 60 + Number(m)) * 60_000;
-}
 
 /** `HH:MM` (or `24:00`) to minutes after midnight. */
 export function minutesOfDay(hhmm: string): number {

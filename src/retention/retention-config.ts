@@ -9,9 +9,11 @@
  *   archiveDir: ./archive    # relative to the data folder; or s3: {bucket, prefix, endpoint?, region?}
  * ```
  *
- * Ages are whole numbers of `h`, `d`, `w` or `y`. A year counts 366 days, so nothing is retired
- * before its calendar anniversary.
+ * Ages are durations (src/domain/duration.ts: `12h`, `30d`, `4w`, `7y`, `1y6w`). A year counts 366
+ * days, so nothing is retired before its calendar anniversary.
  */
+import { parseDuration } from '../domain/duration.js';
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -20,7 +22,6 @@ type Problem = { path: (string | number)[]; message: string; atKey?: boolean };
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const YEAR = 366 * DAY;
-const UNITS: Readonly<Record<string, number>> = { h: HOUR, d: DAY, w: 7 * DAY, y: YEAR };
 
 export interface S3Target {
   readonly bucket: string;
@@ -51,12 +52,10 @@ export const DEFAULT_RETENTION: RetentionConfig = Object.freeze({
 const KEYS = ['hot', 'archive', 'purgeNonProduction', 'archiveDir', 's3'];
 const S3_KEYS = ['bucket', 'prefix', 'endpoint', 'region'];
 
-/** `30d`, `7y`, `12h`, `4w` → milliseconds; undefined when malformed. */
+/** A retention age above zero (`30d`, `7y`, `12h`, `4w`; src/domain/duration.ts) → milliseconds; undefined otherwise. */
 export function parseAge(raw: unknown): number | undefined {
-  const match = typeof raw === 'string' ? /^\s*(\d+)\s*([hdwy])\s*$/.exec(raw) : null;
-  if (!match) return undefined;
-  const ms = Number(match[1]) * (UNITS[match[2] ?? ''] ?? NaN);
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+  const ms = parseDuration(raw);
+  return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
 /** Every problem of a `retention:` section, each with its path. */

@@ -17,7 +17,7 @@
  *     http: {url: 'http://{{service}}.internal/version', expectStatus: 200, expectBody: '{{version}}'}
  * ```
  */
-import { parseDuration } from '../config.js';
+import { positiveDuration } from '../config.js';
 import { NAME_PATTERN } from '../domain/event.js';
 import { isRecord } from '../policy/policy-problems.js';
 import { isHttpUrl } from '../alerts/suppression-config.js';
@@ -124,7 +124,7 @@ export function validateVerification(value: unknown): Problem[] {
       if (check[key] === undefined) continue;
       if (key === 'initialDelay' && (check[key] === 0 || check[key] === '0s')) continue;
       try {
-        parseDuration(check[key]);
+        positiveDuration(check[key]);
       } catch (error) {
         add(key, (error as Error).message);
       }
@@ -217,13 +217,13 @@ export function parseVerification(value: unknown): VerificationCheck[] {
       probe,
       successCondition:
         typeof check.successCondition === 'string' ? parseCondition(check.successCondition) : undefined,
-      intervalMs: parseDuration(check.interval ?? DEFAULTS.interval),
+      intervalMs: positiveDuration(check.interval ?? DEFAULTS.interval),
       count: (check.count as number | undefined) ?? DEFAULTS.count,
       failureLimit: (check.failureLimit as number | undefined) ?? DEFAULTS.failureLimit,
       consecutiveErrorLimit:
         (check.consecutiveErrorLimit as number | undefined) ?? DEFAULTS.consecutiveErrorLimit,
-      initialDelayMs: delay === undefined || delay === 0 || delay === '0s' ? 0 : parseDuration(delay),
-      timeoutMs: parseDuration(check.timeout ?? DEFAULTS.timeout),
+      initialDelayMs: delay === undefined || delay === 0 || delay === '0s' ? 0 : positiveDuration(delay),
+      timeoutMs: positiveDuration(check.timeout ?? DEFAULTS.timeout),
     };
   });
 }

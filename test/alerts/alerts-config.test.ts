@@ -4,7 +4,7 @@ import { parseConfigFile } from '../../src/config-file.js';
 import { ROUTE_DEFAULTS, type Route } from '../../src/alerts/alerts-config.js';
 import { parseMatcher, matches } from '../../src/alerts/matchers.js';
 import { groupKey, groupLabels, matchRoutes } from '../../src/alerts/routing.js';
-import { parseDuration } from '../../src/alerts/duration.js';
+import { parseDuration } from '../../src/domain/duration.js';
 import { cycleLengthMs, nextEscalationStep, retryAfterMs } from '../../src/alerts/dispatcher.js';
 import { overdueThresholdMs, percentile } from '../../src/alerts/rules.js';
 
