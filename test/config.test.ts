@@ -119,7 +119,9 @@ describe('the settings of shiplog serve', () => {
       /^SHIPLOG_DATABASE_URL must start with postgres/,
     );
     expect(fails({ rateLimit: '600' }, {})).toMatch(/^--rate-limit must be REQUESTS\/DURATION/);
-    expect(fails({}, { SHIPLOG_RATE_LIMIT: '600/1fortnight' })).toMatch(/^SHIPLOG_RATE_LIMIT must be a duration/);
+    expect(fails({}, { SHIPLOG_RATE_LIMIT: '600/1fortnight' })).toMatch(
+      /^SHIPLOG_RATE_LIMIT must be a duration/,
+    );
     expect(fails({}, { SHIPLOG_LOG_LEVEL: 'loud' })).toMatch(/^SHIPLOG_LOG_LEVEL must be one of/);
     // A valid flag wins without the variable being read at all.
     expect(loadRuntimeConfig({ port: '1' }, { SHIPLOG_PORT: 'junk' }).port).toBe(1);
