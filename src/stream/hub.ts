@@ -9,9 +9,13 @@
  * EventSource reconnects with the last id it received and catches up from the database. The
  * pump runs only while clients are connected; it wakes on PostgreSQL's NOTIFY (every replica's
  * writes) and otherwise polls the ledger head, cheaply (one single-row read).
+ *
+ * The cost of the fan-out is its bytes (each event × each client): a client that accepts it
+ * gets `Content-Encoding: deflate`, each batch compressed once for all (src/stream/deflate.ts).
  */
 import type { ServerResponse } from 'node:http';
 import type { FeedRecord, LedgerFeed, LedgerWatch } from '../store/ledger-feed.js';
+import { ADLER_START, adler32Combine, segment, trailer, ZLIB_HEADER, type Segment } from './deflate.js';
 
 /** The SSE event names and the ledger record types they carry. */
 export const STREAM_EVENTS = ['deployment', 'approval', 'gate', 'incident', 'alert'] as const;
@@ -50,12 +54,21 @@ export interface HubOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** How a client's bytes are encoded: as they are, or `Content-Encoding: deflate`. */
+export type StreamEncoding = 'identity' | 'deflate';
+
 export interface StreamHub {
   /**
-   * Streams to `res` (its head set, nothing written yet) from after `lastEventId` (catching up
-   * from the database), or from now when it is undefined.
+   * Streams to `res` (its head set, `Content-Encoding` matching `encoding`, nothing written
+   * yet) from after `lastEventId` (catching up from the database), or from now when it is
+   * undefined.
    */
-  attach(res: ServerResponse, filter: StreamFilter, lastEventId: number | undefined): Promise<void>;
+  attach(
+    res: ServerResponse,
+    filter: StreamFilter,
+    lastEventId: number | undefined,
+    encoding?: StreamEncoding,
+  ): Promise<void>;
   readonly clientCount: number;
   /** Ends every stream and stops the pump (server shutdown). */
   close(): Promise<void>;
@@ -64,10 +77,29 @@ export interface StreamHub {
 interface Client {
   readonly res: ServerResponse;
   readonly filter: StreamFilter & { readonly key: string };
+  readonly deflate: boolean;
+  /** Adler-32 of what a deflate client was sent, for its stream's trailer. */
+  adler: number;
   /** The last index written (or skipped) for this client. */
   cursor: number;
   live: boolean;
 }
+
+/** Bytes to send, in either encoding; the compressed form is made on first use, once. */
+class Chunk {
+  readonly plain: Buffer;
+  #deflated: Segment | undefined;
+  constructor(text: string) {
+    this.plain = Buffer.from(text);
+  }
+  get deflated(): Segment {
+    this.#deflated ??= segment(this.plain);
+    return this.#deflated;
+  }
+}
+
+const HELLO = new Chunk('retry: 2000\n: connected\n\n');
+const HEARTBEAT = new Chunk(': heartbeat\n\n');
 
 /** A record's SSE frame, formatted once for every client: `id`, `event`, `data`. */
 function frame(index: number, event: StreamEvent, data: string): string {
@@ -129,17 +161,23 @@ export function createStreamHub(options: HubOptions): StreamHub {
 
   function drop(client: Client): void {
     clients.delete(client);
-    if (!client.res.writableEnded) client.res.end();
+    if (!client.res.writableEnded) client.res.end(client.deflate ? trailer(client.adler) : undefined);
     if (clients.size === 0) stopTimers();
   }
 
-  function write(client: Client, text: string | Buffer): void {
+  function write(client: Client, chunk: Chunk): void {
     if (client.res.writableLength > MAX_BUFFERED_BYTES) {
       // A stalled reader: disconnect; it resumes from its last id, from the database.
       drop(client);
       return;
     }
-    client.res.write(text);
+    if (!client.deflate) {
+      client.res.write(chunk.plain);
+      return;
+    }
+    const { bytes, adler, length } = chunk.deflated;
+    client.adler = adler32Combine(client.adler, adler, length);
+    client.res.write(bytes);
   }
 
   function wake(): void {
@@ -164,10 +202,10 @@ export function createStreamHub(options: HubOptions): StreamHub {
     while (head < last && clients.size > 0) {
       const page = await feed.after(head, last, ALL_TYPES, PAGE);
       const parsed = page.records.map(parse).filter((p): p is Parsed => p !== undefined);
-      // One write per client per page, not per event, and the bytes encoded once per distinct
-      // filter and cursor: 200 clients × a burst of events would otherwise cost a system call and
-      // a UTF-8 encoding each, and slow the ingest that produces them.
-      const encoded = new Map<string, Buffer | null>();
+      // One write per client per page, not per event, and the bytes encoded (and compressed)
+      // once per distinct filter and cursor: 200 clients × a burst of events would otherwise
+      // cost a system call and an encoding each, and slow the ingest that produces them.
+      const encoded = new Map<string, Chunk | null>();
       for (const client of [...clients]) {
         if (!client.live) continue;
         const key = `${client.cursor}\u0000${client.filter.key}`;
@@ -177,7 +215,7 @@ export function createStreamHub(options: HubOptions): StreamHub {
           for (const p of parsed) {
             if (p.index > client.cursor && matches(client.filter, p)) text += p.text;
           }
-          bytes = text === '' ? null : Buffer.from(text);
+          bytes = text === '' ? null : new Chunk(text);
           encoded.set(key, bytes);
         }
         if (bytes !== null) write(client, bytes);
@@ -193,7 +231,7 @@ export function createStreamHub(options: HubOptions): StreamHub {
     timer = setInterval(wake, options.pollMs ?? (usesNotify ? 2000 : 200));
     timer.unref();
     heartbeat = setInterval(() => {
-      for (const client of [...clients]) write(client, ': heartbeat\n\n');
+      for (const client of [...clients]) write(client, HEARTBEAT);
     }, heartbeatMs);
     heartbeat.unref();
   }
@@ -240,7 +278,7 @@ export function createStreamHub(options: HubOptions): StreamHub {
         const p = parse(record);
         if (p && matches(client.filter, p)) text += p.text;
       }
-      if (text !== '') write(client, text);
+      if (text !== '') write(client, new Chunk(text));
       client.cursor = page.through;
       if (!clients.has(client)) return;
       if (client.res.writableLength > MAX_BUFFERED_BYTES / 2) {
@@ -256,15 +294,25 @@ export function createStreamHub(options: HubOptions): StreamHub {
     get clientCount() {
       return clients.size;
     },
-    async attach(res, filter, lastEventId) {
+    async attach(res, filter, lastEventId, encoding = 'identity') {
+      const deflate = encoding === 'deflate';
+      // A stream ended before it began is still a whole one in its encoding.
+      const endEmpty = () =>
+        res.end(deflate ? Buffer.concat([ZLIB_HEADER, trailer(ADLER_START)]) : undefined);
       if (closed) {
-        res.end();
+        endEmpty();
         return;
       }
-      await ensureWatch();
-      const last = await feed.lastIndex();
+      let last: number;
+      try {
+        await ensureWatch();
+        last = await feed.lastIndex();
+      } catch (error) {
+        endEmpty();
+        throw error;
+      }
       if (closed || res.destroyed) {
-        res.end();
+        endEmpty();
         return;
       }
       // Without clients the pump stood still: it starts again from now.
@@ -273,17 +321,30 @@ export function createStreamHub(options: HubOptions): StreamHub {
       const key = [[...filter.events].sort().join(','), filter.service ?? '', filter.environment ?? ''].join(
         '\u0000',
       );
-      const client: Client = { res, filter: { ...filter, key }, cursor: start, live: false };
+      const client: Client = {
+        res,
+        filter: { ...filter, key },
+        deflate,
+        adler: ADLER_START,
+        cursor: start,
+        live: false,
+      };
       clients.add(client);
       // The first bytes (and so the headers) leave only now: a client that sees the stream
       // open is registered, and nothing committed after this point can pass it by.
-      res.write('retry: 2000\n: connected\n\n');
+      if (deflate) res.write(ZLIB_HEADER);
+      write(client, HELLO);
       res.on('close', () => {
         clients.delete(client);
         if (clients.size === 0) stopTimers();
       });
       startTimers();
-      await catchUp(client);
+      try {
+        await catchUp(client);
+      } catch (error) {
+        drop(client);
+        throw error;
+      }
       wake();
     },
     async close() {
