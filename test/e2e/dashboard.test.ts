@@ -175,9 +175,12 @@ describe.each(DIALECTS)('dashboard in chromium (%s)', (dialect) => {
 
   it('logs in with a token and follows a posted deployment live, without reload, respecting the filter', async () => {
     const page = await loggedIn(ADMIN);
+    const stream = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/stream');
     await page.goto(`${server.url}/?q=payments`);
     await page.waitForSelector('[data-testid=matrix] tr[data-service="payments-api"]');
     await page.waitForSelector('[data-testid=stream-state]:has-text("live")');
+    // The browser asks for compression, as browsers do: what follows arrives deflated.
+    expect((await stream).headers()['content-encoding']).toBe('deflate');
     await page.evaluate('window.__notReloaded = true');
     // Outside the filter first, then inside: once the second shows, the first was handled too.
     await api(
@@ -199,6 +202,40 @@ describe.each(DIALECTS)('dashboard in chromium (%s)', (dialect) => {
     expect(await page.evaluate('window.__notReloaded === true')).toBe(true);
     expect(await page.locator('tr[data-service="other-svc"]').count()).toBe(0);
     expect(new URL(page.url()).searchParams.get('q')).toBe('payments');
+  });
+
+  it('highlights drift, shows the freeze and protection chips, a failed attempt, and elapsed against expected', async () => {
+    const page = await loggedIn(ADMIN);
+    await page.goto(`${server.url}/?q=payments`);
+    const cell = (env: string) => page.locator(`tr[data-service="payments-api"] td[data-env="${env}"]`);
+    await cell('staging').waitFor();
+    // payments-api runs 2.0.0 in staging and another version upstream in dev: staging drifts;
+    // production runs staging's version.
+    const dev = await cell('dev').locator('.version').textContent();
+    expect(dev).not.toBe('2.0.0');
+    expect(await cell('staging').getAttribute('class')).toBe('drift');
+    expect(await cell('staging').locator('.drift-note').textContent()).toBe(`≠ dev runs ${dev}`);
+    expect(await cell('production').getAttribute('class')).toBeNull();
+    const header = (env: string) => page.getByRole('columnheader', { name: new RegExp(`^${env}`) });
+    expect(await header('staging').locator('.chip-frozen').textContent()).toMatch(/test-freeze/);
+    expect(await header('production').locator('.chip-protected').count()).toBe(1);
+    await page.goto(`${server.url}/?q=checkout`);
+    await page.locator('tr[data-service="checkout-api"] td[data-env="staging"] .failed-attempt').waitFor();
+
+    // A service whose one success took 5 minutes, now deploying for 20: overdue.
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    await api('POST', '/v1/events', {
+      events: [
+        event('deployment.started', 'feed-1', 'feed-svc', 'production', { time: at(40) }),
+        event('deployment.succeeded', 'feed-1', 'feed-svc', 'production', { time: at(35) }),
+        event('deployment.started', 'feed-2', 'feed-svc', 'production', { version: '1.1.0', time: at(20) }),
+      ],
+    });
+    await page.goto(`${server.url}/feed?service=feed-svc`);
+    const item = page.locator('[data-testid=feed] li', { hasText: 'feed-svc' });
+    await item.waitFor();
+    expect(await item.locator('.overdue').textContent()).toMatch(/^20m elapsed · expected 5m · overdue$/);
+    expect(new URL(page.url()).searchParams.get('service')).toBe('feed-svc');
   });
 
   it('shows no approve button to a viewer (and the API refuses it), and lets an approver approve', async () => {

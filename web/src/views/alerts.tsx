@@ -103,10 +103,7 @@ export default function AlertsView() {
                 <td>
                   <StatusBadge status={a.status} />
                   {a.heldUntil && (
-                    <span className="meta">
-                      {' '}
-                      held until <When iso={a.heldUntil} />
-                    </span>
+                    <span className="meta"> held until {a.heldUntil.replace('T', ' ').slice(0, 19)}</span>
                   )}
                 </td>
                 <td>
