@@ -50,6 +50,12 @@ export interface HubOptions {
   readonly feed: LedgerFeed;
   /** Poll interval without NOTIFY (SQLite), default 200 ms; with NOTIFY a safety net every 2 s. */
   readonly pollMs?: number;
+  /**
+   * The least time between two broadcasts, default 50 ms: NOTIFY wakes the pump at every
+   * commit, and each broadcast costs a write per client, so commits close together go out as
+   * one batch.
+   */
+  readonly coalesceMs?: number;
   readonly heartbeatMs?: number;
   readonly onError?: (error: unknown) => void;
 }
@@ -147,12 +153,16 @@ const ALL_TYPES = [...Object.keys(RECORD_TYPES)];
 export function createStreamHub(options: HubOptions): StreamHub {
   const { feed } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const coalesceMs = options.coalesceMs ?? 50;
   const onError = options.onError ?? (() => undefined);
   const clients = new Set<Client>();
   /** The last ledger index the pump has broadcast; undefined until the first client. */
   let head: number | undefined;
   let pumping: Promise<void> | null = null;
   let again = false;
+  /** When the last broadcast began, and the timer of a wake-up held back until coalesceMs after it. */
+  let pumpedAt = 0;
+  let held: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let watch: LedgerWatch | null = null;
@@ -185,6 +195,15 @@ export function createStreamHub(options: HubOptions): StreamHub {
       again = true;
       return;
     }
+    const wait = pumpedAt + coalesceMs - Date.now();
+    if (wait > 0) {
+      held ??= setTimeout(() => {
+        held = undefined;
+        wake();
+      }, wait);
+      return;
+    }
+    pumpedAt = Date.now();
     pumping = pump()
       .catch(onError)
       .finally(() => {
@@ -350,6 +369,7 @@ export function createStreamHub(options: HubOptions): StreamHub {
     async close() {
       closed = true;
       stopTimers();
+      clearTimeout(held);
       for (const client of [...clients]) drop(client);
       await pumping;
       await watch?.close();
