@@ -3,9 +3,12 @@
  * against the real built server on a real port, seeded through the API. Log in with a token;
  * the matrix follows a posted deployment live, without reload, respecting its filter; a viewer
  * cannot approve and an approver can; the inclusion proof verifies in the browser and a proof
- * with one hash changed fails loudly; axe finds no serious or critical violation on any view in
- * light or dark mode; each view is saved as a screenshot under test-results/dashboard/. Last,
- * the matrix of 500 services × 6 environments is loaded and its first meaningful paint printed.
+ * with one hash changed fails loudly; the alerts view lists an alert a failed production
+ * deployment raised, which a deployer acknowledges and a viewer cannot; the DORA view shows the
+ * figures, counts and drill-down lists GET /v1/metrics/dora answers; axe finds no serious or
+ * critical violation on any view in light or dark mode; each view is saved as a screenshot
+ * under test-results/dashboard/. Last, the matrix of 500 services × 6 environments is loaded
+ * and its first meaningful paint printed. On each database (PostgreSQL's stream wakes on NOTIFY).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,7 +16,9 @@ import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 import { ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startStandIn, type StandIn } from '../helpers/standin.js';
 
 const ADMIN = 'e2e-dashboard-admin';
 const SHOTS = path.join(ROOT, 'test-results', 'dashboard');
@@ -26,7 +31,16 @@ const BROWSER_ARGS = [
   '--disable-sync',
 ];
 
-const CONFIG = `
+/** The policy, and one alert rule whose notifications go to a stand-in webhook receiver. */
+const config = (hook: string) => `
+alerts:
+  rules:
+    - {name: prod-failed, when: deployment_failed, match: {environment: production}, severity: critical}
+  route:
+    receiver: hook
+    group_wait: 1s
+  receivers:
+    - {name: hook, webhook: {url: '${hook}/hook'}}
 environments:
   production:
     protected: true
@@ -45,9 +59,12 @@ async function settled(page: Page): Promise<void> {
   while ((await loading.count()) > 0) await page.waitForTimeout(50);
 }
 
-describe('dashboard in chromium', () => {
+describe.each(DIALECTS)('dashboard in chromium (%s)', (dialect) => {
   let server: ServerProcess;
+  let database: TestDatabase;
+  let hook: StandIn;
   let browser: Browser;
+  const shot = (name: string) => path.join(SHOTS, `${name}${dialect === 'sqlite' ? '' : `-${dialect}`}.png`);
   const tokens: Record<string, string> = {};
   const contexts: BrowserContext[] = [];
 
@@ -90,13 +107,17 @@ describe('dashboard in chromium', () => {
   }
 
   beforeAll(async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shiplog-dash-'));
-    const config = path.join(dataDir, 'shiplog.yaml');
-    fs.writeFileSync(config, CONFIG);
+    hook = await startStandIn();
+    database = await freshDatabase(dialect);
+    const configFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shiplog-dash-')), 'shiplog.yaml');
+    fs.writeFileSync(configFile, config(hook.url));
     server = await startServerProcess({
-      dataDir,
-      env: { SHIPLOG_BOOTSTRAP_TOKEN: ADMIN },
-      args: ['--config', config, '--rate-limit', 'off'],
+      dataDir: database.dataDir,
+      env: {
+        SHIPLOG_BOOTSTRAP_TOKEN: ADMIN,
+        ...(database.databaseUrl === undefined ? {} : { SHIPLOG_DATABASE_URL: database.databaseUrl }),
+      },
+      args: ['--config', configFile, '--rate-limit', 'off'],
     });
     for (const role of ['viewer', 'approver', 'deployer'] as const) {
       tokens[role] = (await api('POST', '/v1/tokens', { name: `${role}-e2e`, role })).token as string;
@@ -148,13 +169,18 @@ describe('dashboard in chromium', () => {
     for (const c of contexts) await c.close();
     await browser?.close();
     await server?.stop();
+    await hook?.close();
+    await database?.destroy();
   });
 
   it('logs in with a token and follows a posted deployment live, without reload, respecting the filter', async () => {
     const page = await loggedIn(ADMIN);
+    const stream = page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/stream');
     await page.goto(`${server.url}/?q=payments`);
     await page.waitForSelector('[data-testid=matrix] tr[data-service="payments-api"]');
     await page.waitForSelector('[data-testid=stream-state]:has-text("live")');
+    // The browser asks for compression, as browsers do: what follows arrives deflated.
+    expect((await stream).headers()['content-encoding']).toBe('deflate');
     await page.evaluate('window.__notReloaded = true');
     // Outside the filter first, then inside: once the second shows, the first was handled too.
     await api(
@@ -176,6 +202,40 @@ describe('dashboard in chromium', () => {
     expect(await page.evaluate('window.__notReloaded === true')).toBe(true);
     expect(await page.locator('tr[data-service="other-svc"]').count()).toBe(0);
     expect(new URL(page.url()).searchParams.get('q')).toBe('payments');
+  });
+
+  it('highlights drift, shows the freeze and protection chips, a failed attempt, and elapsed against expected', async () => {
+    const page = await loggedIn(ADMIN);
+    await page.goto(`${server.url}/?q=payments`);
+    const cell = (env: string) => page.locator(`tr[data-service="payments-api"] td[data-env="${env}"]`);
+    await cell('staging').waitFor();
+    // payments-api runs 2.0.0 in staging and another version upstream in dev: staging drifts;
+    // production runs staging's version.
+    const dev = await cell('dev').locator('.version').textContent();
+    expect(dev).not.toBe('2.0.0');
+    expect(await cell('staging').getAttribute('class')).toBe('drift');
+    expect(await cell('staging').locator('.drift-note').textContent()).toBe(`≠ dev runs ${dev}`);
+    expect(await cell('production').getAttribute('class')).toBeNull();
+    const header = (env: string) => page.getByRole('columnheader', { name: new RegExp(`^${env}`) });
+    expect(await header('staging').locator('.chip-frozen').textContent()).toMatch(/test-freeze/);
+    expect(await header('production').locator('.chip-protected').count()).toBe(1);
+    await page.goto(`${server.url}/?q=checkout`);
+    await page.locator('tr[data-service="checkout-api"] td[data-env="staging"] .failed-attempt').waitFor();
+
+    // A service whose one success took 5 minutes, now deploying for 20: overdue.
+    const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    await api('POST', '/v1/events', {
+      events: [
+        event('deployment.started', 'feed-1', 'feed-svc', 'production', { time: at(40) }),
+        event('deployment.succeeded', 'feed-1', 'feed-svc', 'production', { time: at(35) }),
+        event('deployment.started', 'feed-2', 'feed-svc', 'production', { version: '1.1.0', time: at(20) }),
+      ],
+    });
+    await page.goto(`${server.url}/feed?service=feed-svc`);
+    const item = page.locator('[data-testid=feed] li', { hasText: 'feed-svc' });
+    await item.waitFor();
+    expect(await item.locator('.overdue').textContent()).toMatch(/^20m elapsed · expected 5m · overdue$/);
+    expect(new URL(page.url()).searchParams.get('service')).toBe('feed-svc');
   });
 
   it('shows no approve button to a viewer (and the API refuses it), and lets an approver approve', async () => {
@@ -227,6 +287,114 @@ describe('dashboard in chromium', () => {
     );
   });
 
+  it('lists the alert a failed production deployment raised; a deployer acknowledges it, a viewer cannot', async () => {
+    await api('POST', '/v1/events', {
+      events: [
+        event('deployment.started', 'alert-fail-1', 'payments-api', 'production', { version: '2.2.0' }),
+        event('deployment.failed', 'alert-fail-1', 'payments-api', 'production', { version: '2.2.0' }),
+      ],
+    });
+    const row = (page: Page, status: string) =>
+      page.locator(`[data-testid=alerts] tr[data-status=${status}]`, { hasText: 'alert-fail-1' });
+
+    const viewer = await loggedIn(tokens.viewer as string);
+    await viewer.goto(`${server.url}/alerts`);
+    // Raised after the events' commit, off the request's path: the view shows it when it exists.
+    await row(viewer, 'firing').waitFor({ timeout: 15_000 });
+    const listed = await api('GET', '/v1/alerts?status=firing');
+    const alert = (listed.items as { id: string; deployment: string; rule: string }[]).find(
+      (a) => a.deployment === 'alert-fail-1',
+    );
+    expect(alert).toMatchObject({ rule: 'prod-failed', deployment: 'alert-fail-1' });
+    const id = (alert as { id: string }).id;
+    expect(await row(viewer, 'firing').getAttribute('data-alert')).toBe(id);
+    expect(await row(viewer, 'firing').getByRole('link', { name: 'alert-fail-1' }).getAttribute('href')).toBe(
+      '/deployments/alert-fail-1',
+    );
+    await viewer.locator('[data-testid=no-ack]').waitFor();
+    expect(await viewer.getByRole('button', { name: /^Acknowledge/ }).count()).toBe(0);
+    const refused = await viewer.evaluate(
+      `fetch('/v1/alerts/${id}/ack', {method: 'POST'}).then((r) => r.status)`,
+    );
+    expect(refused).toBe(403);
+
+    const deployer = await loggedIn(tokens.deployer as string);
+    await deployer.goto(`${server.url}/alerts?status=firing`);
+    await row(deployer, 'firing')
+      .getByRole('button', { name: /^Acknowledge/ })
+      .click();
+    // Acknowledged: it leaves the firing list; with every status it shows who acknowledged it.
+    await row(deployer, 'firing').waitFor({ state: 'detached' });
+    await deployer.goto(`${server.url}/alerts`);
+    await row(deployer, 'acknowledged').getByText('deployer-e2e').waitFor();
+    expect((await api('GET', `/v1/alerts/${id}`)).alert).toMatchObject({
+      status: 'acknowledged',
+      acknowledgedBy: 'deployer-e2e',
+    });
+  });
+
+  it('shows the DORA figures with the counts and the deployments behind them, as the API answers', async () => {
+    // A rolled-back change: the failure rate and the recovery time have something to show.
+    await api('POST', '/v1/events', {
+      events: [
+        event('deployment.started', 'search-rb-1', 'search', 'production', { version: '0.9.1' }),
+        event('deployment.succeeded', 'search-rb-1', 'search', 'production', { version: '0.9.1' }),
+        event('deployment.rolled_back', 'search-rb-1', 'search', 'production', { version: '0.9.1' }),
+      ],
+    });
+    const page = await loggedIn(ADMIN);
+    await page.goto(`${server.url}/dora?environment=production`);
+    await page.locator('[data-testid=dora-frequency]').waitFor();
+    await settled(page);
+    type Figures = {
+      deploymentFrequency: { perDay: number; count: number; explain: { deployments: string[] } };
+      changeFailureRate: {
+        rate: number | null;
+        failed: number;
+        total: number;
+        explain: { failed: { deployment: string }[]; total: string[] };
+      };
+      leadTime: { count: number };
+      recoveryTime: { count: number };
+      reworkRate: { rework: number; total: number };
+    };
+    const dora = (await api(
+      'GET',
+      '/v1/metrics/dora?environment=production&explain=true',
+    )) as unknown as Figures;
+    expect(dora.changeFailureRate.failed).toBeGreaterThan(0);
+    const card = (id: string) => page.locator(`[data-testid=dora-${id}]`);
+    const text = async (id: string, part: string) => card(id).locator(`[data-testid=${part}]`).textContent();
+    expect(await text('frequency', 'figure')).toBe(`${dora.deploymentFrequency.perDay.toFixed(2)}/day`);
+    expect(await text('frequency', 'counts')).toMatch(
+      new RegExp(`^${dora.deploymentFrequency.count} changes`),
+    );
+    const rate = dora.changeFailureRate.rate as number;
+    expect(await text('failure-rate', 'figure')).toBe(`${(rate * 100).toFixed(1)}%`);
+    expect(await text('failure-rate', 'counts')).toMatch(
+      new RegExp(`^${dora.changeFailureRate.failed} failed of ${dora.changeFailureRate.total}`),
+    );
+    expect(await text('lead-time', 'counts')).toContain(`${dora.leadTime.count} changes`);
+    expect(await text('recovery', 'counts')).toMatch(new RegExp(`^${dora.recoveryTime.count} recoveries`));
+    expect(await text('rework', 'counts')).toBe(
+      `${dora.reworkRate.rework} of ${dora.reworkRate.total} changes unplanned`,
+    );
+    // The drill-down lists exactly the deployments the API counted, each a link to its page.
+    const drill = async (id: string, label: string) => {
+      await card(id).locator('summary').click();
+      return card(id).locator(`[data-testid="drill-${label}"] li > a:first-child`).allTextContents();
+    };
+    expect(await drill('frequency', 'changes')).toEqual(dora.deploymentFrequency.explain.deployments);
+    expect(await drill('failure-rate', 'failed')).toEqual(
+      dora.changeFailureRate.explain.failed.map((f) => f.deployment),
+    );
+    expect(await card('failure-rate').locator('[data-testid="drill-counted"] li').count()).toBe(
+      dora.changeFailureRate.explain.total.length,
+    );
+    await card('failure-rate').getByRole('link', { name: 'search-rb-1' }).first().click();
+    await page.waitForURL(`${server.url}/deployments/search-rb-1`);
+  });
+
   it('has no serious or critical accessibility violation on any view, in light and dark mode', async () => {
     const views: [string, string][] = [
       ['matrix', '/'],
@@ -235,6 +403,7 @@ describe('dashboard in chromium', () => {
       ['approvals', '/approvals'],
       ['incidents', '/incidents'],
       ['incident', '/incidents/INC-7'],
+      ['alerts', '/alerts'],
       ['dora', '/dora'],
       ['compare', '/compare?a=staging&b=production'],
       ['ledger', '/ledger'],
@@ -246,7 +415,7 @@ describe('dashboard in chromium', () => {
         await page.goto(`${server.url}${url}`);
         await page.waitForSelector('#page-title');
         await settled(page);
-        await page.screenshot({ path: path.join(SHOTS, `${name}-${scheme}.png`), fullPage: true });
+        await page.screenshot({ path: shot(`${name}-${scheme}`), fullPage: true });
         const result = await new AxeBuilder({ page }).analyze();
         for (const v of result.violations) {
           if (v.impact === 'serious' || v.impact === 'critical') {

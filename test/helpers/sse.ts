@@ -1,5 +1,10 @@
-/** A minimal Server-Sent Events client over node:http, for the stream tests and bench/stream.ts. */
+/**
+ * A minimal Server-Sent Events client over node:http, for the stream tests. It inflates a
+ * `Content-Encoding: deflate` answer strictly, as a whole zlib stream: one that ends without its
+ * trailer, or with a wrong checksum, is a decoding error.
+ */
 import http from 'node:http';
+import zlib from 'node:zlib';
 
 export interface SseEvent {
   readonly id: string | undefined;
@@ -11,8 +16,11 @@ export interface SseClient {
   readonly events: SseEvent[];
   /** Resolves when an event satisfying `predicate` has arrived (rejects after `timeoutMs`). */
   waitFor(predicate: (event: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
-  /** The HTTP status of the answer. */
+  /** The HTTP status of the answer, and its Content-Encoding. */
   readonly status: number;
+  readonly encoding: string | undefined;
+  /** A decoding error of the body, if any. */
+  readonly errors: Error[];
   /** Resolves when the server ends the stream. */
   readonly ended: Promise<void>;
   close(): void;
@@ -27,8 +35,11 @@ export function connectSse(url: string, headers: Record<string, string> = {}): P
       let buffer = '';
       let endedResolve: () => void = () => undefined;
       const ended = new Promise<void>((r) => (endedResolve = r));
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
+      const errors: Error[] = [];
+      const encoding = response.headers['content-encoding'];
+      const body = encoding === 'deflate' ? response.pipe(zlib.createInflate()) : response;
+      body.setEncoding('utf8');
+      body.on('data', (chunk: string) => {
         buffer += chunk;
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -57,12 +68,21 @@ export function connectSse(url: string, headers: Record<string, string> = {}): P
           }
         }
       });
-      response.on('end', endedResolve);
-      response.on('close', endedResolve);
-      response.on('error', endedResolve);
+      body.on('end', endedResolve);
+      body.on('close', endedResolve);
+      body.on('error', (error) => {
+        errors.push(error);
+        endedResolve();
+      });
+      // A body cut short never ends the inflater: the connection's end is the stream's.
+      response.on('close', () => {
+        if (!response.complete) endedResolve();
+      });
       resolve({
         events,
         status: response.statusCode ?? 0,
+        encoding,
+        errors,
         ended,
         waitFor(predicate, timeoutMs = 10_000) {
           const found = events.find(predicate);

@@ -146,6 +146,33 @@ describe.each(DIALECTS)('live stream (%s)', (dialect) => {
     stalled.destroy();
   });
 
+  it('deflates the stream for a client that accepts it, once for all, and ends it as a whole zlib stream', async () => {
+    t = await testApp(dialect);
+    const base = await listen(t.app);
+    const plain = await open(base, '?events=deployment');
+    const deflated = await Promise.all([
+      open(base, '?events=deployment', { 'accept-encoding': 'gzip, deflate, br' }),
+      open(base, '?events=deployment', { 'accept-encoding': 'deflate;q=0.5' }),
+    ]);
+    const refused = await open(base, '?events=deployment', { 'accept-encoding': 'gzip, deflate;q=0' });
+    expect(plain.encoding).toBeUndefined();
+    expect(refused.encoding).toBeUndefined();
+    expect(deflated.map((c) => c.encoding)).toEqual(['deflate', 'deflate']);
+    expect(await post(base, '/v1/events', started('z-1'))).toBe(201);
+    expect(await post(base, '/v1/events', { events: [started('z-2'), started('z-3', 'billing')] })).toBe(201);
+    for (const client of [plain, refused, ...deflated]) await client.waitFor((e) => e.data.includes('"z-3"'));
+    for (const client of deflated) expect(client.events).toEqual(plain.events);
+    // Resuming compressed: the catch-up is deflated too.
+    const first = plain.events[0]?.id ?? '';
+    const resumed = await open(base, '', { 'accept-encoding': 'deflate', 'last-event-id': first });
+    await resumed.waitFor((e) => e.data.includes('"z-3"'));
+    expect(resumed.events.map((e) => e.id)).toEqual(plain.events.slice(1).map((e) => e.id));
+    // The server's end is the zlib stream's end: trailer and Adler-32 check out.
+    await t.app.server.close();
+    await Promise.all([...deflated, resumed].map((c) => c.ended));
+    expect([...deflated, resumed].flatMap((c) => c.errors.map(String))).toEqual([]);
+  });
+
   it('ends every stream when the server closes', async () => {
     t = await testApp(dialect);
     const base = await listen(t.app);

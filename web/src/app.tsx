@@ -14,8 +14,9 @@ import { IncidentsView, IncidentView } from './views/incidents';
 import { CompareView } from './views/compare';
 import { LedgerView } from './views/ledger';
 
-// Charts are the heaviest view: loaded when first opened.
+// Views most visits never open are loaded when first opened (their own chunks).
 const DoraView = lazy(() => import('./views/dora'));
+const AlertsView = lazy(() => import('./views/alerts'));
 
 const IdentityContext = createContext<Identity | null>(null);
 
@@ -31,6 +32,7 @@ const NAV: [string, string][] = [
   ['/feed', 'Live'],
   ['/approvals', 'Approvals'],
   ['/incidents', 'Incidents'],
+  ['/alerts', 'Alerts'],
   ['/dora', 'DORA'],
   ['/compare', 'Compare'],
   ['/ledger', 'Ledger'],
@@ -87,6 +89,7 @@ function View() {
     return <IncidentView id={decodeURIComponent(path.slice('/incidents/'.length))} />;
   if (path.startsWith('/deployments/'))
     return <DeploymentView id={decodeURIComponent(path.slice('/deployments/'.length))} />;
+  if (path === '/alerts') return <AlertsView />;
   if (path === '/dora') return <DoraView />;
   if (path === '/compare') return <CompareView />;
   if (path === '/ledger') return <LedgerView />;

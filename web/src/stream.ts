@@ -16,6 +16,7 @@ const AFFECTS: Record<string, string[]> = {
     'dora',
     'approvals',
     'running',
+    'silences',
   ],
   approval: ['approvals', 'deployment', 'approvals-of'],
   gate: ['deployment', 'gate-of'],

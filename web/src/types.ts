@@ -182,14 +182,60 @@ export interface DeploymentProof {
   events: { id: string; index: number; leafHash: string; data: string | null; hashes: string[] }[];
 }
 
+/** Why a change counts as failed (docs/metrics.md). */
+export type FailureCause =
+  | { cause: 'rolled_back'; at: string }
+  | { cause: 'rollback' | 'remediated'; by: string }
+  | { cause: 'incident'; by: string; reason: string };
+
+/** GET /v1/metrics/dora?explain=true: each figure, its counts and the keys behind them. */
 export interface Dora {
   window: { since: string; until: string; tz: string; days: number };
-  deploymentFrequency: { perDay: number; count: number; tier: string | null };
-  leadTime: { medianMs: number | null; p90Ms: number | null; count: number; tier: string | null };
-  changeFailureRate: { rate: number | null; failed: number; total: number; tier: string | null };
-  recoveryTime: { medianMs: number | null; count: number; tier: string | null };
-  reworkRate: { rate: number | null; rework: number; total: number };
-  explain?: Record<string, unknown>;
+  deploymentFrequency: {
+    perDay: number;
+    count: number;
+    tier: string | null;
+    explain?: { deployments: string[] };
+  };
+  leadTime: {
+    medianMs: number | null;
+    p90Ms: number | null;
+    count: number;
+    tier: string | null;
+    explain?: { deployments: { deployment: string; leadTimeMs: number }[] };
+  };
+  changeFailureRate: {
+    rate: number | null;
+    failed: number;
+    total: number;
+    tier: string | null;
+    explain?: {
+      total: string[];
+      failed: { deployment: string; causes: FailureCause[] }[];
+      excluded: string[];
+    };
+  };
+  recoveryTime: {
+    medianMs: number | null;
+    count: number;
+    tier: string | null;
+    explain?: {
+      recoveries: {
+        deployment: string;
+        failedAt: string;
+        recoveredAt: string;
+        recoveryMs: number;
+        recoveredBy: string;
+      }[];
+      unrecovered: string[];
+    };
+  };
+  reworkRate: {
+    rate: number | null;
+    rework: number;
+    total: number;
+    explain?: { total: string[]; rework: { deployment: string; why: string[] }[] };
+  };
 }
 
 export interface DoraSeries {
@@ -197,16 +243,38 @@ export interface DoraSeries {
   series?: (Dora & { start?: string; end?: string })[];
 }
 
+/** GET /v1/alerts (docs/alerts.md). */
 export interface Alert {
   id: string;
-  rule?: string;
-  name?: string;
-  severity?: string;
-  status: string;
-  service?: string;
-  environment?: string;
-  summary?: string;
-  message?: string;
-  createdAt?: string;
-  firedAt?: string;
+  status: 'firing' | 'acknowledged' | 'resolved';
+  /** The rule's name (the `alertname` label) and its kind (`deployment_failed`, ...). */
+  rule: string;
+  kind: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  summary: string;
+  labels: Record<string, string>;
+  deployment: string | null;
+  service: string | null;
+  environment: string | null;
+  startsAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  resolvedAt: string | null;
+  heldUntil: string | null;
+  updatedAt: string;
+}
+
+/** GET /v1/silences: shiplog's own Alertmanager silences while a service deploys. */
+export interface Silence {
+  service: string;
+  environment: string;
+  deployment: string;
+  state: 'active' | 'ended';
+  silenceId: string | null;
+  matchers: string[];
+  startsAt: string | null;
+  endsAt: string | null;
+  holdUntil: string | null;
+  lastError: string | null;
+  updatedAt: string;
 }

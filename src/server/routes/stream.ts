@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ShiplogError } from '../../errors.js';
+import { acceptsDeflate } from '../../stream/deflate.js';
 import { STREAM_EVENTS, type StreamEvent, type StreamHub } from '../../stream/hub.js';
 import { ErrorResponse, Name } from './shared.js';
 
@@ -66,6 +67,7 @@ export function registerStreamRoutes(app: FastifyInstance, hub: StreamHub): void
         environment: request.query.environment,
       };
       const lastEventId = lastEventIdOf(request.headers['last-event-id'], request.query.lastEventId);
+      const deflate = acceptsDeflate(request.headers['accept-encoding']);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -73,9 +75,11 @@ export function registerStreamRoutes(app: FastifyInstance, hub: StreamHub): void
         'cache-control': 'no-cache, no-store',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
+        vary: 'accept-encoding',
+        ...(deflate ? { 'content-encoding': 'deflate' } : {}),
       });
       try {
-        await hub.attach(res, filter, lastEventId);
+        await hub.attach(res, filter, lastEventId, deflate ? 'deflate' : 'identity');
       } catch (error) {
         request.log.warn({ err: error }, 'stream failed');
         res.end();

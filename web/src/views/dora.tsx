@@ -3,9 +3,10 @@
  * and a per-interval chart (plain SVG: no chart library in the bundle). Loaded lazily.
  */
 import { useQuery } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 import { ApiError, getJson, query } from '../api';
-import { str, useSearch } from '../router';
-import type { Dora, DoraSeries } from '../types';
+import { Link, str, useSearch } from '../router';
+import type { Dora, DoraSeries, FailureCause } from '../types';
 import { duration, Empty, Failure, Loading, Page } from '../ui';
 
 const parse = (s: URLSearchParams) => ({
@@ -15,6 +16,70 @@ const parse = (s: URLSearchParams) => ({
 });
 
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+
+const DeploymentLink = ({ id }: { id: string }) => (
+  <Link href={`/deployments/${encodeURIComponent(id)}`}>{id}</Link>
+);
+
+/** A key the metrics name as a cause: an incident's or a deployment's. */
+function CauseText({ cause }: { cause: FailureCause }) {
+  if (cause.cause === 'rolled_back') return <>rolled back</>;
+  if (cause.cause === 'incident')
+    return (
+      <>
+        incident <Link href={`/incidents/${encodeURIComponent(cause.by)}`}>{cause.by}</Link> ({cause.reason})
+      </>
+    );
+  return (
+    <>
+      {cause.cause === 'rollback' ? 'rolled back by' : 'remediated by'} <DeploymentLink id={cause.by} />
+    </>
+  );
+}
+
+/** One figure, the counts behind it, and (opened) the deployments it counted. */
+function Card(props: {
+  id: string;
+  title: string;
+  figure: string;
+  counts: ReactNode;
+  drill: { label: string; items: { key: string; body: ReactNode }[] }[];
+}) {
+  const total = props.drill.reduce((n, d) => n + d.items.length, 0);
+  return (
+    <article className="card" data-testid={`dora-${props.id}`}>
+      <h2>{props.title}</h2>
+      <p className="figure" data-testid="figure">
+        {props.figure}
+      </p>
+      <p className="small" data-testid="counts">
+        {props.counts}
+      </p>
+      {total > 0 && (
+        <details>
+          <summary>What was counted</summary>
+          {props.drill
+            .filter((d) => d.items.length > 0)
+            .map((d) => (
+              <div key={d.label}>
+                <h3 className="small">
+                  {d.label} ({d.items.length})
+                </h3>
+                <ul className="plain small" data-testid={`drill-${d.label}`}>
+                  {d.items.map((item) => (
+                    <li key={item.key}>{item.body}</li>
+                  ))}
+                </ul>
+              </div>
+            ))}
+        </details>
+      )}
+    </article>
+  );
+}
+
+const plainList = (keys: string[] | undefined) =>
+  (keys ?? []).map((key) => ({ key, body: <DeploymentLink id={key} /> }));
 
 function Bars({ label, values }: { label: string; values: { x: string; y: number }[] }) {
   const max = Math.max(1, ...values.map((v) => v.y));
@@ -102,42 +167,99 @@ export default function DoraView() {
         {d.window.since.slice(0, 10)} – {d.window.until.slice(0, 10)} ({d.window.days} days, {d.window.tz})
       </p>
       <div className="cards">
-        <article className="card">
-          <h2>Deployment frequency</h2>
-          <p className="figure">{d.deploymentFrequency.perDay.toFixed(2)}/day</p>
-          <p className="small">
-            {d.deploymentFrequency.count} changes · {d.deploymentFrequency.tier ?? 'no tier'}
-          </p>
-        </article>
-        <article className="card">
-          <h2>Lead time</h2>
-          <p className="figure">{duration(d.leadTime.medianMs)}</p>
-          <p className="small">
-            p90 {duration(d.leadTime.p90Ms)} · {d.leadTime.count} changes · {d.leadTime.tier ?? 'no tier'}
-          </p>
-        </article>
-        <article className="card">
-          <h2>Change failure rate</h2>
-          <p className="figure">{pct(d.changeFailureRate.rate)}</p>
-          <p className="small">
-            {d.changeFailureRate.failed} failed of {d.changeFailureRate.total} ·{' '}
-            {d.changeFailureRate.tier ?? 'no tier'}
-          </p>
-        </article>
-        <article className="card">
-          <h2>Recovery time</h2>
-          <p className="figure">{duration(d.recoveryTime.medianMs)}</p>
-          <p className="small">
-            {d.recoveryTime.count} recoveries · {d.recoveryTime.tier ?? 'no tier'}
-          </p>
-        </article>
-        <article className="card">
-          <h2>Rework rate</h2>
-          <p className="figure">{pct(d.reworkRate.rate)}</p>
-          <p className="small">
-            {d.reworkRate.rework} of {d.reworkRate.total} changes unplanned
-          </p>
-        </article>
+        <Card
+          id="frequency"
+          title="Deployment frequency"
+          figure={`${d.deploymentFrequency.perDay.toFixed(2)}/day`}
+          counts={`${d.deploymentFrequency.count} changes · ${d.deploymentFrequency.tier ?? 'no tier'}`}
+          drill={[{ label: 'changes', items: plainList(d.deploymentFrequency.explain?.deployments) }]}
+        />
+        <Card
+          id="lead-time"
+          title="Lead time"
+          figure={duration(d.leadTime.medianMs)}
+          counts={`p90 ${duration(d.leadTime.p90Ms)} · ${d.leadTime.count} changes · ${d.leadTime.tier ?? 'no tier'}`}
+          drill={[
+            {
+              label: 'changes with commits',
+              items: (d.leadTime.explain?.deployments ?? []).map((x) => ({
+                key: x.deployment,
+                body: (
+                  <>
+                    <DeploymentLink id={x.deployment} /> {duration(x.leadTimeMs)}
+                  </>
+                ),
+              })),
+            },
+          ]}
+        />
+        <Card
+          id="failure-rate"
+          title="Change failure rate"
+          figure={pct(d.changeFailureRate.rate)}
+          counts={`${d.changeFailureRate.failed} failed of ${d.changeFailureRate.total} · ${d.changeFailureRate.tier ?? 'no tier'}`}
+          drill={[
+            {
+              label: 'failed',
+              items: (d.changeFailureRate.explain?.failed ?? []).map((x) => ({
+                key: x.deployment,
+                body: (
+                  <>
+                    <DeploymentLink id={x.deployment} />:{' '}
+                    {x.causes.map((c, i) => (
+                      <span key={i}>
+                        {i > 0 ? '; ' : ''}
+                        <CauseText cause={c} />
+                      </span>
+                    ))}
+                  </>
+                ),
+              })),
+            },
+            { label: 'counted', items: plainList(d.changeFailureRate.explain?.total) },
+            { label: 'rollbacks, not counted', items: plainList(d.changeFailureRate.explain?.excluded) },
+          ]}
+        />
+        <Card
+          id="recovery"
+          title="Recovery time"
+          figure={duration(d.recoveryTime.medianMs)}
+          counts={`${d.recoveryTime.count} recoveries · ${d.recoveryTime.tier ?? 'no tier'}`}
+          drill={[
+            {
+              label: 'recoveries',
+              items: (d.recoveryTime.explain?.recoveries ?? []).map((x) => ({
+                key: x.deployment,
+                body: (
+                  <>
+                    <DeploymentLink id={x.deployment} /> recovered in {duration(x.recoveryMs)} by{' '}
+                    {x.recoveredBy}
+                  </>
+                ),
+              })),
+            },
+            { label: 'not recovered', items: plainList(d.recoveryTime.explain?.unrecovered) },
+          ]}
+        />
+        <Card
+          id="rework"
+          title="Rework rate"
+          figure={pct(d.reworkRate.rate)}
+          counts={`${d.reworkRate.rework} of ${d.reworkRate.total} changes unplanned`}
+          drill={[
+            {
+              label: 'rework',
+              items: (d.reworkRate.explain?.rework ?? []).map((x) => ({
+                key: x.deployment,
+                body: (
+                  <>
+                    <DeploymentLink id={x.deployment} /> {x.why.join(', ')}
+                  </>
+                ),
+              })),
+            },
+          ]}
+        />
       </div>
       {points.length > 0 && (
         <Bars
@@ -147,12 +269,6 @@ export default function DoraView() {
             y: p.deploymentFrequency.count,
           }))}
         />
-      )}
-      {d.explain && (
-        <details>
-          <summary>What was counted (drill-down)</summary>
-          <pre className="note">{JSON.stringify(d.explain, null, 2)}</pre>
-        </details>
       )}
     </Page>
   );

@@ -1,6 +1,6 @@
-/** Incidents (and alerts, where the alerts API is present) with ranked suspects and the post-mortem timeline. */
+/** Incidents (and how many alerts fire) with ranked suspects and the post-mortem timeline. */
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, getAll, getJson, query } from '../api';
+import { getAll, getJson, query } from '../api';
 import { Link, str, useSearch } from '../router';
 import type { Alert, Incident, Suspect, TimelineItem } from '../types';
 import { duration, Empty, Failure, Loading, Page, StatusBadge, When } from '../ui';
@@ -17,16 +17,9 @@ export function IncidentsView() {
     queryKey: ['incidents', search],
     queryFn: () => getAll<Incident>(`/v1/incidents${query({ limit: 200, ...search })}`, 1),
   });
-  const alerts = useQuery({
-    queryKey: ['alerts'],
-    queryFn: async () => {
-      try {
-        return await getAll<Alert>('/v1/alerts?status=firing', 1);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) return null; // the alerts API is not on this server
-        throw error;
-      }
-    },
+  const firing = useQuery({
+    queryKey: ['alerts', 'firing'],
+    queryFn: () => getAll<Alert>('/v1/alerts?status=firing&limit=200', 1),
   });
   return (
     <Page
@@ -92,25 +85,14 @@ export function IncidentsView() {
           </tbody>
         </table>
       )}
-      <h2>Firing alerts</h2>
-      {alerts.isPending ? (
-        <Loading what="alerts" />
-      ) : alerts.error ? (
-        <Failure error={alerts.error} />
-      ) : alerts.data === null ? (
-        <Empty>This server has no alerts API.</Empty>
-      ) : alerts.data.length === 0 ? (
-        <Empty>No alert is firing.</Empty>
-      ) : (
-        <ul className="plain">
-          {alerts.data.map((a) => (
-            <li key={a.id}>
-              <StatusBadge status={a.status} /> {a.rule ?? a.name ?? a.id}{' '}
-              {a.severity ? `(${a.severity})` : ''} {a.service ?? ''} {a.environment ?? ''}{' '}
-              {a.summary ?? a.message ?? ''}
-            </li>
-          ))}
-        </ul>
+      {firing.isSuccess && (
+        <p>
+          <Link href="/alerts?status=firing">
+            {firing.data.length === 0
+              ? 'No alert is firing'
+              : `${firing.data.length}${firing.data.length === 200 ? '+' : ''} alert${firing.data.length === 1 ? '' : 's'} firing`}
+          </Link>
+        </p>
       )}
     </Page>
   );
