@@ -134,7 +134,8 @@ export async function benchDora(): Promise<boolean> {
   const lookbackMs = DEFAULT_CORRELATION.lookbackHours * 3_600_000;
 
   const raw = new SQLite(file, { readonly: true });
-  const statements = [
+  // Raw mode (rows as arrays, as the store reads them): the fastest way better-sqlite3 reads them.
+  const [changes, declared, rollbacks, incidentsInSpan, incidentsNamed] = [
     raw.prepare(`select deployment, service, region, version, ticket, kind, intent, remediates,
       sort_ms, started_ms, finished_ms, rolled_back_ms, first_commit_ms from deployments
       where environment = ? and finished_ms >= ? and finished_ms < ? and terminal_type = 'deployment.succeeded'`),
@@ -148,15 +149,21 @@ export async function benchDora(): Promise<boolean> {
     raw.prepare(`select key, title, service, environment, region, severity, started_ms, resolved_ms, ticket,
       caused_by, labels from incidents where severity in ('sev1', 'sev2')
       and (environment = ? or environment is null) and caused_by >= ''`),
-  ] as const;
+  ].map((statement) => statement.raw(true)) as [
+    SQLite.Statement,
+    SQLite.Statement,
+    SQLite.Statement,
+    SQLite.Statement,
+    SQLite.Statement,
+  ];
   let rows = 0;
   const bare = () => {
     rows =
-      statements[0].all('production', sinceMs, untilMs).length +
-      statements[1].all(sinceMs - 2 * lookbackMs).length +
-      statements[2].all('production', sinceMs - 2 * lookbackMs).length +
-      statements[3].all('production', sinceMs - 2 * lookbackMs, untilMs + lookbackMs).length +
-      statements[4].all('production').length;
+      changes.all('production', sinceMs, untilMs).length +
+      declared.all(sinceMs - 2 * lookbackMs).length +
+      rollbacks.all('production', sinceMs - 2 * lookbackMs).length +
+      incidentsInSpan.all('production', sinceMs - 2 * lookbackMs, untilMs + lookbackMs).length +
+      incidentsNamed.all('production').length;
   };
   let figures = await dora.summary({ sinceMs, untilMs }); // warm up
   bare();

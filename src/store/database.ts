@@ -23,7 +23,7 @@ import { createAlertsRepository, type AlertsRepository } from './alerts-reposito
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
 import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
-import { postgresArrays, sqliteArrays, type ReadArrays } from './array-rows.js';
+import { postgresEachRow, sqliteEachRow, type EachRow } from './array-rows.js';
 import { createDoraRepository, type DoraRepository } from './dora-repository.js';
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
@@ -140,17 +140,17 @@ function openSqlite(dataDir: string): Store {
     dialect: 'sqlite',
     location: file,
     writeTransaction: (fn) => db.transaction().execute(fn),
-    readArrays: sqliteArrays(database),
+    eachRow: sqliteEachRow(database),
   });
 }
 
 /** The store over `handle`, with its repositories created once. */
 function withRepositories(
   {
-    readArrays,
+    eachRow,
     ...handle
   }: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'> & {
-    readonly readArrays: ReadArrays;
+    readonly eachRow: EachRow;
   },
   postgresUrl?: string,
 ): Store {
@@ -171,7 +171,7 @@ function withRepositories(
     reports: createReportsRepository(db),
     silences: createSilencesRepository(db),
     verifications: createVerificationsRepository(db),
-    dora: createDoraRepository(db, readArrays),
+    dora: createDoraRepository(db, eachRow),
     leases: createLeasesRepository(db),
     alerts: createAlertsRepository(db),
     ledgerFeed: createLedgerFeed(db, postgresUrl),
@@ -231,7 +231,7 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void = (
           await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
           return fn(trx);
         }),
-      readArrays: postgresArrays(pool),
+      eachRow: postgresEachRow(pool),
     },
     url,
   );

@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { DoraChange, DoraIncident, DoraRemediation } from '../domain/dora.js';
 import type { IncidentSeverity } from '../domain/incident.js';
-import type { ReadArrays } from './array-rows.js';
+import type { EachRow } from './array-rows.js';
 import type { Database } from './schema.js';
 
 export interface DoraQuery {
@@ -83,10 +83,10 @@ type IncidentRow = [
 ];
 
 /**
- * `readArrays` runs a compiled query and answers its rows as arrays (src/store/array-rows.ts):
- * the changes of a window are read by the hundred thousand.
+ * `eachRow` runs a compiled query and hands over its rows one by one as arrays
+ * (src/store/array-rows.ts): the changes of a window are read by the hundred thousand.
  */
-export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArrays): DoraRepository {
+export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): DoraRepository {
   async function changes(q: DoraQuery): Promise<DoraChange[]> {
     if (q.services !== null && q.services.length === 0) return [];
     let query = db
@@ -111,11 +111,10 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
       .where('finished_ms', '<', q.untilMs)
       .where('terminal_type', '=', SUCCEEDED);
     if (q.services !== null) query = query.where('service', 'in', [...q.services]);
-    const rows = await readArrays(query.compile());
-    const found: DoraChange[] = new Array<DoraChange>(rows.length);
-    for (let i = 0; i < rows.length; i += 1) {
-      const r = rows[i] as ChangeRow;
-      found[i] = {
+    const found: DoraChange[] = [];
+    await eachRow(query.compile(), (row) => {
+      const r = row as ChangeRow;
+      found.push({
         deployment: r[0],
         service: r[1],
         environment: q.environment,
@@ -130,8 +129,8 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
         finishedMs: r[10] ?? 0,
         rolledBackMs: r[11],
         firstCommitMs: r[12],
-      };
-    }
+      });
+    });
     return found;
   }
 
@@ -152,18 +151,18 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
       .where('finished_ms', '>=', q.untilMs)
       .where('terminal_type', '=', SUCCEEDED);
     if (q.services !== null) ranked = ranked.where('service', 'in', [...q.services]);
-    const rows = await readArrays(
+    const map: DoraFacts['nextChanges'] = new Map();
+    await eachRow(
       db
         .selectFrom(ranked.as('r'))
         .select(['r.service', 'r.deployment', 'r.finished_ms'])
         .where('r.rank', '=', 1)
         .compile(),
+      (row) => {
+        const [service, deployment, finishedMs] = row as [string, string, number | null];
+        map.set(service, { deployment, finishedMs: finishedMs ?? 0 });
+      },
     );
-    const map: DoraFacts['nextChanges'] = new Map();
-    for (const row of rows) {
-      const [service, deployment, finishedMs] = row as [string, string, number | null];
-      map.set(service, { deployment, finishedMs: finishedMs ?? 0 });
-    }
     return map;
   }
 
@@ -177,31 +176,10 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
       'remediates',
       'sort_ms',
     ] as const;
-    const [declared, rollbacks] = await Promise.all([
-      readArrays(
-        db
-          .selectFrom('deployments')
-          .select([...columns])
-          // `>= ''` (every text): a range on deployments_by_remediates, where `is not null`
-          // lets SQLite's planner walk the time index and look up every row since.
-          .where('remediates', '>=', '')
-          .where('sort_ms', '>=', q.remediationsFromMs)
-          .compile(),
-      ),
-      readArrays(
-        db
-          .selectFrom('deployments')
-          .select([...columns])
-          .where('kind', '=', 'rollback')
-          .where('environment', '=', q.environment)
-          .where('sort_ms', '>=', q.remediationsFromMs)
-          .where('remediates', 'is', null)
-          .compile(),
-      ),
-    ]);
-    return [...declared, ...rollbacks].map((row) => {
+    const found: DoraRemediation[] = [];
+    const add = (row: unknown[]) => {
       const r = row as RemediationRow;
-      return {
+      found.push({
         deployment: r[0],
         service: r[1],
         environment: r[2],
@@ -209,8 +187,31 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
         kind: r[4],
         remediates: r[5],
         firstMs: r[6],
-      };
-    });
+      });
+    };
+    await eachRow(
+      db
+        .selectFrom('deployments')
+        .select([...columns])
+        // `>= ''` (every text): a range on deployments_by_remediates, where `is not null`
+        // lets SQLite's planner walk the time index and look up every row since.
+        .where('remediates', '>=', '')
+        .where('sort_ms', '>=', q.remediationsFromMs)
+        .compile(),
+      add,
+    );
+    await eachRow(
+      db
+        .selectFrom('deployments')
+        .select([...columns])
+        .where('kind', '=', 'rollback')
+        .where('environment', '=', q.environment)
+        .where('sort_ms', '>=', q.remediationsFromMs)
+        .where('remediates', 'is', null)
+        .compile(),
+      add,
+    );
+    return found;
   }
 
   async function incidents(q: DoraQuery): Promise<DoraIncident[]> {
@@ -233,20 +234,11 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
         ])
         .where('severity', 'in', [...q.severities])
         .where((eb) => eb.or([eb('environment', '=', q.environment), eb('environment', 'is', null)]));
-    const [inSpan, explicit] = await Promise.all([
-      readArrays(
-        base()
-          .where('started_ms', '>=', q.incidentsFromMs)
-          .where('started_ms', '<=', q.incidentsToMs)
-          .compile(),
-      ),
-      readArrays(base().where('caused_by', '>=', '').compile()),
-    ]);
     const seen = new Set<string>();
     const found: DoraIncident[] = [];
-    for (const row of [...inSpan, ...explicit]) {
+    const add = (row: unknown[]) => {
       const r = row as IncidentRow;
-      if (seen.has(r[0])) continue;
+      if (seen.has(r[0])) return;
       seen.add(r[0]);
       found.push({
         key: r[0],
@@ -261,7 +253,15 @@ export function createDoraRepository(db: Kysely<Database>, readArrays: ReadArray
         causedBy: r[9],
         labels: r[10] === null ? null : (JSON.parse(r[10]) as Record<string, string>),
       });
-    }
+    };
+    await eachRow(
+      base()
+        .where('started_ms', '>=', q.incidentsFromMs)
+        .where('started_ms', '<=', q.incidentsToMs)
+        .compile(),
+      add,
+    );
+    await eachRow(base().where('caused_by', '>=', '').compile(), add);
     return found;
   }
 
