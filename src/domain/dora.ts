@@ -111,13 +111,20 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     input.changes,
     (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
   );
+  const counted = input.incidents.filter(
+    (i) => i.severity !== null && severityRank(i.severity) <= severityRank(settings.minSeverity),
+  );
+  const mentions = counted.map((i) => [i, mentionedWords(i)] as const);
+  // Only versions some incident mentions are looked up: index just those.
+  const mentioned = new Set<string>();
+  for (const [, words] of mentions) for (const w of words) mentioned.add(w);
   const byKey = new Map<string, DoraChange>();
   const byTicket = new Map<string, DoraChange[]>();
   const byVersion = new Map<string, Map<string, DoraChange[]>>();
   for (const c of input.changes) {
     byKey.set(c.deployment, c);
     if (c.ticket !== null) push(byTicket, c.ticket, c);
-    if (c.version !== null) {
+    if (c.version !== null && mentioned.has(c.version)) {
       let versions = byVersion.get(c.service);
       if (!versions) byVersion.set(c.service, (versions = new Map()));
       push(versions, c.version, c);
@@ -169,10 +176,8 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
       resolvedMs: null,
     });
   }
-  for (const incident of input.incidents) {
-    if (incident.severity === null || severityRank(incident.severity) > severityRank(settings.minSeverity))
-      continue;
-    for (const suspect of namedChanges(incident, indexes, settings.correlation)) {
+  for (const [incident, words] of mentions) {
+    for (const suspect of namedChanges(incident, words, indexes, settings.correlation)) {
       fail(suspect.deployment, {
         cause: { cause: 'incident', by: incident.key, reason: suspect.reason },
         atMs: incident.startedMs,
@@ -315,6 +320,7 @@ function nextChangeAfter(
  */
 function namedChanges(
   incident: DoraIncident,
+  mentioned: ReadonlySet<string>,
   { byFinish, byKey, byTicket, byVersion, longestRun, related: relatedTo }: Indexes,
   correlation: CorrelationSettings,
 ): { deployment: string; reason: SuspectReason }[] {
@@ -325,7 +331,6 @@ function namedChanges(
   if (incident.causedBy !== null) add(byKey.get(incident.causedBy));
   const related = incident.service === null ? new Set<string>() : relatedTo(incident.service);
   const span = candidateSpan(incident.startedMs, correlation);
-  const mentioned = mentionedWords(incident);
   for (const w of mentioned) add(byKey.get(w));
   const services = incident.service === null ? [...related] : [incident.service, ...related];
   for (const service of services) {
