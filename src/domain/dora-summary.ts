@@ -80,42 +80,32 @@ export function summariseChanges(
   window: DoraWindow,
   explain = false,
 ): DoraFigures {
-  const sorted = [...facts].sort(
-    (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
-  );
-  const leadTimes: { deployment: string; leadTimeMs: number }[] = [];
-  const counted: ChangeFacts[] = [];
-  const failed: ChangeFacts[] = [];
-  const recoveries: NonNullable<DoraFigures['recoveryTime']['explain']>['recoveries'][number][] = [];
-  const unrecovered: string[] = [];
-  const rework: ChangeFacts[] = [];
+  // Explain lists changes by finish; the figures themselves do not depend on the order.
+  const sorted = explain
+    ? [...facts].sort((a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment))
+    : facts;
+  const leadTimes = new Float64Array(sorted.length);
+  const recoveryTimes = new Float64Array(sorted.length);
+  let leadCount = 0;
+  let recoveryCount = 0;
+  let counted = 0;
+  let failed = 0;
+  let rework = 0;
   for (const f of sorted) {
-    if (f.leadTimeMs !== null) leadTimes.push({ deployment: f.deployment, leadTimeMs: f.leadTimeMs });
-    if (f.rework.length > 0) rework.push(f);
+    if (f.leadTimeMs !== null) leadTimes[leadCount++] = f.leadTimeMs;
+    if (f.rework.length > 0) rework += 1;
     if (f.isRollback) continue;
-    counted.push(f);
+    counted += 1;
     if (f.failures.length === 0) continue;
-    failed.push(f);
-    if (f.failedMs !== null && f.recoveredMs !== null && f.recoveredBy !== null) {
-      recoveries.push({
-        deployment: f.deployment,
-        failedAt: new Date(f.failedMs).toISOString(),
-        recoveredAt: new Date(f.recoveredMs).toISOString(),
-        recoveryMs: f.recoveredMs - f.failedMs,
-        recoveredBy: f.recoveredBy,
-      });
-    } else unrecovered.push(f.deployment);
+    failed += 1;
+    if (f.failedMs !== null && f.recoveredMs !== null && f.recoveredBy !== null)
+      recoveryTimes[recoveryCount++] = f.recoveredMs - f.failedMs;
   }
   const perDay = window.days > 0 ? sorted.length / window.days : 0;
-  const leadMedian = percentile(
-    leadTimes.map((l) => l.leadTimeMs),
-    0.5,
-  );
-  const failureRate = counted.length === 0 ? null : failed.length / counted.length;
-  const recoveryMedian = percentile(
-    recoveries.map((r) => r.recoveryMs),
-    0.5,
-  );
+  const leads = leadTimes.subarray(0, leadCount).sort();
+  const leadMedian = quantileOfSorted(leads, 0.5);
+  const failureRate = counted === 0 ? null : failed / counted;
+  const recoveryMedian = quantileOfSorted(recoveryTimes.subarray(0, recoveryCount).sort(), 0.5);
   return {
     window,
     deploymentFrequency: {
@@ -126,24 +116,31 @@ export function summariseChanges(
     },
     leadTime: {
       medianMs: leadMedian,
-      p90Ms: percentile(
-        leadTimes.map((l) => l.leadTimeMs),
-        0.9,
-      ),
-      count: leadTimes.length,
+      p90Ms: quantileOfSorted(leads, 0.9),
+      count: leadCount,
       tier: tierOf('leadTime', leadMedian),
-      ...(explain ? { explain: { deployments: leadTimes } } : {}),
+      ...(explain
+        ? {
+            explain: {
+              deployments: sorted.flatMap((f) =>
+                f.leadTimeMs === null ? [] : [{ deployment: f.deployment, leadTimeMs: f.leadTimeMs }],
+              ),
+            },
+          }
+        : {}),
     },
     changeFailureRate: {
       rate: failureRate,
-      failed: failed.length,
-      total: counted.length,
+      failed,
+      total: counted,
       tier: tierOf('changeFailureRate', failureRate),
       ...(explain
         ? {
             explain: {
-              total: counted.map((f) => f.deployment),
-              failed: failed.map((f) => ({ deployment: f.deployment, causes: f.failures })),
+              total: sorted.filter((f) => !f.isRollback).map((f) => f.deployment),
+              failed: sorted
+                .filter((f) => !f.isRollback && f.failures.length > 0)
+                .map((f) => ({ deployment: f.deployment, causes: f.failures })),
               excluded: sorted.filter((f) => f.isRollback).map((f) => f.deployment),
             },
           }
@@ -151,24 +148,47 @@ export function summariseChanges(
     },
     recoveryTime: {
       medianMs: recoveryMedian,
-      count: recoveries.length,
+      count: recoveryCount,
       tier: tierOf('recoveryTime', recoveryMedian),
-      ...(explain ? { explain: { recoveries, unrecovered } } : {}),
+      ...(explain ? { explain: recoveriesOf(sorted) } : {}),
     },
     reworkRate: {
-      rate: sorted.length === 0 ? null : rework.length / sorted.length,
-      rework: rework.length,
+      rate: sorted.length === 0 ? null : rework / sorted.length,
+      rework,
       total: sorted.length,
       ...(explain
         ? {
             explain: {
               total: sorted.map((f) => f.deployment),
-              rework: rework.map((f) => ({ deployment: f.deployment, why: f.rework })),
+              rework: sorted
+                .filter((f) => f.rework.length > 0)
+                .map((f) => ({ deployment: f.deployment, why: f.rework })),
             },
           }
         : {}),
     },
   };
+}
+
+type RecoveryExplain = NonNullable<DoraFigures['recoveryTime']['explain']>;
+
+/** The recoveries and the unrecovered failed changes behind the recovery time, in `facts`' order. */
+function recoveriesOf(facts: readonly ChangeFacts[]): RecoveryExplain {
+  const recoveries: RecoveryExplain['recoveries'][number][] = [];
+  const unrecovered: string[] = [];
+  for (const f of facts) {
+    if (f.isRollback || f.failures.length === 0) continue;
+    if (f.failedMs !== null && f.recoveredMs !== null && f.recoveredBy !== null) {
+      recoveries.push({
+        deployment: f.deployment,
+        failedAt: new Date(f.failedMs).toISOString(),
+        recoveredAt: new Date(f.recoveredMs).toISOString(),
+        recoveryMs: f.recoveredMs - f.failedMs,
+        recoveredBy: f.recoveredBy,
+      });
+    } else unrecovered.push(f.deployment);
+  }
+  return { recoveries, unrecovered };
 }
 
 /**
@@ -177,8 +197,12 @@ export function summariseChanges(
  * the median of 1, 2, 3, 4 is 2.5 → 3 ms. null for no values.
  */
 export function percentile(values: readonly number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = Float64Array.from(values).sort();
+  return quantileOfSorted(Float64Array.from(values).sort(), q);
+}
+
+/** {@link percentile} of values already sorted ascending. */
+function quantileOfSorted(sorted: Float64Array, q: number): number | null {
+  if (sorted.length === 0) return null;
   const rank = (sorted.length - 1) * q;
   const lo = Math.floor(rank);
   const hi = Math.ceil(rank);

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { percentile, summariseChanges } from './dora-summary.js';
+import { DEFAULT_CORRELATION, dependencyClosure, rankSuspects } from './correlation.js';
 import {
+  DEFAULT_DORA,
   analyseChanges,
   type DoraChange,
   type DoraIncident,
@@ -9,7 +11,7 @@ import {
   type DoraRemediation,
 } from './dora.js';
 import { tierOf } from './dora-tiers.js';
-import { INCIDENT_SEVERITIES } from './incident.js';
+import { INCIDENT_SEVERITIES, severityRank } from './incident.js';
 
 const H = 3_600_000;
 const T = Date.parse('2026-11-02T00:00:00Z');
@@ -168,67 +170,79 @@ describe('percentile and tiers', () => {
 
 describe('property: rates within [0, 1], counts equal to what explain lists', () => {
   const kinds = ['release', 'hotfix', 'config', 'migration', 'rollback'];
-  const arbitraryInput = fc
-    .record({
-      changes: fc.array(
-        fc.record({
-          service: fc.constantFrom('api', 'web', 'db'),
-          region: fc.constantFrom('', 'eu'),
-          finishedH: fc.integer({ min: 0, max: 300 }),
-          durationMin: fc.integer({ min: 0, max: 120 }),
-          kind: fc.constantFrom(...kinds),
-          remediation: fc.boolean(),
-          remediates: fc.option(fc.nat(40), { nil: null }),
-          rolledBackAfterMin: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
-          commitBeforeH: fc.option(fc.integer({ min: -2, max: 200 }), { nil: null }),
-          ticket: fc.option(fc.constantFrom('OPS-1', 'OPS-2'), { nil: null }),
-        }),
-        { maxLength: 40 },
-      ),
-      incidents: fc.array(
-        fc.record({
-          service: fc.option(fc.constantFrom('api', 'web', 'db'), { nil: null }),
-          startH: fc.integer({ min: -10, max: 310 }),
-          severity: fc.option(fc.constantFrom(...INCIDENT_SEVERITIES), { nil: null }),
-          resolvedAfterMin: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: null }),
-          ticket: fc.option(fc.constantFrom('OPS-1', 'OPS-2'), { nil: null }),
-          causedBy: fc.option(fc.nat(40), { nil: null }),
-        }),
-        { maxLength: 15 },
-      ),
-    })
-    .map(({ changes, incidents }): DoraInput => {
-      const list = changes.map((c, i) =>
-        change(`d${i}`, c.finishedH, {
-          service: c.service,
-          region: c.region,
-          kind: c.kind,
-          intent: c.remediation ? 'remediation' : null,
-          remediates: c.remediates === null ? null : `d${c.remediates}`,
-          firstMs: T + c.finishedH * H - c.durationMin * 60_000,
-          startedMs: T + c.finishedH * H - c.durationMin * 60_000,
-          rolledBackMs:
-            c.rolledBackAfterMin === null ? null : T + c.finishedH * H + c.rolledBackAfterMin * 60_000,
-          firstCommitMs: c.commitBeforeH === null ? null : T + (c.finishedH - c.commitBeforeH) * H,
-          ticket: c.ticket,
-        }),
-      );
-      return {
-        changes: list,
-        remediations: list
-          .filter((c) => c.remediates !== null || c.kind === 'rollback')
-          .map((c) => ({ ...c, firstMs: c.firstMs })),
-        incidents: incidents.map((x, i) =>
-          incident(`i${i}`, x.startH, {
-            service: x.service,
-            severity: x.severity,
-            ticket: x.ticket,
-            causedBy: x.causedBy === null ? null : `d${x.causedBy}`,
-            resolvedMs: x.resolvedAfterMin === null ? null : T + x.startH * H + x.resolvedAfterMin * 60_000,
+  /** Changes and incidents over `hours` (few hours: incidents land among the changes). */
+  const inputsOver = (hours: number) =>
+    fc
+      .record({
+        changes: fc.array(
+          fc.record({
+            service: fc.constantFrom('api', 'web', 'db'),
+            region: fc.constantFrom('', 'eu'),
+            finishedH: fc.integer({ min: 0, max: hours }),
+            durationMin: fc.integer({ min: 0, max: 120 }),
+            kind: fc.constantFrom(...kinds),
+            remediation: fc.boolean(),
+            remediates: fc.option(fc.nat(40), { nil: null }),
+            rolledBackAfterMin: fc.option(fc.integer({ min: 1, max: 600 }), { nil: null }),
+            commitBeforeH: fc.option(fc.integer({ min: -2, max: 200 }), { nil: null }),
+            ticket: fc.option(fc.constantFrom('OPS-1', 'OPS-2'), { nil: null }),
+            version: fc.option(fc.constantFrom('1.0', '1.1'), { nil: null }),
           }),
+          { maxLength: 40 },
         ),
-      };
-    });
+        incidents: fc.array(
+          fc.record({
+            service: fc.option(fc.constantFrom('api', 'web', 'db'), { nil: null }),
+            startH: fc.integer({ min: -10, max: hours + 10 }),
+            severity: fc.option(fc.constantFrom(...INCIDENT_SEVERITIES), { nil: null }),
+            resolvedAfterMin: fc.option(fc.integer({ min: 0, max: 3000 }), { nil: null }),
+            ticket: fc.option(fc.constantFrom('OPS-1', 'OPS-2'), { nil: null }),
+            causedBy: fc.option(fc.nat(40), { nil: null }),
+            // A title can name a deployment key or a version (§9 `ticket`).
+            title: fc.constantFrom('errors', 'd3 broke it', '1.1 is slow', 'd7, 1.0'),
+          }),
+          { maxLength: 15 },
+        ),
+      })
+      .map(({ changes, incidents }): DoraInput => {
+        const list = changes.map((c, i) =>
+          change(`d${i}`, c.finishedH, {
+            service: c.service,
+            region: c.region,
+            kind: c.kind,
+            intent: c.remediation ? 'remediation' : null,
+            remediates: c.remediates === null ? null : `d${c.remediates}`,
+            firstMs: T + c.finishedH * H - c.durationMin * 60_000,
+            startedMs: T + c.finishedH * H - c.durationMin * 60_000,
+            rolledBackMs:
+              c.rolledBackAfterMin === null ? null : T + c.finishedH * H + c.rolledBackAfterMin * 60_000,
+            firstCommitMs: c.commitBeforeH === null ? null : T + (c.finishedH - c.commitBeforeH) * H,
+            ticket: c.ticket,
+            version: c.version,
+          }),
+        );
+        return {
+          changes: list,
+          remediations: list
+            .filter((c) => c.remediates !== null || c.kind === 'rollback')
+            .map((c) => ({ ...c, firstMs: c.firstMs })),
+          incidents: incidents.map((x, i) =>
+            incident(`i${i}`, x.startH, {
+              service: x.service,
+              severity: x.severity,
+              ticket: x.ticket,
+              title: x.title,
+              causedBy: x.causedBy === null ? null : `d${x.causedBy}`,
+              resolvedMs: x.resolvedAfterMin === null ? null : T + x.startH * H + x.resolvedAfterMin * 60_000,
+            }),
+          ),
+          dependsOn: new Map([
+            ['api', ['db']],
+            ['web', ['api']],
+          ]),
+        };
+      });
+  const arbitraryInput = inputsOver(300);
 
   it('holds for any mix of changes, rollbacks, remediations and incidents', () => {
     fc.assert(
@@ -259,6 +273,54 @@ describe('property: rates within [0, 1], counts equal to what explain lists', ()
           expect(r.recoveryMs).toBeGreaterThanOrEqual(0);
         if (f.leadTime.medianMs !== null && f.leadTime.p90Ms !== null)
           expect(f.leadTime.p90Ms).toBeGreaterThanOrEqual(f.leadTime.medianMs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('without explain gives the same figures', () => {
+    fc.assert(
+      fc.property(arbitraryInput, (input) => {
+        const facts = analyseChanges(input);
+        const explained = summariseChanges(facts, WINDOW, true);
+        const strip = <T extends { explain?: unknown }>({ explain: _, ...rest }: T) => rest;
+        expect(summariseChanges(facts, WINDOW)).toEqual({
+          window: WINDOW,
+          deploymentFrequency: strip(explained.deploymentFrequency),
+          leadTime: strip(explained.leadTime),
+          changeFailureRate: strip(explained.changeFailureRate),
+          recoveryTime: strip(explained.recoveryTime),
+          reworkRate: strip(explained.reworkRate),
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('an incident makes failed exactly the suspects rankSuspects finds among every change', () => {
+    fc.assert(
+      fc.property(fc.oneof(inputsOver(300), inputsOver(6)), (input) => {
+        const found = new Set<string>();
+        for (const f of analyseChanges(input))
+          for (const c of f.failures)
+            if (c.cause === 'incident') found.add(`${c.by} ${f.deployment} ${c.reason}`);
+        const expected = new Set<string>();
+        for (const i of input.incidents) {
+          if (i.severity === null || severityRank(i.severity) > severityRank(DEFAULT_DORA.minSeverity))
+            continue;
+          const related =
+            i.service === null
+              ? new Set<string>()
+              : dependencyClosure(i.service, (s) => input.dependsOn?.get(s) ?? [], 1);
+          for (const s of rankSuspects(i, input.changes, related, DEFAULT_CORRELATION))
+            if (
+              s.reason === 'explicit' ||
+              s.reason === 'ticket' ||
+              (s.reason === 'same_service' && s.withinWindow)
+            )
+              expected.add(`${i.key} ${s.deployment} ${s.reason}`);
+        }
+        expect([...found].sort()).toEqual([...expected].sort());
       }),
       { numRuns: 300 },
     );

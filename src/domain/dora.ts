@@ -107,30 +107,53 @@ export interface ChangeFacts {
  * service and environment (and the incident's region rules of §9).
  */
 export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAULT_DORA): ChangeFacts[] {
-  const byService = groupByService(
-    input.changes,
-    (a, b) => a.firstMs - b.firstMs || a.finishedMs - b.finishedMs,
-  );
   const byFinish = groupByService(
     input.changes,
     (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
   );
-  const byKey = new Map(input.changes.map((c) => [c.deployment, c]));
+  const counted = input.incidents.filter(
+    (i) => i.severity !== null && severityRank(i.severity) <= severityRank(settings.minSeverity),
+  );
+  const mentions = counted.map((i) => [i, mentionedWords(i)] as const);
+  // Only versions some incident mentions are looked up: index just those.
+  const mentioned = new Set<string>();
+  for (const [, words] of mentions) for (const w of words) mentioned.add(w);
+  const byKey = new Map<string, DoraChange>();
   const byTicket = new Map<string, DoraChange[]>();
+  const byVersion = new Map<string, Map<string, DoraChange[]>>();
   for (const c of input.changes) {
-    if (c.ticket === null) continue;
-    const list = byTicket.get(c.ticket);
-    if (list) list.push(c);
-    else byTicket.set(c.ticket, [c]);
+    byKey.set(c.deployment, c);
+    if (c.ticket !== null) push(byTicket, c.ticket, c);
+    if (c.version !== null && mentioned.has(c.version)) {
+      let versions = byVersion.get(c.service);
+      if (!versions) byVersion.set(c.service, (versions = new Map()));
+      push(versions, c.version, c);
+    }
   }
-  const indexes: Indexes = { byService, byKey, byTicket };
+  const longestRun = new Map<string, number>();
+  for (const [service, list] of byFinish) {
+    let longest = 0;
+    for (const c of list)
+      longest = Math.max(longest, c.finishedMs - Math.min(c.firstMs, c.startedMs ?? c.firstMs));
+    longestRun.set(service, longest);
+  }
+  const closures = new Map<string, ReadonlySet<string>>();
+  const related = (service: string): ReadonlySet<string> => {
+    let found = closures.get(service);
+    if (!found) {
+      found = dependencyClosure(
+        service,
+        (s) => input.dependsOn?.get(s) ?? [],
+        settings.correlation.dependencyDepth,
+      );
+      closures.set(service, found);
+    }
+    return found;
+  };
+  const indexes: Indexes = { byFinish, byKey, byTicket, byVersion, longestRun, related };
   /** Per failed change: each cause, when it was signalled, and (incidents) when it was resolved. */
   const failures = new Map<string, Signal[]>();
-  const fail = (deployment: string, signal: Signal) => {
-    const list = failures.get(deployment);
-    if (list) list.push(signal);
-    else failures.set(deployment, [signal]);
-  };
+  const fail = (deployment: string, signal: Signal) => push(failures, deployment, signal);
 
   for (const change of input.changes) {
     if (change.rolledBackMs !== null)
@@ -153,10 +176,8 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
       resolvedMs: null,
     });
   }
-  for (const incident of input.incidents) {
-    if (incident.severity === null || severityRank(incident.severity) > severityRank(settings.minSeverity))
-      continue;
-    for (const suspect of namedChanges(incident, input, indexes, settings.correlation)) {
+  for (const [incident, words] of mentions) {
+    for (const suspect of namedChanges(incident, words, indexes, settings.correlation)) {
       fail(suspect.deployment, {
         cause: { cause: 'incident', by: incident.key, reason: suspect.reason },
         atMs: incident.startedMs,
@@ -166,7 +187,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
   }
 
   return input.changes.map((change) => {
-    const signals = failures.get(change.deployment) ?? [];
+    const signals = failures.get(change.deployment) ?? NONE;
     let failedMs: number | null = null;
     for (const s of signals) if (failedMs === null || s.atMs < failedMs) failedMs = s.atMs;
     let recoveredMs: number | null = null;
@@ -180,10 +201,15 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
           [recoveredMs, recoveredBy] = [s.resolvedMs, s.cause.by];
       }
     }
-    const rework: string[] = [];
-    if (change.intent === 'remediation') rework.push('intent:remediation');
-    if (change.kind === 'hotfix' || change.kind === 'rollback') rework.push(`kind:${change.kind}`);
-    if (change.remediates !== null) rework.push(`remediates:${change.remediates}`);
+    let rework: readonly string[] = NONE;
+    const hotfix = change.kind === 'hotfix' || change.kind === 'rollback';
+    if (change.intent === 'remediation' || hotfix || change.remediates !== null) {
+      const why: string[] = [];
+      if (change.intent === 'remediation') why.push('intent:remediation');
+      if (hotfix) why.push(`kind:${change.kind}`);
+      if (change.remediates !== null) why.push(`remediates:${change.remediates}`);
+      rework = why;
+    }
     return {
       deployment: change.deployment,
       service: change.service,
@@ -191,7 +217,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
       isRollback: change.kind === 'rollback',
       leadTimeMs:
         change.firstCommitMs === null ? null : Math.max(0, change.finishedMs - change.firstCommitMs),
-      failures: signals.map((s) => s.cause),
+      failures: signals.length === 0 ? NONE : signals.map((s) => s.cause),
       failedMs,
       recoveredMs,
       recoveredBy,
@@ -201,9 +227,25 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
 }
 
 interface Indexes {
-  readonly byService: ReadonlyMap<string, readonly DoraChange[]>;
+  /** Changes per service, by finish time. */
+  readonly byFinish: ReadonlyMap<string, readonly DoraChange[]>;
   readonly byKey: ReadonlyMap<string, DoraChange>;
   readonly byTicket: ReadonlyMap<string, readonly DoraChange[]>;
+  /** Changes per service, then per version. */
+  readonly byVersion: ReadonlyMap<string, ReadonlyMap<string, readonly DoraChange[]>>;
+  /** Per service, the longest time from a change's first event (or start) to its finish. */
+  readonly longestRun: ReadonlyMap<string, number>;
+  /** The services an incident of this service counts as related (§9 dependencies), cached. */
+  readonly related: (service: string) => ReadonlySet<string>;
+}
+
+/** Shared by every change with no failure or no rework: most of them. */
+const NONE: readonly never[] = Object.freeze([]);
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 interface Signal {
@@ -218,11 +260,7 @@ function groupByService(
   order: (a: DoraChange, b: DoraChange) => number,
 ): Map<string, DoraChange[]> {
   const map = new Map<string, DoraChange[]>();
-  for (const c of changes) {
-    const list = map.get(c.service);
-    if (list) list.push(c);
-    else map.set(c.service, [c]);
-  }
+  for (const c of changes) push(map, c.service, c);
   for (const list of map.values()) list.sort(order);
   return map;
 }
@@ -273,28 +311,17 @@ function nextChangeAfter(
   return later?.get(change.service);
 }
 
-/** Index of the first element of `list` (sorted by firstMs) with firstMs >= `fromMs`. */
-function lowerBound(list: readonly DoraChange[], fromMs: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid]?.firstMs ?? 0) < fromMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * The changes an incident makes failed (§10): its suspects with reason `explicit` or `ticket`,
  * or `same_service` within the window. Only changes that could be such suspects are handed to
- * `rankSuspects`: the named key, the same ticket, a mentioned key or version, and changes of
- * the incident's service in the candidate span that finished no earlier than the window.
+ * `rankSuspects`: the named key, the same ticket, a mentioned key, a mentioned version of the
+ * incident's or a related service, and the changes of the incident's service that finished no
+ * earlier than the window and began by the incident's start.
  */
 function namedChanges(
   incident: DoraIncident,
-  input: DoraInput,
-  { byService, byKey, byTicket }: Indexes,
+  mentioned: ReadonlySet<string>,
+  { byFinish, byKey, byTicket, byVersion, longestRun, related: relatedTo }: Indexes,
   correlation: CorrelationSettings,
 ): { deployment: string; reason: SuspectReason }[] {
   const candidates = new Set<DoraChange>();
@@ -302,30 +329,29 @@ function namedChanges(
     if (c) candidates.add(c);
   };
   if (incident.causedBy !== null) add(byKey.get(incident.causedBy));
-  const related =
-    incident.service === null
-      ? new Set<string>()
-      : dependencyClosure(
-          incident.service,
-          (s) => input.dependsOn?.get(s) ?? [],
-          correlation.dependencyDepth,
-        );
+  const related = incident.service === null ? new Set<string>() : relatedTo(incident.service);
   const span = candidateSpan(incident.startedMs, correlation);
-  const windowMs = correlation.windowMinutes * 60_000;
-  const services = incident.service === null ? [...related] : [incident.service, ...related];
-  const mentioned = mentionedWords(incident);
   for (const w of mentioned) add(byKey.get(w));
+  const services = incident.service === null ? [...related] : [incident.service, ...related];
   for (const service of services) {
-    const list = byService.get(service) ?? [];
-    for (let i = lowerBound(list, span.fromMs); i < list.length; i += 1) {
+    const versions = byVersion.get(service);
+    if (versions) for (const w of mentioned) for (const c of versions.get(w) ?? NONE) add(c);
+  }
+  if (incident.service !== null) {
+    // Same service: finished at or after the window's start; a change that finished later
+    // still counts when it began by the incident's start, at most its service's longest run
+    // before its finish.
+    const list = byFinish.get(incident.service) ?? NONE;
+    const lastMs = span.toMs + (longestRun.get(incident.service) ?? 0);
+    const fromMs = incident.startedMs - correlation.windowMinutes * 60_000;
+    for (let i = finishedFrom(list, fromMs, true); i < list.length; i += 1) {
       const c = list[i];
-      if (!c || c.firstMs > span.toMs) break;
-      const sameService = service === incident.service && c.finishedMs >= incident.startedMs - windowMs;
-      if (sameService || (c.version !== null && mentioned.has(c.version))) add(c);
+      if (!c || c.finishedMs > lastMs) break;
+      add(c);
     }
   }
   // The same ticket names a change of any service (§9 `ticket`).
-  if (incident.ticket !== null) for (const c of byTicket.get(incident.ticket) ?? []) add(c);
+  if (incident.ticket !== null) for (const c of byTicket.get(incident.ticket) ?? NONE) add(c);
   if (candidates.size === 0) return [];
   return rankSuspects(incident, [...candidates], related, correlation)
     .filter(

@@ -23,6 +23,7 @@ import { createAlertsRepository, type AlertsRepository } from './alerts-reposito
 import { createApprovalsRepository, type ApprovalsRepository } from './approvals-repository.js';
 import { createDeadLettersRepository, type DeadLettersRepository } from './dead-letters-repository.js';
 import { createIncidentsRepository, type IncidentsRepository } from './incidents-repository.js';
+import { postgresEachRow, sqliteEachRow, type EachRow } from './array-rows.js';
 import { createDoraRepository, type DoraRepository } from './dora-repository.js';
 import { createDeploymentsRepository, type DeploymentsRepository } from './deployments-repository.js';
 import { createEnvironmentsRepository, type EnvironmentsRepository } from './environments-repository.js';
@@ -139,12 +140,18 @@ function openSqlite(dataDir: string): Store {
     dialect: 'sqlite',
     location: file,
     writeTransaction: (fn) => db.transaction().execute(fn),
+    eachRow: sqliteEachRow(database),
   });
 }
 
 /** The store over `handle`, with its repositories created once. */
 function withRepositories(
-  handle: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'>,
+  {
+    eachRow,
+    ...handle
+  }: Pick<Store, 'db' | 'dialect' | 'location' | 'writeTransaction'> & {
+    readonly eachRow: EachRow;
+  },
   postgresUrl?: string,
 ): Store {
   const { db } = handle;
@@ -164,7 +171,7 @@ function withRepositories(
     reports: createReportsRepository(db),
     silences: createSilencesRepository(db),
     verifications: createVerificationsRepository(db),
-    dora: createDoraRepository(db),
+    dora: createDoraRepository(db, eachRow),
     leases: createLeasesRepository(db),
     alerts: createAlertsRepository(db),
     ledgerFeed: createLedgerFeed(db, postgresUrl),
@@ -224,6 +231,7 @@ function openPostgres(url: string, onConnectionError: (error: Error) => void = (
           await sql`select pg_advisory_xact_lock(${WRITER_LOCK})`.execute(trx);
           return fn(trx);
         }),
+      eachRow: postgresEachRow(pool),
     },
     url,
   );

@@ -9,6 +9,7 @@
 import type { Kysely } from 'kysely';
 import type { DoraChange, DoraIncident, DoraRemediation } from '../domain/dora.js';
 import type { IncidentSeverity } from '../domain/incident.js';
+import type { EachRow } from './array-rows.js';
 import type { Database } from './schema.js';
 
 export interface DoraQuery {
@@ -40,7 +41,52 @@ export interface DoraRepository {
 
 const SUCCEEDED = 'deployment.succeeded';
 
-export function createDoraRepository(db: Kysely<Database>): DoraRepository {
+/** A change's row: the columns of the changes query, in its select order. */
+type ChangeRow = [
+  deployment: string,
+  service: string,
+  region: string | null,
+  version: string | null,
+  ticket: string | null,
+  kind: string,
+  intent: string | null,
+  remediates: string | null,
+  sortMs: number,
+  startedMs: number | null,
+  finishedMs: number | null,
+  rolledBackMs: number | null,
+  firstCommitMs: number | null,
+];
+
+type RemediationRow = [
+  deployment: string,
+  service: string,
+  environment: string,
+  region: string | null,
+  kind: string,
+  remediates: string | null,
+  sortMs: number,
+];
+
+type IncidentRow = [
+  key: string,
+  title: string,
+  service: string | null,
+  environment: string | null,
+  region: string | null,
+  severity: string | null,
+  startedMs: number,
+  resolvedMs: number | null,
+  ticket: string | null,
+  causedBy: string | null,
+  labels: string | null,
+];
+
+/**
+ * `eachRow` runs a compiled query and hands over its rows one by one as arrays
+ * (src/store/array-rows.ts): the changes of a window are read by the hundred thousand.
+ */
+export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): DoraRepository {
   async function changes(q: DoraQuery): Promise<DoraChange[]> {
     if (q.services !== null && q.services.length === 0) return [];
     let query = db
@@ -65,51 +111,58 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
       .where('finished_ms', '<', q.untilMs)
       .where('terminal_type', '=', SUCCEEDED);
     if (q.services !== null) query = query.where('service', 'in', [...q.services]);
-    const rows = await query.execute();
-    return rows.map((r) => ({
-      deployment: r.deployment,
-      service: r.service,
-      environment: q.environment,
-      region: r.region,
-      version: r.version,
-      ticket: r.ticket,
-      kind: r.kind,
-      intent: r.intent,
-      remediates: r.remediates,
-      firstMs: r.sort_ms,
-      startedMs: r.started_ms,
-      finishedMs: r.finished_ms ?? 0,
-      rolledBackMs: r.rolled_back_ms,
-      firstCommitMs: r.first_commit_ms,
-    }));
+    const found: DoraChange[] = [];
+    await eachRow(query.compile(), (row) => {
+      const r = row as ChangeRow;
+      found.push({
+        deployment: r[0],
+        service: r[1],
+        environment: q.environment,
+        region: r[2],
+        version: r[3],
+        ticket: r[4],
+        kind: r[5],
+        intent: r[6],
+        remediates: r[7],
+        firstMs: r[8],
+        startedMs: r[9],
+        finishedMs: r[10] ?? 0,
+        rolledBackMs: r[11],
+        firstCommitMs: r[12],
+      });
+    });
+    return found;
   }
 
   async function nextChanges(q: DoraQuery): Promise<DoraFacts['nextChanges']> {
     if (q.services !== null && q.services.length === 0) return new Map();
-    let firsts = db
+    // Ranked per service by a window function over the changes after the range only (a
+    // join back on the minimum walked every change of the environment).
+    let ranked = db
       .selectFrom('deployments')
-      .select(['service'])
-      .select((eb) => eb.fn.min('finished_ms').as('first_ms'))
+      .select(['service', 'deployment', 'finished_ms'])
+      .select((eb) =>
+        eb.fn
+          .agg<number>('row_number')
+          .over((ob) => ob.partitionBy('service').orderBy('finished_ms').orderBy('deployment'))
+          .as('rank'),
+      )
       .where('environment', '=', q.environment)
       .where('finished_ms', '>=', q.untilMs)
-      .where('terminal_type', '=', SUCCEEDED)
-      .groupBy('service');
-    if (q.services !== null) firsts = firsts.where('service', 'in', [...q.services]);
-    const rows = await db
-      .selectFrom('deployments as d')
-      .innerJoin(firsts.as('f'), (join) =>
-        join.onRef('f.service', '=', 'd.service').onRef('f.first_ms', '=', 'd.finished_ms'),
-      )
-      .select(['d.service', 'd.deployment', 'd.finished_ms'])
-      .where('d.environment', '=', q.environment)
-      .where('d.terminal_type', '=', SUCCEEDED)
-      .orderBy('d.deployment')
-      .execute();
+      .where('terminal_type', '=', SUCCEEDED);
+    if (q.services !== null) ranked = ranked.where('service', 'in', [...q.services]);
     const map: DoraFacts['nextChanges'] = new Map();
-    for (const r of rows) {
-      if (!map.has(r.service))
-        map.set(r.service, { deployment: r.deployment, finishedMs: r.finished_ms ?? 0 });
-    }
+    await eachRow(
+      db
+        .selectFrom(ranked.as('r'))
+        .select(['r.service', 'r.deployment', 'r.finished_ms'])
+        .where('r.rank', '=', 1)
+        .compile(),
+      (row) => {
+        const [service, deployment, finishedMs] = row as [string, string, number | null];
+        map.set(service, { deployment, finishedMs: finishedMs ?? 0 });
+      },
+    );
     return map;
   }
 
@@ -123,7 +176,20 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
       'remediates',
       'sort_ms',
     ] as const;
-    const [declared, rollbacks] = await Promise.all([
+    const found: DoraRemediation[] = [];
+    const add = (row: unknown[]) => {
+      const r = row as RemediationRow;
+      found.push({
+        deployment: r[0],
+        service: r[1],
+        environment: r[2],
+        region: r[3],
+        kind: r[4],
+        remediates: r[5],
+        firstMs: r[6],
+      });
+    };
+    await eachRow(
       db
         .selectFrom('deployments')
         .select([...columns])
@@ -131,7 +197,10 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
         // lets SQLite's planner walk the time index and look up every row since.
         .where('remediates', '>=', '')
         .where('sort_ms', '>=', q.remediationsFromMs)
-        .execute(),
+        .compile(),
+      add,
+    );
+    await eachRow(
       db
         .selectFrom('deployments')
         .select([...columns])
@@ -139,17 +208,10 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
         .where('environment', '=', q.environment)
         .where('sort_ms', '>=', q.remediationsFromMs)
         .where('remediates', 'is', null)
-        .execute(),
-    ]);
-    return [...declared, ...rollbacks].map((r) => ({
-      deployment: r.deployment,
-      service: r.service,
-      environment: r.environment,
-      region: r.region,
-      kind: r.kind,
-      remediates: r.remediates,
-      firstMs: r.sort_ms,
-    }));
+        .compile(),
+      add,
+    );
+    return found;
   }
 
   async function incidents(q: DoraQuery): Promise<DoraIncident[]> {
@@ -172,32 +234,34 @@ export function createDoraRepository(db: Kysely<Database>): DoraRepository {
         ])
         .where('severity', 'in', [...q.severities])
         .where((eb) => eb.or([eb('environment', '=', q.environment), eb('environment', 'is', null)]));
-    const [inSpan, explicit] = await Promise.all([
+    const seen = new Set<string>();
+    const found: DoraIncident[] = [];
+    const add = (row: unknown[]) => {
+      const r = row as IncidentRow;
+      if (seen.has(r[0])) return;
+      seen.add(r[0]);
+      found.push({
+        key: r[0],
+        title: r[1],
+        service: r[2],
+        environment: r[3],
+        region: r[4],
+        severity: r[5] as IncidentSeverity | null,
+        startedMs: r[6],
+        resolvedMs: r[7],
+        ticket: r[8],
+        causedBy: r[9],
+        labels: r[10] === null ? null : (JSON.parse(r[10]) as Record<string, string>),
+      });
+    };
+    await eachRow(
       base()
         .where('started_ms', '>=', q.incidentsFromMs)
         .where('started_ms', '<=', q.incidentsToMs)
-        .execute(),
-      base().where('caused_by', '>=', '').execute(),
-    ]);
-    const seen = new Set<string>();
-    const found: DoraIncident[] = [];
-    for (const r of [...inSpan, ...explicit]) {
-      if (seen.has(r.key)) continue;
-      seen.add(r.key);
-      found.push({
-        key: r.key,
-        title: r.title,
-        service: r.service,
-        environment: r.environment,
-        region: r.region,
-        severity: r.severity as IncidentSeverity | null,
-        startedMs: r.started_ms,
-        resolvedMs: r.resolved_ms,
-        ticket: r.ticket,
-        causedBy: r.caused_by,
-        labels: r.labels === null ? null : (JSON.parse(r.labels) as Record<string, string>),
-      });
-    }
+        .compile(),
+      add,
+    );
+    await eachRow(base().where('caused_by', '>=', '').compile(), add);
     return found;
   }
 

@@ -1,0 +1,35 @@
+/**
+ * Reads that bring rows into JavaScript by the hundred thousand (DORA metrics, §10) take them
+ * one at a time as arrays in select order: an object per row, with its property names, costs
+ * more than finding the row, and a row the caller has turned into its own value is garbage at
+ * once instead of living until the whole answer is in. The query is still built and compiled by
+ * Kysely, so both dialects run the same SQL; only the shape of the answer differs from
+ * `execute()`.
+ */
+import type SQLite from 'better-sqlite3';
+import type { CompiledQuery } from 'kysely';
+import type pg from 'pg';
+
+/** Runs `query` and calls `each` with every row (an array of its column values), in order. */
+export type EachRow = (query: CompiledQuery, each: (row: unknown[]) => void) => Promise<void>;
+
+/** better-sqlite3's raw mode, stepping through the rows. */
+export function sqliteEachRow(database: SQLite.Database): EachRow {
+  return (query, each) => {
+    const statement = database.prepare(query.sql).raw(true);
+    for (const row of statement.iterate(...query.parameters)) each(row as unknown[]);
+    return Promise.resolve();
+  };
+}
+
+/** node-postgres's array row mode, with the pool's type parsers (int8 as a number). */
+export function postgresEachRow(pool: pg.Pool): EachRow {
+  return async (query, each) => {
+    const result = await pool.query<unknown[]>({
+      text: query.sql,
+      values: [...query.parameters],
+      rowMode: 'array',
+    });
+    for (const row of result.rows) each(row);
+  };
+}
