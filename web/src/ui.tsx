@@ -75,3 +75,56 @@ export function Page({
 export function Empty({ children }: { children: ReactNode }) {
   return <p className="muted">{children}</p>;
 }
+
+/** The filter bar of a list view (its values live in the URL, see router.tsx). */
+export function Filters({ children }: { children: ReactNode }) {
+  return (
+    <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+      {children}
+    </form>
+  );
+}
+
+/** A labelled choice among `choices`, with `any` (the empty value) first. */
+export function ChoiceFilter({
+  label,
+  value,
+  choices,
+  onChange,
+}: {
+  label: string;
+  value: string | undefined;
+  choices: readonly string[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label}{' '}
+      <select value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+        <option value="">any</option>
+        {choices.map((c) => (
+          <option key={c} value={c}>
+            {c}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A labelled text filter. */
+export function TextFilter({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: string | undefined;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label} <input value={value ?? ''} onChange={(e) => onChange(e.target.value)} />
+    </label>
+  );
+}

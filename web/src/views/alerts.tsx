@@ -8,7 +8,7 @@ import { getAll, query, send } from '../api';
 import { useIdentity } from '../app';
 import { Link, str, useSearch } from '../router';
 import type { Alert, Role, Silence } from '../types';
-import { Empty, Failure, Loading, Page, StatusBadge, When } from '../ui';
+import { ChoiceFilter, Empty, Failure, Filters, Loading, Page, StatusBadge, When } from '../ui';
 
 /** The roles of the API's `alerts:ack` action (src/server/access.ts); the server checks anyway. */
 const ACK_ROLES: readonly Role[] = ['admin', 'approver', 'deployer'];
@@ -52,17 +52,14 @@ export default function AlertsView() {
     <Page
       title="Alerts"
       actions={
-        <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            Status{' '}
-            <select value={search.status ?? ''} onChange={(e) => setSearch({ status: e.target.value })}>
-              <option value="">any</option>
-              <option value="firing">firing</option>
-              <option value="acknowledged">acknowledged</option>
-              <option value="resolved">resolved</option>
-            </select>
-          </label>
-        </form>
+        <Filters>
+          <ChoiceFilter
+            label="Status"
+            value={search.status}
+            choices={['firing', 'acknowledged', 'resolved']}
+            onChange={(status) => setSearch({ status })}
+          />
+        </Filters>
       }
     >
       {!canAck && (

@@ -4,7 +4,7 @@ import { getAll, query } from '../api';
 import { useIdentity } from '../app';
 import { Link, str, useSearch } from '../router';
 import type { PendingApproval } from '../types';
-import { Empty, Failure, Loading, Page, When } from '../ui';
+import { Empty, Failure, Filters, Loading, Page, TextFilter, When } from '../ui';
 import { DecideButtons } from './decide';
 
 const parse = (s: URLSearchParams) => ({ environment: str(s, 'environment') });
@@ -23,15 +23,13 @@ export function ApprovalsView() {
     <Page
       title="Approvals waiting"
       actions={
-        <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            Environment{' '}
-            <input
-              value={search.environment ?? ''}
-              onChange={(e) => setSearch({ environment: e.target.value })}
-            />
-          </label>
-        </form>
+        <Filters>
+          <TextFilter
+            label="Environment"
+            value={search.environment}
+            onChange={(environment) => setSearch({ environment })}
+          />
+        </Filters>
       }
     >
       {!canApprove && (

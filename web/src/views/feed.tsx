@@ -4,7 +4,7 @@ import { useEffect, useState } from 'react';
 import { getAll, query } from '../api';
 import { Link, str, useSearch } from '../router';
 import type { Deployment } from '../types';
-import { duration, Empty, Failure, Loading, Page } from '../ui';
+import { duration, Empty, Failure, Filters, Loading, Page, TextFilter } from '../ui';
 
 const parse = (s: URLSearchParams) => ({ service: str(s, 'service'), environment: str(s, 'environment') });
 
@@ -41,19 +41,14 @@ export function FeedView() {
     <Page
       title="Running now"
       actions={
-        <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            Service{' '}
-            <input value={search.service ?? ''} onChange={(e) => setSearch({ service: e.target.value })} />
-          </label>
-          <label>
-            Environment{' '}
-            <input
-              value={search.environment ?? ''}
-              onChange={(e) => setSearch({ environment: e.target.value })}
-            />
-          </label>
-        </form>
+        <Filters>
+          <TextFilter label="Service" value={search.service} onChange={(service) => setSearch({ service })} />
+          <TextFilter
+            label="Environment"
+            value={search.environment}
+            onChange={(environment) => setSearch({ environment })}
+          />
+        </Filters>
       }
     >
       {running.isPending ? (

@@ -3,7 +3,18 @@ import { useQuery } from '@tanstack/react-query';
 import { getAll, getJson, query } from '../api';
 import { Link, str, useSearch } from '../router';
 import type { Alert, Incident, Suspect, TimelineItem } from '../types';
-import { duration, Empty, Failure, Loading, Page, StatusBadge, When } from '../ui';
+import {
+  ChoiceFilter,
+  duration,
+  Empty,
+  Failure,
+  Filters,
+  Loading,
+  Page,
+  StatusBadge,
+  TextFilter,
+  When,
+} from '../ui';
 
 const parse = (s: URLSearchParams) => ({
   service: str(s, 'service'),
@@ -25,21 +36,15 @@ export function IncidentsView() {
     <Page
       title="Incidents"
       actions={
-        <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-          <label>
-            Service{' '}
-            <input value={search.service ?? ''} onChange={(e) => setSearch({ service: e.target.value })} />
-          </label>
-          <label>
-            Status{' '}
-            <select value={search.status ?? ''} onChange={(e) => setSearch({ status: e.target.value })}>
-              <option value="">any</option>
-              <option value="triggered">triggered</option>
-              <option value="acknowledged">acknowledged</option>
-              <option value="resolved">resolved</option>
-            </select>
-          </label>
-        </form>
+        <Filters>
+          <TextFilter label="Service" value={search.service} onChange={(service) => setSearch({ service })} />
+          <ChoiceFilter
+            label="Status"
+            value={search.status}
+            choices={['triggered', 'acknowledged', 'resolved']}
+            onChange={(status) => setSearch({ status })}
+          />
+        </Filters>
       }
     >
       {incidents.isPending ? (

@@ -10,7 +10,7 @@ import { getAll, getJson, query } from '../api';
 import { chipOf, promotionOrder } from '../environments';
 import { Link, str, useSearch } from '../router';
 import type { Deployment, EnvironmentRow, Policies } from '../types';
-import { ago, Failure, Loading, Page } from '../ui';
+import { ago, Failure, Filters, Loading, Page } from '../ui';
 
 interface Cell {
   rows: EnvironmentRow[];
@@ -112,7 +112,7 @@ export function MatrixView() {
     <Page
       title="Environments"
       actions={
-        <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <Filters>
           <label>
             Service{' '}
             <input
@@ -141,7 +141,7 @@ export function MatrixView() {
             />{' '}
             drift only
           </label>
-        </form>
+        </Filters>
       }
     >
       {environments.isPending ? (
