@@ -82,6 +82,8 @@ export interface RetentionRepository {
   archivedMonthOf(deployment: string): Promise<string | undefined>;
   /** The segments whose payloads are retired now (purged and not restored since), oldest first. */
   purgedSegments(): Promise<SegmentRow[]>;
+  /** The months (`YYYY-MM`) some deployment's records left the database with, ascending. */
+  retiredMonths(): Promise<string[]>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -532,6 +534,16 @@ export function createRetentionRepository(
         .where('deployment', '=', deployment)
         .executeTakeFirst();
       return row?.month;
+    },
+
+    async retiredMonths() {
+      const rows = await db
+        .selectFrom('archived_deployments')
+        .select('month')
+        .distinct()
+        .orderBy('month')
+        .execute();
+      return rows.map((r) => r.month);
     },
 
     async purgedSegments() {
