@@ -7,6 +7,7 @@
  * there (one SQL text each; the parameters below are theirs, in order). Pages are sent as
  * transferred buffers; the protocol is worker-pages.ts's.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import {
@@ -30,7 +31,16 @@ export interface SegmentJob {
   readonly deploymentsSql: string;
 }
 
+/** Nice value of the thread: below the server's, still scheduled on an idle machine. */
+const NICE = 10;
 const { file, first, end, pageSize, part, parts, entriesSql, deploymentsSql } = workerData as SegmentJob;
+// Archiving is background work: this thread yields the cores to the server's thread (on Linux
+// a nice value is per thread), so ingest keeps its rate and archiving takes what is left.
+try {
+  setPriority(NICE);
+} catch {
+  // Not permitted here (some sandboxes): run at the process's priority.
+}
 const port = parentPort;
 if (!port) throw new Error('segment-page-worker runs as a worker thread');
 const db = new SQLite(file, { readonly: true, fileMustExist: true });
