@@ -47,10 +47,12 @@ export async function archivedInstant(store: Store, atMs: number): Promise<Shipl
 /**
  * The 410 for the audit report of [fromMs, toMs) into `environment` (`what` names it) when the
  * rows it would compute need retired payloads; undefined when the database holds them all:
- * - a month retired with its segment overlaps the report's range;
+ * - a month retired with its segment overlaps the report's range (its deployment rows left);
  * - for a non-production environment, a month of the non-production purge overlaps it;
+ * - a deployment of the report lost records with another month (events received in the next
+ *   month, retired while this one was restored);
  * - an approval or gate decision of one of the report's deployments was retired with an earlier
- *   month (approvals come before the deployment they approve).
+ *   month (the gate may be asked before the deployment's first event).
  * A report never answers with rows silently missing.
  */
 export async function archivedReport(
@@ -61,12 +63,15 @@ export async function archivedReport(
 ): Promise<ShiplogError | undefined> {
   const overlaps = (month: string) => monthStart(month) < report.toMs && monthEnd(month) > report.fromMs;
   const segments = await store.retention.segments();
+  const hasSegment = (month: string) => segments.some((s) => s.month === month);
   const purged = segments.find((s) => s.purged_ms !== null && overlaps(s.month));
   if (purged) return archivedError(purged.month, what);
   if (!production) {
     const month = (await store.retention.retiredMonths()).find(overlaps);
-    if (month !== undefined) return archivedError(month, what, segments.some((s) => s.month === month));
+    if (month !== undefined) return archivedError(month, what, hasSegment(month));
   }
+  const month = await store.reports.archivedMonth(report);
+  if (month !== undefined) return archivedError(month, `records cited by ${what}`, hasSegment(month));
   const index = await store.reports.retiredEvidence(report);
   if (index === undefined) return undefined;
   const segment = segments.find((s) => Number(s.first_idx) <= index && index < Number(s.end_idx));

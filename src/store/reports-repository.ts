@@ -93,6 +93,11 @@ export interface ReportsRepository {
    * every such entry still has its bytes.
    */
   retiredEvidence(f: { environment: string; fromMs: number; toMs: number }): Promise<number | undefined>;
+  /**
+   * The earliest month records of a deployment of `environment` whose first event time is in
+   * [fromMs, toMs) left the database with (`archived_deployments`); none when none did.
+   */
+  archivedMonth(f: { environment: string; fromMs: number; toMs: number }): Promise<string | undefined>;
   /** The run of leaves that holds every event received at or after `receivedFromMs`. */
   rangeStart(receivedFromMs: number, size: number): Promise<RangeStart>;
   /**
@@ -207,6 +212,18 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
         .executeTakeFirst();
       const found = [approvals?.idx, gates?.idx].filter((i) => i !== null && i !== undefined).map(Number);
       return found.length > 0 ? Math.min(...found) : undefined;
+    },
+
+    async archivedMonth(f: { environment: string; fromMs: number; toMs: number }) {
+      const row = await db
+        .selectFrom('archived_deployments as a')
+        .innerJoin('deployments as d', 'd.deployment', 'a.deployment')
+        .select((eb) => eb.fn.min('a.month').as('month'))
+        .where('d.environment', '=', f.environment)
+        .where('d.sort_ms', '>=', f.fromMs)
+        .where('d.sort_ms', '<', f.toMs)
+        .executeTakeFirst();
+      return row?.month ?? undefined;
     },
 
     async rangeStart(receivedFromMs: number, size: number) {

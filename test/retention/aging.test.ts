@@ -116,6 +116,13 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
       { ...svc, version: '1.1.0', deployment: 'jan-prod-2', environment: 'production' },
       steps,
     );
+    // Started on the last minute of January, finished in February: its records span two segments.
+    await record(
+      t,
+      '2026-01-31T23:59:00Z',
+      { ...svc, version: '1.1.1', deployment: 'jan-late', environment: 'production' },
+      steps,
+    );
     await record(
       t,
       '2026-02-05T10:00:00Z',
@@ -148,13 +155,13 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
     const january = await audit('2026-01');
     expect(january.status).toBe(200);
     const januaryRows = january.json().rows;
-    expect(januaryRows?.map((r) => r.deployment)).toEqual(['jan-prod', 'jan-prod-2']);
+    expect(januaryRows?.map((r) => r.deployment)).toEqual(['jan-prod', 'jan-prod-2', 'jan-late']);
 
     // Cold: January is archived (a verified segment) and still fully in the database.
     const cold = await retention.runArchive(at('2026-03-15T00:00:00Z'));
     expect(cold.failures).toEqual([]);
     expect(cold.archived.map((a) => a.month)).toEqual(['2026-01']);
-    expect(cold.archived[0]).toMatchObject({ first: 0, entries: 7, deployments: 3 });
+    expect(cold.archived[0]).toMatchObject({ first: 0, entries: 8, deployments: 4 });
     expect(cold.purged).toEqual([]);
     expect((await ledgerHolds(t)).retired).toBe(0);
     expect((await t.call('GET', '/v1/deployments/jan-prod')).status).toBe(200);
@@ -223,11 +230,19 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
 
     // Restore: January comes back, proved, and the ledger still verifies.
     const restored = await restoreMonth(t.store, storage, '2026-01', verifiers, at('2027-05-02T00:00:00Z'));
-    expect(restored).toMatchObject({ month: '2026-01', entries: 7, restored: 7 });
+    expect(restored).toMatchObject({ month: '2026-01', entries: 8, restored: 8 });
     const back = await t.call('GET', '/v1/deployments/jan-prod');
     expect(back.status).toBe(200);
     expect((back.json().events as unknown[]).length).toBe(2);
-    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 7);
+    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 8);
+    // jan-late finished in February, still retired: January's report says so rather than show
+    // it unfinished, and names the month to restore as well.
+    const partly = await audit('2026-01');
+    expect(partly.status).toBe(410);
+    expect(partly.json().error?.message).toContain('shiplog archive restore 2026-02');
+    const february = await restoreMonth(t.store, storage, '2026-02', verifiers, at('2027-05-02T00:00:00Z'));
+    expect(february.restored).toBeGreaterThan(0);
+    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 8 - february.restored);
     // The restored month's audit report is again the one it had before it was archived.
     const again = await audit('2026-01');
     expect(again.status).toBe(200);
@@ -236,6 +251,7 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
     expect((await retention.runArchive(at('2027-05-10T00:00:00Z'))).purged).toEqual([]);
     expect((await retention.runArchive(at('2027-06-10T00:00:00Z'))).purged.map((p) => p.month)).toEqual([
       '2026-01',
+      '2026-02',
     ]);
     expect((await ledgerHolds(t)).retired).toBe(archivedEntries);
   });
