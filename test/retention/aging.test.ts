@@ -116,6 +116,16 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
       { ...svc, version: '1.1.0', deployment: 'jan-prod-2', environment: 'production' },
       steps,
     );
+    // The gate asked in January for a deployment that starts in February: its decision's entry
+    // lies in January's range.
+    const gated = await t.call('POST', '/v1/gate', {
+      deployment: 'feb-gated',
+      service: 'checkout',
+      environment: 'production',
+      version: '1.3.0',
+    });
+    expect(gated.status).toBe(200);
+    expect(gated.json()).toMatchObject({ allow: true });
     // Started on the last minute of January, finished in February: its records span two segments.
     await record(
       t,
@@ -127,6 +137,12 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
       t,
       '2026-02-05T10:00:00Z',
       { ...svc, version: '1.2.0', deployment: 'feb-prod', environment: 'production' },
+      steps,
+    );
+    await record(
+      t,
+      '2026-02-10T10:00:00Z',
+      { ...svc, version: '1.3.0', deployment: 'feb-gated', environment: 'production' },
       steps,
     );
     await record(
@@ -161,7 +177,7 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
     const cold = await retention.runArchive(at('2026-03-15T00:00:00Z'));
     expect(cold.failures).toEqual([]);
     expect(cold.archived.map((a) => a.month)).toEqual(['2026-01']);
-    expect(cold.archived[0]).toMatchObject({ first: 0, entries: 8, deployments: 4 });
+    expect(cold.archived[0]).toMatchObject({ first: 0, entries: 9, deployments: 4 });
     expect(cold.purged).toEqual([]);
     expect((await ledgerHolds(t)).retired).toBe(0);
     expect((await t.call('GET', '/v1/deployments/jan-prod')).status).toBe(200);
@@ -186,12 +202,20 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
     expect(stagingFebruary.status).toBe(410);
     expect(stagingFebruary.json().error?.code).toBe('SHIPLOG_ARCHIVED');
     expect(stagingFebruary.json().error?.message).toContain('shiplog archive restore 2026-02');
-    expect((await audit('2026-02')).json().rows?.map((r) => r.deployment)).toEqual(['feb-prod']);
+    expect((await audit('2026-02')).json().rows?.map((r) => r.deployment)).toEqual(['feb-prod', 'feb-gated']);
 
-    // Archive age: every month older than a year leaves the database, leaf hashes kept.
+    // Archive age: January leaves the database first. February's report cites the gate decision
+    // asked in January, now retired: it says so and names January.
+    const first = await retention.runArchive(at('2027-02-15T00:00:00Z'));
+    expect(first.purged.map((p) => p.month)).toEqual(['2026-01']);
+    const gatedFebruary = await audit('2026-02');
+    expect(gatedFebruary.status).toBe(410);
+    expect(gatedFebruary.json().error?.message).toContain('an approval or gate decision cited by');
+    expect(gatedFebruary.json().error?.message).toContain('shiplog archive restore 2026-01');
+    // Then every month older than a year leaves the database, leaf hashes kept.
     const purge = await retention.runArchive(at('2027-05-01T00:00:00Z'));
     expect(purge.failures).toEqual([]);
-    expect(purge.purged.map((p) => p.month)).toEqual(['2026-01', '2026-02', '2026-03']);
+    expect(purge.purged.map((p) => p.month)).toEqual(['2026-02', '2026-03']);
     const segments = await t.store.retention.segments();
     const archivedEntries = segments.reduce((n, s) => n + Number(s.end_idx) - Number(s.first_idx), 0);
     const report = await ledgerHolds(t);
@@ -224,17 +248,17 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
     const now = await t.call('GET', '/v1/state?environment=production&at=2027-04-01T00:00:00Z');
     expect(now.status).toBe(200);
     expect((now.json().items as { deployment: string }[]).map((i) => i.deployment).sort()).toEqual([
-      'feb-prod',
+      'feb-gated',
       'mar-prod',
     ]);
 
     // Restore: January comes back, proved, and the ledger still verifies.
     const restored = await restoreMonth(t.store, storage, '2026-01', verifiers, at('2027-05-02T00:00:00Z'));
-    expect(restored).toMatchObject({ month: '2026-01', entries: 8, restored: 8 });
+    expect(restored).toMatchObject({ month: '2026-01', entries: 9, restored: 9 });
     const back = await t.call('GET', '/v1/deployments/jan-prod');
     expect(back.status).toBe(200);
     expect((back.json().events as unknown[]).length).toBe(2);
-    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 8);
+    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 9);
     // jan-late finished in February, still retired: January's report says so rather than show
     // it unfinished, and names the month to restore as well.
     const partly = await audit('2026-01');
@@ -242,7 +266,7 @@ describe.each(DIALECTS)('retention tiers on %s', (dialect) => {
     expect(partly.json().error?.message).toContain('shiplog archive restore 2026-02');
     const february = await restoreMonth(t.store, storage, '2026-02', verifiers, at('2027-05-02T00:00:00Z'));
     expect(february.restored).toBeGreaterThan(0);
-    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 8 - february.restored);
+    expect((await ledgerHolds(t)).retired).toBe(archivedEntries - 9 - february.restored);
     // The restored month's audit report is again the one it had before it was archived.
     const again = await audit('2026-01');
     expect(again.status).toBe(200);
