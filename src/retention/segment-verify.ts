@@ -204,7 +204,7 @@ export async function confirmWrittenSegment(
  * Steps 3 and 4, from the manifest alone: its checkpoint is signed by a trusted key and its leaf
  * hashes with its proof give that checkpoint's root. Returns the problem, none when it proves.
  */
-export function proveManifest(
+function proveManifest(
   manifest: SegmentManifest,
   month: string,
   verifiers: readonly NoteVerifier[],
