@@ -52,9 +52,15 @@ export function leafHash(entry: Uint8Array): Uint8Array {
   return sha256(LEAF_PREFIX, entry);
 }
 
+/** The input of {@link nodeHash}, reused: `hash` reads it synchronously, so no call sees another's. */
+const NODE_INPUT = Buffer.alloc(1 + 2 * 32, NODE_PREFIX);
+
 /** RFC 9162 §2.1.1: the hash of an interior node, `SHA-256(0x01 || left || right)`. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(NODE_PREFIX, left, right);
+  if (left.length !== 32 || right.length !== 32) return sha256(NODE_PREFIX, left, right);
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return sha256(NODE_INPUT);
 }
 
 /** RFC 9162 §2.1.1: the hash of the empty tree, `SHA-256()` of no bytes. */

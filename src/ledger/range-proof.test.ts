@@ -49,6 +49,19 @@ describe('range proofs', () => {
     );
   });
 
+  it('take the complete subtrees inside the run that the caller already hashed, and the same root follows', () => {
+    const { leaves, nodes } = allNodes(19);
+    const keys = rangeProofKeys(3, 17, 19);
+    const proof = mapLookup(new Map(keys.map((k) => [nodeKeyId(k), nodes.get(nodeKeyId(k)) as Uint8Array])));
+    // The pages [4, 8), [8, 12) and [12, 16) of 4 leaves, as the segment writer hashes them.
+    const known = new Map(['2/1', '2/2', '2/3'].map((id) => [id, nodes.get(id) as Uint8Array]));
+    const run = concat(leaves.slice(3, 17));
+    expect(hex(rootFromRange(3, 17, 19, run, proof, known))).toBe(hex(rootHash(19, mapLookup(nodes))));
+    // A known subtree is taken as given: a wrong one gives another root.
+    known.set('2/2', leafHash(new TextEncoder().encode('forged')));
+    expect(hex(rootFromRange(3, 17, 19, run, proof, known))).not.toBe(hex(rootHash(19, mapLookup(nodes))));
+  });
+
   it('refuses a run outside the tree', () => {
     expect(() => rangeProofKeys(2, 9, 8)).toThrow(RangeError);
   });

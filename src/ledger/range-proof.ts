@@ -45,6 +45,8 @@ export function rangeProofKeys(from: number, to: number, size: number): NodeKey[
  * MTH(D[0:size]) from the leaf hashes of [from, to) (`leaves`: 32 bytes each, concatenated in
  * index order, so a month of a million entries is one 32 MB buffer, not a million objects) and
  * the subtrees named by {@link rangeProofKeys} (`proof`). Throws when a proof node is missing.
+ * `known` may give the hashes of complete subtrees inside the range that the caller has already
+ * computed from these same leaves (keyed `level/index`); they are not hashed again.
  */
 export function rootFromRange(
   from: number,
@@ -52,6 +54,7 @@ export function rootFromRange(
   size: number,
   leaves: Uint8Array,
   proof: NodeLookup,
+  known?: ReadonlyMap<string, Uint8Array>,
 ): Uint8Array {
   checkRange(from, to, size);
   if (leaves.length !== 32 * (to - from)) {
@@ -59,6 +62,9 @@ export function rootFromRange(
   }
   const inside = (lo: number, hi: number): Uint8Array => {
     if (hi - lo === 1) return leaves.subarray(32 * (lo - from), 32 * (lo - from) + 32);
+    const level = Math.log2(hi - lo);
+    const computed = Number.isInteger(level) ? known?.get(`${level}/${lo / (hi - lo)}`) : undefined;
+    if (computed !== undefined) return computed;
     const k = largestPowerOfTwoBelow(hi - lo);
     return nodeHash(inside(lo, lo + k), inside(lo + k, hi));
   };

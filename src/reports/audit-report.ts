@@ -6,9 +6,12 @@
  * The checkpoint is taken first (cut when the tree grew since the last one); every read below
  * is bounded by its size, so an entry appended while the report is read is never cited, and
  * the report is exactly what the ledger said at that size. Rows are read and written one page
- * of deployments at a time.
+ * of deployments at a time. A month whose records retention retired is not answered with rows
+ * missing: it is a 410 naming the month and `shiplog archive restore` (src/retention/tiers.ts).
  */
 import type { ChangeWindow, Policy } from '../policy/index.js';
+import { productionRule } from '../retention/archiver.js';
+import { archivedReport } from '../retention/tiers.js';
 import type { Store } from '../store/database.js';
 import type { Ledger, StoredCheckpoint } from '../store/ledger-repository.js';
 import type { EntryBytes } from '../store/reports-repository.js';
@@ -82,11 +85,19 @@ export async function openAuditReport(
   deps: AuditReportDeps,
   request: AuditReportRequest,
 ): Promise<AuditReport> {
-  const checkpoint = await deps.ledger.checkpoint();
   const { range, environment } = request;
   const policy = Object.hasOwn(deps.policy.environments, environment)
     ? deps.policy.environments[environment]
     : undefined;
+  const production = productionRule(policy?.protected === true ? [environment] : [])(environment);
+  const archived = await archivedReport(
+    deps.store,
+    { fromMs: range.fromMs, toMs: range.toMs, environment },
+    production,
+    `the audit report of ${range.month} (${environment})`,
+  );
+  if (archived) throw archived;
+  const checkpoint = await deps.ledger.checkpoint();
   const header: AuditReportHeader = {
     report: 'audit',
     month: range.month,

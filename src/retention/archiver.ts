@@ -3,7 +3,9 @@
  *
  * 1. archive: each whole month older than `hot` that has no segment yet, oldest first, is
  *    written as a segment (src/retention/segment-writer.ts) against a checkpoint covering it,
- *    read back and proved (src/retention/segment-verify.ts), and only then marked verified;
+ *    its leaf hashes made from the records as they are written, then proved against the
+ *    checkpoint and checked in the storage (`confirmWrittenSegment`), and only then marked
+ *    verified;
  * 2. purge: each verified segment whose month is older than `archive` is proved again from
  *    the storage, then the database's copies of its payloads are retired (leaf hashes kept);
  * 3. purge non-production: events of non-production environments received before
@@ -22,7 +24,7 @@ import { ShiplogError } from '../errors.js';
 import type { RetentionConfig } from './retention-config.js';
 import { monthEnd, monthOf } from './segment-format.js';
 import type { SegmentStorage } from './segment-storage.js';
-import { verifySegment, type SegmentVerdict } from './segment-verify.js';
+import { confirmWrittenSegment, verifySegment, type SegmentVerdict } from './segment-verify.js';
 import { writeSegment } from './segment-writer.js';
 
 export interface RetentionDeps {
@@ -100,7 +102,7 @@ export function createRetention(deps: RetentionDeps): Retention {
           `the checkpoint (size ${checkpoint.size}) does not cover entry ${end - 1}`,
         );
       }
-      const manifest = await writeSegment(
+      const { manifest, subtrees } = await writeSegment(
         store,
         storage,
         { month, first: start, end, checkpoint, verifierKey: deps.verifierKey },
@@ -122,7 +124,7 @@ export function createRetention(deps: RetentionDeps): Retention {
         purged_ms: null,
         restored_ms: null,
       });
-      const verdict = await verifySegment(storage, month, deps.verifiers, progress(`verifying ${month}`));
+      const verdict = await confirmWrittenSegment(storage, manifest, deps.verifiers, subtrees);
       if (!verdict.ok) {
         failures.push(verdict);
         break;

@@ -13,6 +13,9 @@
  *   covers them and the subtree hashes that prove the range in it (src/ledger/range-proof.ts),
  *   and the size and SHA-256 of the JSONL.
  */
+import { hash } from 'node:crypto';
+import { nodeHash } from '../ledger/merkle.js';
+
 export const SEGMENT_FORMAT = 'shiplog-archive-segment';
 export const SEGMENT_FORMAT_VERSION = 1;
 
@@ -96,4 +99,105 @@ export function splitEntryLine(line: string): {
   if (!line.endsWith('}')) throw new SyntaxError('an entry line does not end with }');
   const head = JSON.parse(`${line.slice(0, at)}"record":null}`) as Record<string, unknown>;
   return { head, bytes: line.slice(at + RECORD_KEY.length, -1) };
+}
+
+/**
+ * One ledger entry as the store reads it for a segment: a tuple, not an object, because a month
+ * is a million of them. `record` is the entry's own bytes or its event's body (null once
+ * retired); `seq` and `scope` name the events row that holds them (restored as it was);
+ * `retiredLeaf` is the stored leaf hash of a retired entry, the only thing left of it.
+ */
+export type SegmentEntryRow = readonly [
+  index: number,
+  record: string | null,
+  seq: number | null,
+  scope: string | null,
+  retiredLeaf: Uint8Array | null,
+];
+
+/** Consecutive lines of a segment's JSONL, as UTF-8, with the leaf hashes of its entries. */
+export interface SegmentPage {
+  readonly text: Uint8Array;
+  /** Entry lines in the page (the first at ledger index `first`), then deployment lines. */
+  readonly first: number;
+  readonly entries: number;
+  readonly deployments: number;
+  /** The leaf hash of each entry line, 32 bytes each, in index order. */
+  readonly leaves: Uint8Array;
+  /** The indexes of entries retired before archiving (their leaf hash is the stored one). */
+  readonly retired: readonly number[];
+  /**
+   * The hash of the complete subtree the page's entries make, when they make one (a whole
+   * aligned page, see {@link segmentPageBounds}), so the proof need not hash them again.
+   */
+  readonly subtree?: { readonly level: number; readonly index: number; readonly hash: Uint8Array };
+}
+
+/**
+ * The pages of the entries [first, end): `pageSize` (a power of two) entries each, aligned to
+ * multiples of it, so that every whole page is one complete subtree of the ledger's tree.
+ */
+export function segmentPageBounds(first: number, end: number, pageSize: number): [number, number][] {
+  const bounds: [number, number][] = [];
+  for (let from = first; from < end; from = Math.min(end, (Math.floor(from / pageSize) + 1) * pageSize)) {
+    bounds.push([from, Math.min(end, (Math.floor(from / pageSize) + 1) * pageSize)]);
+  }
+  return bounds;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The entry lines of `rows`, which must be the entries `first`, `first + 1`, ... in order. The
+ * leaf hash of each is made from the very record bytes written (RFC 9162: SHA-256 of 0x00 and
+ * the entry), not taken from the store: proving these leaves against the checkpoint proves the
+ * records. Throws when an entry is missing.
+ */
+export function entriesPage(rows: readonly SegmentEntryRow[], first: number): SegmentPage {
+  const leaves = new Uint8Array(32 * rows.length);
+  const retired: number[] = [];
+  const lines: string[] = [];
+  for (let offset = 0; offset < rows.length; offset += 1) {
+    const [index, record, seq, scope, retiredLeaf] = rows[offset] as SegmentEntryRow;
+    if (index !== first + offset) throw new Error(`ledger entry ${first + offset} is missing`);
+    if (record === null) {
+      if (retiredLeaf === null) throw new Error(`ledger entry ${index} has neither bytes nor a leaf hash`);
+      leaves.set(retiredLeaf, 32 * offset);
+      retired.push(index);
+      lines.push(`{"type":"entry","index":${index},"retired":true}\n`);
+      continue;
+    }
+    leaves.set(hash('sha256', `\0${record}`, 'buffer'), 32 * offset);
+    lines.push(
+      seq === null || scope === null
+        ? `{"type":"entry","index":${index},"record":${record}}\n`
+        : `{"type":"entry","index":${index},"event":{"seq":${seq},"scope":${JSON.stringify(scope)}},"record":${record}}\n`,
+    );
+  }
+  const text = encoder.encode(lines.join(''));
+  const page = { text, first, entries: rows.length, deployments: 0, leaves, retired };
+  const size = rows.length;
+  const level = Math.log2(size);
+  if (size < 2 || !Number.isInteger(level) || first % size !== 0) return page;
+  return { ...page, subtree: { level, index: first / size, hash: subtreeHash(leaves) } };
+}
+
+/** RFC 9162 MTH of a power-of-two run of leaf hashes (32 bytes each), level by level. */
+function subtreeHash(leaves: Uint8Array): Uint8Array {
+  let level = leaves;
+  while (level.length > 32) {
+    const up = new Uint8Array(level.length / 2);
+    for (let i = 0; i < up.length; i += 32) {
+      up.set(nodeHash(level.subarray(2 * i, 2 * i + 32), level.subarray(2 * i + 32, 2 * i + 64)), i);
+    }
+    level = up;
+  }
+  return level;
+}
+
+/** The deployment lines of `rows`, each the JSON text of a deployment row. */
+export function deploymentsPage(rows: readonly string[]): SegmentPage {
+  const lines = rows.map((row) => `{"type":"deployment","row":${row}}\n`);
+  const text = encoder.encode(lines.join(''));
+  return { text, first: 0, entries: 0, deployments: rows.length, leaves: new Uint8Array(0), retired: [] };
 }

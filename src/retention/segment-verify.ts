@@ -65,38 +65,10 @@ export async function verifySegment(
     deployments: 0,
     checkpointSize: manifest.checkpoint?.size ?? 0,
   };
-  const fail = (problem: string): SegmentVerdict => ({ ...base, ok: false, problem });
-  if (manifest.format !== SEGMENT_FORMAT || manifest.formatVersion !== SEGMENT_FORMAT_VERSION) {
-    return fail(`not a shiplog segment of format version ${SEGMENT_FORMAT_VERSION}`);
-  }
-  if (manifest.month !== month) return fail(`the manifest is for ${manifest.month}`);
-  const leaves = Buffer.from(manifest.leafHashes, 'base64');
-  if (leaves.length !== 32 * (end - first)) {
-    return fail(`the manifest lists ${leaves.length / 32} leaf hashes for ${end - first} entries`);
-  }
-
   // 3 and 4 first: they need only the manifest.
-  let checkpoint;
-  try {
-    checkpoint = verifyCheckpoint(manifest.checkpoint.note, verifiers);
-  } catch (error) {
-    return fail(`its checkpoint is not signed by a trusted key: ${(error as Error).message}`);
-  }
-  if (checkpoint.size !== manifest.checkpoint.size || end > checkpoint.size) {
-    return fail(`its checkpoint (size ${checkpoint.size}) does not cover entries ${first}..${end - 1}`);
-  }
-  const proof = new Map(manifest.proof.map((n) => [`${n.level}/${n.index}`, Buffer.from(n.hash, 'hex')]));
-  let root: Uint8Array;
-  try {
-    root = rootFromRange(first, end, checkpoint.size, leaves, mapLookup(proof));
-  } catch (error) {
-    return fail(`its proof is incomplete: ${(error as Error).message}`);
-  }
-  if (!Buffer.from(root).equals(checkpoint.rootHash)) {
-    return fail(
-      `its leaf hashes and proof do not give the root of its signed checkpoint (size ${checkpoint.size})`,
-    );
-  }
+  const unproved = proveManifest(manifest, month, verifiers);
+  if (unproved !== undefined) return { ...base, ok: false, problem: unproved };
+  const leaves = Buffer.from(manifest.leafHashes, 'base64');
 
   // 1 and 2: stream the records.
   const retiredSet = new Set(manifest.retired);
@@ -174,6 +146,99 @@ export async function verifySegment(
     return { ...counted, ok: false, problem: 'the manifest lists retired entries the records do not' };
   }
   return { ...counted, ok: true };
+}
+
+/**
+ * Proves a segment the archiver has just written (src/retention/segment-writer.ts), without
+ * reading its records again line by line: the writer made the manifest's leaf hashes from the
+ * very record bytes it wrote (so step 2 held as it wrote), and this checks the rest against the
+ * storage: the stored manifest is the one written, it proves (steps 3 and 4), and the stored
+ * records object has the size and SHA-256 of the bytes written (step 1: gzip is lossless, so the
+ * object holds exactly the lines whose records were hashed). Deletion later proves the segment
+ * again in full ({@link verifySegment}). `subtrees` are complete subtrees the writer hashed
+ * from the same leaves as it went, so the proof does not hash them again.
+ */
+export async function confirmWrittenSegment(
+  storage: SegmentStorage,
+  written: SegmentManifest,
+  verifiers: readonly NoteVerifier[],
+  subtrees?: ReadonlyMap<string, Uint8Array>,
+): Promise<SegmentVerdict> {
+  const { month, ledger, records } = written;
+  const verdict = {
+    month,
+    first: ledger.first,
+    end: ledger.end,
+    entries: records.entries,
+    retired: written.retired.length,
+    deployments: records.deployments,
+    checkpointSize: written.checkpoint.size,
+  };
+  const fail = (problem: string): SegmentVerdict => ({ ...verdict, ok: false, problem });
+  try {
+    if ((await readText(storage, manifestFile(month))) !== JSON.stringify(written)) {
+      return fail('the stored manifest is not the one written');
+    }
+  } catch (error) {
+    return fail(`the manifest cannot be read: ${(error as Error).message}`);
+  }
+  const unproved = proveManifest(written, month, verifiers, subtrees);
+  if (unproved !== undefined) return fail(unproved);
+  const sha = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const chunk of await storage.read(records.file)) {
+      sha.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  } catch (error) {
+    return fail(`the records cannot be read: ${(error as Error).message}`);
+  }
+  if (bytes !== records.bytes || sha.digest('hex') !== records.sha256) {
+    return fail('the records file is not the one the manifest describes (size or SHA-256)');
+  }
+  return { ...verdict, ok: true };
+}
+
+/**
+ * Steps 3 and 4, from the manifest alone: its checkpoint is signed by a trusted key and its leaf
+ * hashes with its proof give that checkpoint's root. Returns the problem, none when it proves.
+ */
+function proveManifest(
+  manifest: SegmentManifest,
+  month: string,
+  verifiers: readonly NoteVerifier[],
+  subtrees?: ReadonlyMap<string, Uint8Array>,
+): string | undefined {
+  if (manifest.format !== SEGMENT_FORMAT || manifest.formatVersion !== SEGMENT_FORMAT_VERSION) {
+    return `not a shiplog segment of format version ${SEGMENT_FORMAT_VERSION}`;
+  }
+  if (manifest.month !== month) return `the manifest is for ${manifest.month}`;
+  const { first, end } = manifest.ledger;
+  const leaves = Buffer.from(manifest.leafHashes, 'base64');
+  if (leaves.length !== 32 * (end - first)) {
+    return `the manifest lists ${leaves.length / 32} leaf hashes for ${end - first} entries`;
+  }
+  let checkpoint;
+  try {
+    checkpoint = verifyCheckpoint(manifest.checkpoint.note, verifiers);
+  } catch (error) {
+    return `its checkpoint is not signed by a trusted key: ${(error as Error).message}`;
+  }
+  if (checkpoint.size !== manifest.checkpoint.size || end > checkpoint.size) {
+    return `its checkpoint (size ${checkpoint.size}) does not cover entries ${first}..${end - 1}`;
+  }
+  const proof = new Map(manifest.proof.map((n) => [`${n.level}/${n.index}`, Buffer.from(n.hash, 'hex')]));
+  let root: Uint8Array;
+  try {
+    root = rootFromRange(first, end, checkpoint.size, leaves, mapLookup(proof), subtrees);
+  } catch (error) {
+    return `its proof is incomplete: ${(error as Error).message}`;
+  }
+  if (!Buffer.from(root).equals(checkpoint.rootHash)) {
+    return `its leaf hashes and proof do not give the root of its signed checkpoint (size ${checkpoint.size})`;
+  }
+  return undefined;
 }
 
 function failed(month: string, problem: string): SegmentVerdict {

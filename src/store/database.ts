@@ -175,7 +175,12 @@ function withRepositories(
     leases: createLeasesRepository(db),
     alerts: createAlertsRepository(db),
     ledgerFeed: createLedgerFeed(db, postgresUrl),
-    retention: createRetentionRepository(db, handle.dialect, handle.writeTransaction),
+    retention: createRetentionRepository(
+      db,
+      handle.dialect,
+      handle.writeTransaction,
+      handle.dialect === 'sqlite' ? handle.location : undefined,
+    ),
     ping: async () => {
       await sql`select 1`.execute(db);
       return true;

@@ -8,9 +8,6 @@
  * (src/ledger/audit-checks.ts); this module reads and feeds them. The first failure is reported
  * with the index it concerns; reading stops there.
  */
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import {
   checkCheckpoint,
   checkEntry,
@@ -25,6 +22,7 @@ import type { NoteVerifier } from '../ledger/note.js';
 import { createRootBuilder, type RootBuilder } from '../ledger/root-builder.js';
 import type { Store } from './database.js';
 import { checkPage, completedRanges, type CheckedPage } from './ledger-pages.js';
+import { builtWorker, workerPages } from './worker-pages.js';
 
 export type { LedgerProblem };
 
@@ -200,9 +198,9 @@ async function walkEntries(
  * Kysely, the next one requested before this one is used.
  */
 async function* checkedPages(store: Store, pageSize: number, end: number): AsyncGenerator<CheckedPage> {
-  const worker = new URL('./ledger-page-worker.js', import.meta.url);
-  if (store.dialect === 'sqlite' && fs.existsSync(fileURLToPath(worker))) {
-    yield* workerPages(worker, { file: store.location, pageSize, end });
+  const worker = builtWorker('ledger-page-worker');
+  if (store.dialect === 'sqlite' && worker) {
+    yield* workerPages<CheckedPage>(worker, { file: store.location, pageSize, end });
     return;
   }
   let next = end > 0 ? pageAt(store, 0, pageSize, end) : undefined;
@@ -215,33 +213,6 @@ async function* checkedPages(store: Store, pageSize: number, end: number): Async
   } finally {
     // Stopped early (a problem found): settle the page read ahead before the caller closes the store.
     await next?.catch(() => undefined);
-  }
-}
-
-async function* workerPages(
-  url: URL,
-  job: { file: string; pageSize: number; end: number },
-): AsyncGenerator<CheckedPage> {
-  const worker = new Worker(url, { workerData: job });
-  const queue: (CheckedPage | null | Error)[] = [];
-  let wake: (() => void) | undefined;
-  const push = (item: CheckedPage | null | Error) => {
-    queue.push(item);
-    wake?.();
-  };
-  worker.on('message', (page: CheckedPage | null) => push(page));
-  worker.on('error', (error) => push(error));
-  try {
-    for (;;) {
-      if (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      const item = queue.shift();
-      if (item === null || item === undefined) return;
-      if (item instanceof Error) throw item;
-      worker.postMessage('more');
-      yield item;
-    }
-  } finally {
-    await worker.terminate();
   }
 }
 

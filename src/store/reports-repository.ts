@@ -87,6 +87,17 @@ export interface ReportsRepository {
    * gate decisions, each deployment's ascending by index. Retired payloads are left out.
    */
   evidence(deployments: readonly string[], size: number): Promise<Map<string, EntryBytes[]>>;
+  /**
+   * The lowest ledger index of an approval or gate decision, of a deployment of `environment`
+   * whose first event time is in [fromMs, toMs), whose payload retention retired; none when
+   * every such entry still has its bytes.
+   */
+  retiredEvidence(f: { environment: string; fromMs: number; toMs: number }): Promise<number | undefined>;
+  /**
+   * The earliest month records of a deployment of `environment` whose first event time is in
+   * [fromMs, toMs) left the database with (`archived_deployments`); none when none did.
+   */
+  archivedMonth(f: { environment: string; fromMs: number; toMs: number }): Promise<string | undefined>;
   /** The run of leaves that holds every event received at or after `receivedFromMs`. */
   rangeStart(receivedFromMs: number, size: number): Promise<RangeStart>;
   /**
@@ -176,6 +187,43 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
       }
       for (const list of byDeployment.values()) list.sort((a, b) => a.index - b.index);
       return byDeployment;
+    },
+
+    async retiredEvidence(f: { environment: string; fromMs: number; toMs: number }) {
+      const approvals = await db
+        .selectFrom('approvals as a')
+        .innerJoin('deployments as d', 'd.deployment', 'a.deployment')
+        .innerJoin('ledger_entries as l', 'l.idx', 'a.ledger_index')
+        .select((eb) => eb.fn.min('l.idx').as('idx'))
+        .where('d.environment', '=', f.environment)
+        .where('d.sort_ms', '>=', f.fromMs)
+        .where('d.sort_ms', '<', f.toMs)
+        .where('l.retired_ms', 'is not', null)
+        .executeTakeFirst();
+      const gates = await db
+        .selectFrom('gate_decisions as g')
+        .innerJoin('deployments as d', 'd.deployment', 'g.deployment')
+        .innerJoin('ledger_entries as l', 'l.idx', 'g.ledger_index')
+        .select((eb) => eb.fn.min('l.idx').as('idx'))
+        .where('d.environment', '=', f.environment)
+        .where('d.sort_ms', '>=', f.fromMs)
+        .where('d.sort_ms', '<', f.toMs)
+        .where('l.retired_ms', 'is not', null)
+        .executeTakeFirst();
+      const found = [approvals?.idx, gates?.idx].filter((i) => i !== null && i !== undefined).map(Number);
+      return found.length > 0 ? Math.min(...found) : undefined;
+    },
+
+    async archivedMonth(f: { environment: string; fromMs: number; toMs: number }) {
+      const row = await db
+        .selectFrom('archived_deployments as a')
+        .innerJoin('deployments as d', 'd.deployment', 'a.deployment')
+        .select((eb) => eb.fn.min('a.month').as('month'))
+        .where('d.environment', '=', f.environment)
+        .where('d.sort_ms', '>=', f.fromMs)
+        .where('d.sort_ms', '<', f.toMs)
+        .executeTakeFirst();
+      return row?.month ?? undefined;
     },
 
     async rangeStart(receivedFromMs: number, size: number) {

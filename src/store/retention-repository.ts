@@ -7,26 +7,26 @@
  * set `retired_ms` and keep every leaf hash and node, so `shiplog verify` still rebuilds the
  * tree (src/ledger/audit-checks.ts accepts a retired entry on its leaf hash alone).
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { availableParallelism } from 'node:os';
+import SQLite from 'better-sqlite3';
+import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DeploymentRow } from '../domain/deployment-row.js';
 import { leafHash, type NodeKey } from '../ledger/merkle.js';
 import type { Dialect, WriteTransaction } from './database.js';
+import {
+  deploymentsPage,
+  entriesPage,
+  segmentPageBounds,
+  type SegmentEntryRow,
+  type SegmentPage,
+} from '../retention/segment-format.js';
 import { bulkWrite } from './bulk-write.js';
+import type { SegmentJob } from './segment-page-worker.js';
+import { builtWorker, workerPages } from './worker-pages.js';
 import { fetchNodes } from './ledger-repository.js';
 import type { ArchiveSegmentsTable, Database, EventsTable } from './schema.js';
 
 export type SegmentRow = ArchiveSegmentsTable;
-
-/** One ledger entry of a segment, with the event that holds its bytes (if it is an event's). */
-export interface ArchiveEntryRow {
-  readonly index: number;
-  readonly leafHash: Uint8Array;
-  /** The entry bytes: its own data, or its event's body; null once retired. */
-  readonly bytes: string | null;
-  readonly recordType: string;
-  /** The events row holding the bytes (restored as it was). */
-  readonly event: { readonly seq: number; readonly scope: string } | null;
-}
 
 /** An entry brought back by `shiplog archive restore`, already proved against its segment. */
 export interface RestoredEntry {
@@ -49,10 +49,12 @@ export interface RetentionRepository {
   firstReceivedFrom(from: number): Promise<number | undefined>;
   /** One past the last ledger index, at or after `from`, of an event received before `beforeMs`. */
   endBefore(from: number, beforeMs: number): Promise<number>;
-  /** The entries [first, end) in index order, `pageSize` per page. */
-  entryPages(first: number, end: number, pageSize: number): AsyncGenerator<ArchiveEntryRow[]>;
-  /** The deployments with an event in [first, end), as stored now, `pageSize` per page. */
-  deploymentPages(first: number, end: number, pageSize: number): AsyncGenerator<DeploymentRow[]>;
+  /**
+   * The JSONL of the segment [first, end), page by page (src/retention/segment-format.ts): the
+   * entries in index order, in pages of `segmentPageBounds`, then the deployments with an event
+   * in the range, as stored now, window by window of the same pages.
+   */
+  segmentPages(first: number, end: number, pageSize: number): AsyncGenerator<SegmentPage>;
   /** The stored subtree hashes named (leaves and nodes), keyed `level/index`. */
   nodes(keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>>;
   insertSegment(row: SegmentRow): Promise<void>;
@@ -80,15 +82,21 @@ export interface RetentionRepository {
   archivedMonthOf(deployment: string): Promise<string | undefined>;
   /** The segments whose payloads are retired now (purged and not restored since), oldest first. */
   purgedSegments(): Promise<SegmentRow[]>;
+  /** The months (`YYYY-MM`) some deployment's records left the database with, ascending. */
+  retiredMonths(): Promise<string[]>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
+/** Worker threads that read a SQLite segment (segment-page-worker.ts), at most one a core. */
+const SEGMENT_WORKERS = 2;
 const utf8 = new TextEncoder();
 
 export function createRetentionRepository(
   db: Kysely<Database>,
   dialect: Dialect,
   writeTransaction: <T>(fn: (trx: WriteTransaction) => Promise<T>) => Promise<T>,
+  /** The SQLite database file (none on PostgreSQL): segments are read on a connection of their own. */
+  sqliteFile?: string,
 ): RetentionRepository {
   /** Retires entries [first, end) and deletes their events; deployment rows as `retireDeployments`. */
   async function retireRange(
@@ -177,6 +185,92 @@ export function createRetentionRepository(
     return deleted;
   }
 
+  /** A segment's entries [start, stop): index, record bytes, event seq and scope, retired leaf. */
+  function entriesQuery(start: number, stop: number) {
+    return db
+      .selectFrom('ledger_entries as l')
+      .leftJoin('events as e', 'e.ledger_index', 'l.idx')
+      .select([
+        'l.idx',
+        sql<string | null>`case when l.retired_ms is null then coalesce(l.data, e.body) end`.as('bytes'),
+        'e.seq',
+        'e.scope',
+        sql<Uint8Array | null>`case when l.retired_ms is not null then l.leaf_hash end`.as('retired_leaf'),
+      ])
+      .where('l.idx', '>=', start)
+      .where('l.idx', '<', stop)
+      .orderBy('l.idx');
+  }
+
+  /**
+   * The JSON text (`row`) of the deployments whose first event in [first, end) lies in the window
+   * [from, to): each deployment comes once, without a set of every name of the month.
+   */
+  function deploymentsQuery(row: RawBuilder<string>, first: number, from: number, to: number) {
+    // No ORDER BY: with one, SQLite walks every deployment in key order to test the IN list.
+    return db
+      .selectFrom('deployments as d')
+      .select(row.as('row'))
+      .where('d.deployment', 'in', (eb) =>
+        eb
+          .selectFrom('events as e')
+          .select('e.deployment')
+          .where('e.ledger_index', '>=', from)
+          .where('e.ledger_index', '<', to),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('events as earlier')
+              .select('earlier.seq')
+              .whereRef('earlier.deployment', '=', 'd.deployment')
+              .where('earlier.ledger_index', '>=', first)
+              .where('earlier.ledger_index', '<', from),
+          ),
+        ),
+      );
+  }
+
+  /** The SQL text of `query`, checked to take `parameters` in that order (the worker binds them so). */
+  function compiledWith(query: Compilable, parameters: readonly number[]): string {
+    const compiled = query.compile();
+    if (compiled.parameters.join() !== parameters.join()) {
+      throw new Error(`the segment query takes (${compiled.parameters.join()}), not (${parameters.join()})`);
+    }
+    return compiled.sql;
+  }
+
+  /** `'column', alias."column", ...` of every column of `table`, for SQLite's json_object. */
+  async function columnPairs(table: string, alias: string): Promise<string> {
+    const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
+    return rows
+      .map(({ name }) => `'${name.replaceAll("'", "''")}', ${alias}."${name.replaceAll('"', '""')}"`)
+      .join(', ');
+  }
+
+  /**
+   * Runs a segment's page queries and returns their rows as arrays, where no worker reads them
+   * (PostgreSQL, or the TypeScript sources under test). On SQLite they run raw on a read-only
+   * connection of their own (one array per row, no object), so each page sees committed rows
+   * only and the writers' connection stays free. On PostgreSQL a page is a keyset range (by
+   * ledger index) on the pool: a cursor that holds no transaction open between pages.
+   */
+  function pageReader() {
+    const reader = sqliteFile === undefined ? undefined : new SQLite(sqliteFile, { readonly: true });
+    const statements = new Map<string, SQLite.Statement>();
+    const run = async (query: Compilable): Promise<unknown[][]> => {
+      const compiled = query.compile();
+      if (!reader) return (await db.executeQuery(compiled)).rows.map((r) => Object.values(r as object));
+      let statement = statements.get(compiled.sql);
+      if (!statement) {
+        statement = reader.prepare(compiled.sql).raw();
+        statements.set(compiled.sql, statement);
+      }
+      return statement.all(...compiled.parameters) as unknown[][];
+    };
+    return Object.assign(run, { close: () => reader?.close() });
+  }
+
   const repository: RetentionRepository = {
     async segments() {
       return db.selectFrom('archive_segments').selectAll().orderBy('first_idx').execute();
@@ -205,68 +299,55 @@ export function createRetentionRepository(
       return row?.idx === null || row?.idx === undefined ? from : Number(row.idx) + 1;
     },
 
-    async *entryPages(first: number, end: number, pageSize: number) {
-      for (let start = first; start < end; start += pageSize) {
-        const stop = Math.min(start + pageSize, end);
-        const rows = await db
-          .selectFrom('ledger_entries as l')
-          .leftJoin('events as e', 'e.ledger_index', 'l.idx')
-          .select([
-            'l.idx',
-            'l.leaf_hash',
-            'l.data',
-            'l.record_type',
-            'l.retired_ms',
-            'e.seq',
-            'e.scope',
-            'e.body',
-          ])
-          .where('l.idx', '>=', start)
-          .where('l.idx', '<', stop)
-          .orderBy('l.idx')
-          .execute();
-        yield rows.map((r) => ({
-          index: Number(r.idx),
-          leafHash: r.leaf_hash,
-          bytes: r.retired_ms !== null ? null : (r.data ?? r.body ?? null),
-          recordType: r.record_type,
-          event:
-            r.seq === null || r.scope === null || r.retired_ms !== null
-              ? null
-              : { seq: Number(r.seq), scope: r.scope },
-        }));
+    async *segmentPages(first: number, end: number, pageSize: number) {
+      if (first >= end) return;
+      const row =
+        dialect === 'sqlite'
+          ? sql<string>`json_object(${sql.raw(await columnPairs('deployments', 'd'))})`
+          : sql<string>`row_to_json(d)::text`;
+      const worker = builtWorker('segment-page-worker');
+      if (sqliteFile !== undefined && worker) {
+        const job = {
+          file: sqliteFile,
+          first,
+          end,
+          pageSize,
+          entriesSql: compiledWith(entriesQuery(first, end), [first, end]),
+          deploymentsSql: compiledWith(deploymentsQuery(row, first, first, end), [first, end, first, first]),
+        };
+        const parts = Math.min(SEGMENT_WORKERS, availableParallelism());
+        const workers = Array.from({ length: parts }, (_, part) =>
+          workerPages<SegmentPage>(worker, { ...job, part, parts } satisfies SegmentJob),
+        );
+        try {
+          // Page j comes from worker j % parts: take them round-robin, in order.
+          for (let j = 0; ; j += 1) {
+            const next = await (workers[j % parts] as AsyncGenerator<SegmentPage>).next();
+            if (next.done) return;
+            yield next.value;
+          }
+        } finally {
+          await Promise.all(workers.map((w) => w.return(undefined)));
+        }
       }
-    },
-
-    async *deploymentPages(first: number, end: number, pageSize: number) {
-      // Window by window of entries; a deployment comes with the window of its first event in
-      // [first, end), so each is written once without a set of every name of the month.
-      for (let from = first; from < end; from += pageSize) {
-        const to = Math.min(from + pageSize, end);
-        // No ORDER BY: with one, SQLite walks every deployment in key order to test the IN list.
-        const rows = await db
-          .selectFrom('deployments as d')
-          .selectAll('d')
-          .where('d.deployment', 'in', (eb) =>
-            eb
-              .selectFrom('events as e')
-              .select('e.deployment')
-              .where('e.ledger_index', '>=', from)
-              .where('e.ledger_index', '<', to),
-          )
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('events as earlier')
-                  .select('earlier.seq')
-                  .whereRef('earlier.deployment', '=', 'd.deployment')
-                  .where('earlier.ledger_index', '>=', first)
-                  .where('earlier.ledger_index', '<', from),
-              ),
-            ),
-          )
-          .execute();
-        if (rows.length > 0) yield rows;
+      const rows = pageReader();
+      const bounds = segmentPageBounds(first, end, pageSize);
+      try {
+        for (const [start, stop] of bounds) {
+          const page = entriesPage(
+            (await rows(entriesQuery(start, stop))) as unknown as SegmentEntryRow[],
+            start,
+          );
+          if (page.entries !== stop - start)
+            throw new Error(`ledger entry ${start + page.entries} is missing`);
+          yield page;
+        }
+        for (const [from, to] of bounds) {
+          const page = (await rows(deploymentsQuery(row, first, from, to))).map((r) => r[0] as string);
+          if (page.length > 0) yield deploymentsPage(page);
+        }
+      } finally {
+        rows.close();
       }
     },
 
@@ -453,6 +534,16 @@ export function createRetentionRepository(
         .where('deployment', '=', deployment)
         .executeTakeFirst();
       return row?.month;
+    },
+
+    async retiredMonths() {
+      const rows = await db
+        .selectFrom('archived_deployments')
+        .select('month')
+        .distinct()
+        .orderBy('month')
+        .execute();
+      return rows.map((r) => r.month);
     },
 
     async purgedSegments() {

@@ -63,6 +63,22 @@ describe.each(DIALECTS)('schema versions on %s', (dialect) => {
     expect(unknown.json().error?.details[0]?.path).toBe('version');
   });
 
+  it('documents schemaVersion in the OpenAPI body of POST /v1/events, single and batched', async () => {
+    const t = (current = await testApp(dialect));
+    const openapi = await t.call('GET', '/v1/openapi.json', undefined, null);
+    expect(openapi.status).toBe(200);
+    type Schema = { properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[]; enum?: string[] };
+    const paths = openapi.json().paths as Record<
+      string,
+      { post?: { requestBody: { content: Record<string, { schema: Schema }> } } }
+    >;
+    const body = paths['/v1/events']?.post?.requestBody.content['application/json']?.schema;
+    const [single, batch] = body?.anyOf ?? [];
+    const versions = EVENT_SCHEMA_VERSIONS.map((v) => v.version);
+    expect(single?.properties?.schemaVersion?.enum).toEqual(versions);
+    expect(batch?.properties?.events?.items?.properties?.schemaVersion?.enum).toEqual(versions);
+  });
+
   it('replays the events version 1 recorded to the same deployments and records', async () => {
     const t = (current = await testApp(dialect));
     // Half as a version-1 client sent them (no schemaVersion), half naming the version.

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { reservedSourceOf } from '../../domain/sources.js';
 import { EventSchema, normalizeEvent, type EventInput } from '../../domain/event.js';
-import { acceptEvent } from '../../domain/event-versions.js';
+import { acceptEvent, eventSchemaVersions } from '../../domain/event-versions.js';
 import { ShiplogError, type ErrorDetail } from '../../errors.js';
 import { callerOf } from '../access.js';
 import { requireScope } from '../auth.js';
@@ -12,6 +12,23 @@ import type { AppContext } from '../context.js';
 import { ErrorResponse } from './shared.js';
 
 export const MAX_BATCH = 1000;
+
+/**
+ * An event as a client sends it, for the OpenAPI document: the current event schema's members
+ * and the optional `schemaVersion` (DESIGN.md §14); an earlier version's event is upcast.
+ */
+const EventBody = Type.Object(
+  {
+    ...EventSchema.properties,
+    schemaVersion: Type.Optional(
+      Type.Enum([...eventSchemaVersions()], {
+        description:
+          'The event schema version this event follows (default "1"); GET /v1/schema/event.json?version= serves each',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const ResultsResponse = Type.Object({
   results: Type.Array(
@@ -84,8 +101,8 @@ export function registerEventRoutes(app: FastifyInstance, ctx: AppContext): void
         description: `One event, or {"events": [...]} with up to ${MAX_BATCH}. A batch is atomic; the same id is stored once.`,
         tags: ['events'],
         body: Type.Union([
-          EventSchema,
-          Type.Object({ events: Type.Array(EventSchema, { maxItems: MAX_BATCH }) }),
+          EventBody,
+          Type.Object({ events: Type.Array(EventBody, { maxItems: MAX_BATCH }) }),
         ]),
         response: { 201: ResultsResponse, '4xx': ErrorResponse },
       },

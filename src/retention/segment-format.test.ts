@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { leafHash, nodeHash } from '../ledger/merkle.js';
+import { entriesPage, segmentPageBounds, splitEntryLine, type SegmentEntryRow } from './segment-format.js';
+
+const utf8 = new TextEncoder();
+
+describe('segment pages', () => {
+  it('are aligned to multiples of the page size, so a whole page is one complete subtree', () => {
+    expect(segmentPageBounds(5, 21, 8)).toEqual([
+      [5, 8],
+      [8, 16],
+      [16, 21],
+    ]);
+    expect(segmentPageBounds(8, 16, 8)).toEqual([[8, 16]]);
+    expect(segmentPageBounds(3, 3, 8)).toEqual([]);
+  });
+
+  it('hash each record as written and give the subtree of a whole page', () => {
+    const records = ['{"a":1}', '{"b":"é"}', '{"c":3}', '{"d":4}'];
+    const rows: SegmentEntryRow[] = records.map((r, i) => [4 + i, i === 2 ? null : r, i, 'default', null]);
+    const retiredLeaf = leafHash(utf8.encode(records[2] as string));
+    rows[2] = [6, null, null, null, retiredLeaf];
+    const page = entriesPage(rows, 4);
+    const leaves = records.map((r) => leafHash(utf8.encode(r)));
+    expect(Buffer.from(page.leaves)).toEqual(Buffer.concat(leaves));
+    expect(page.retired).toEqual([6]);
+    expect(page.subtree).toEqual({
+      level: 2,
+      index: 1,
+      hash: nodeHash(
+        nodeHash(leaves[0] as Uint8Array, leaves[1] as Uint8Array),
+        nodeHash(leaves[2] as Uint8Array, leaves[3] as Uint8Array),
+      ),
+    });
+    const lines = new TextDecoder().decode(page.text).split('\n');
+    expect(splitEntryLine(lines[1] as string)).toEqual({
+      head: { type: 'entry', index: 5, event: { seq: 1, scope: 'default' }, record: null },
+      bytes: '{"b":"é"}',
+    });
+    expect(lines[2]).toBe('{"type":"entry","index":6,"retired":true}');
+  });
+
+  it('refuse a gap in the entries', () => {
+    expect(() =>
+      entriesPage(
+        [
+          [0, '{}', null, null, null],
+          [2, '{}', null, null, null],
+        ],
+        0,
+      ),
+    ).toThrow('ledger entry 1 is missing');
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Reads an archive segment's rows from a SQLite file in a worker thread and turns them into
+ * JSONL pages with their leaf hashes (src/retention/segment-format.ts), so that reading, hashing
+ * and encoding run beside the archiver's thread, which gzips the pages in order, and the
+ * server's thread keeps taking writes. Two workers take every other page, as that work costs
+ * about twice the gzip of the same bytes. The queries are the retention repository's, compiled
+ * there (one SQL text each; the parameters below are theirs, in order). Pages are sent as
+ * transferred buffers; the protocol is worker-pages.ts's.
+ */
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import SQLite from 'better-sqlite3';
+import {
+  deploymentsPage,
+  entriesPage,
+  segmentPageBounds,
+  type SegmentEntryRow,
+} from '../retention/segment-format.js';
+
+export interface SegmentJob {
+  readonly file: string;
+  readonly first: number;
+  readonly end: number;
+  readonly pageSize: number;
+  /** This worker makes the pages `part`, `part + parts`, ... of the segment's sequence of pages. */
+  readonly part: number;
+  readonly parts: number;
+  /** Parameters: the page's first index and the index past it. */
+  readonly entriesSql: string;
+  /** Parameters: the window's first index, the index past it, the segment's first, the window's first. */
+  readonly deploymentsSql: string;
+}
+
+/** Nice value of the thread: below the server's, still scheduled on an idle machine. */
+const NICE = 10;
+const { file, first, end, pageSize, part, parts, entriesSql, deploymentsSql } = workerData as SegmentJob;
+// Archiving is background work: this thread yields the cores to the server's thread (on Linux
+// a nice value is per thread), so ingest keeps its rate and archiving takes what is left.
+try {
+  setPriority(NICE);
+} catch {
+  // Not permitted here (some sandboxes): run at the process's priority.
+}
+const port = parentPort;
+if (!port) throw new Error('segment-page-worker runs as a worker thread');
+const db = new SQLite(file, { readonly: true, fileMustExist: true });
+const entries = db.prepare(entriesSql).raw();
+const deployments = db.prepare(deploymentsSql).pluck();
+/** The segment's pages: its entry pages, then as many windows of deployments. */
+const bounds = segmentPageBounds(first, end, pageSize);
+const pages = bounds.length;
+
+let next = part;
+let credit = 2;
+let done = false;
+function send(): void {
+  while (credit > 0 && !done) {
+    if (next >= 2 * pages) {
+      done = true;
+      port?.postMessage(null);
+      db.close();
+      return;
+    }
+    const [from, to] = bounds[next % pages] as [number, number];
+    const page =
+      next < pages
+        ? entriesPage(entries.all(from, to) as SegmentEntryRow[], from)
+        : deploymentsPage(deployments.all(from, to, first, from) as string[]);
+    if (next < pages && page.entries !== to - from) {
+      throw new Error(`ledger entry ${from + page.entries} is missing`);
+    }
+    port?.postMessage(page, [page.text.buffer as ArrayBuffer, page.leaves.buffer as ArrayBuffer]);
+    next += parts;
+    credit -= 1;
+  }
+}
+port.on('message', () => {
+  credit += 1;
+  send();
+});
+send();
