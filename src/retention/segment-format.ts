@@ -1,7 +1,8 @@
 /**
  * The archive segment (DESIGN.md §14, docs/retention.md §Format): one per month, two objects.
  *
- * - `YYYY-MM.jsonl.gz`: gzip of one JSON object per line. First every ledger entry of the
+ * - `YYYY-MM.jsonl.gz`: gzip of one JSON object per line (RFC 1952, one gzip member per page of
+ *   lines, which every gunzip reads as one stream). First every ledger entry of the
  *   segment, in index order, then the deployment rows its events touched:
  *   `{"type":"entry","index":N,"event":{"seq":S,"scope":"..."},"record":<entry bytes>}` (an
  *   event's entry), `{"type":"entry","index":N,"record":<entry bytes>}` (any other record),
@@ -117,7 +118,9 @@ export type SegmentEntryRow = readonly [
 
 /** Consecutive lines of a segment's JSONL, as UTF-8, with the leaf hashes of its entries. */
 export interface SegmentPage {
+  /** The lines; when `gzipped`, already compressed as one gzip member (by the page's worker). */
   readonly text: Uint8Array;
+  readonly gzipped?: boolean;
   /** Entry lines in the page (the first at ledger index `first`), then deployment lines. */
   readonly first: number;
   readonly entries: number;

@@ -1,13 +1,14 @@
 /**
  * Reads an archive segment's rows from a SQLite file in a worker thread and turns them into
- * JSONL pages with their leaf hashes (src/retention/segment-format.ts), so that reading, hashing
- * and encoding run beside the archiver's thread, which gzips the pages in order, and the
- * server's thread keeps taking writes. Two workers take every other page, as that work costs
- * about twice the gzip of the same bytes. The queries are the retention repository's, compiled
+ * JSONL pages with their leaf hashes (src/retention/segment-format.ts), each gzipped as one member,
+ * so that reading, hashing, encoding and compressing run beside the archiver's thread, which
+ * only writes the pages out in order, and the server's thread keeps taking writes. Two workers
+ * take every other page. The queries are the retention repository's, compiled
  * there (one SQL text each; the parameters below are theirs, in order). Pages are sent as
  * transferred buffers; the protocol is worker-pages.ts's.
  */
 import { setPriority } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import {
@@ -15,6 +16,7 @@ import {
   entriesPage,
   segmentPageBounds,
   type SegmentEntryRow,
+  type SegmentPage,
 } from '../retention/segment-format.js';
 
 export interface SegmentJob {
@@ -69,7 +71,13 @@ function send(): void {
     if (next < pages && page.entries !== to - from) {
       throw new Error(`ledger entry ${from + page.entries} is missing`);
     }
-    port?.postMessage(page, [page.text.buffer as ArrayBuffer, page.leaves.buffer as ArrayBuffer]);
+    // Compressed here, at the same level as `gzip` (zlib's default), so the archiver's thread only
+    // writes: one gzip member a page. Copied out of zlib's buffer, which may share a pooled one.
+    const member = new Uint8Array(gzipSync(page.text));
+    port?.postMessage({ ...page, text: member, gzipped: true } satisfies SegmentPage, [
+      member.buffer,
+      page.leaves.buffer as ArrayBuffer,
+    ]);
     next += parts;
     credit -= 1;
   }
