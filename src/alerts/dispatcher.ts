@@ -33,6 +33,7 @@ import { groupKey, groupLabels, matchRoutes, routeById } from './routing.js';
 import {
   HISTORY,
   deploymentFingerprint,
+  frequencyCount,
   frequencyFingerprint,
   frequencyScope,
   frequencySummary,
@@ -360,8 +361,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
           service: alert.service ?? undefined,
           environment: alert.environment,
         });
-        const count = rule.when === 'change_velocity' ? deps.facts.countChanges : deps.facts.countBegun;
-        if ((await count(scope, nowMs - rule.perMs, nowMs)) <= rule.count)
+        if ((await frequencyCount(rule, deps.facts, scope, nowMs - rule.perMs, nowMs)) <= rule.count)
           verdicts.push({ resolve: alert.fingerprint });
       }
     }

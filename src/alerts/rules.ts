@@ -107,6 +107,22 @@ export function deploymentFingerprint(rule: AlertRule, deployment: string): stri
   return `${rule.name}|deployment|${deployment}`;
 }
 
+/**
+ * How many deployments a frequency rule counts in its scope over `[fromMs, toMs]`: changes
+ * (succeeded deployments) for `change_velocity`, begun deployments for the others.
+ */
+export function frequencyCount(
+  rule: AlertRule,
+  facts: RuleFacts,
+  scope: { service: string | null; environment: string },
+  fromMs: number,
+  toMs: number,
+): Promise<number> {
+  return rule.when === 'change_velocity'
+    ? facts.countChanges(scope, fromMs, toMs)
+    : facts.countBegun(scope, fromMs, toMs);
+}
+
 /** The scope a frequency rule counts for a subject. */
 export function frequencyScope(
   rule: AlertRule,
@@ -207,25 +223,16 @@ export async function judgeDeploymentEvent(
           );
         break;
       }
-      case 'frequency_above': {
-        if (!started) break;
-        const scope = frequencyScope(rule, subject);
-        const n = await facts.countBegun(scope, event.timeMs - rule.perMs, event.timeMs);
-        if (n > rule.count)
-          verdicts.push(
-            fire(
-              rule,
-              frequencyFingerprint(rule, scope),
-              scopeSubject(scope),
-              frequencySummary(rule, scope, n),
-            ),
-          );
-        break;
-      }
+      case 'frequency_above':
       case 'change_velocity': {
-        if (status !== 'succeeded' || event.type !== 'deployment.succeeded') break;
+        // A start counts toward frequency_above, a success (a change) toward change_velocity.
+        const counted =
+          rule.when === 'change_velocity'
+            ? status === 'succeeded' && event.type === 'deployment.succeeded'
+            : started;
+        if (!counted) break;
         const scope = frequencyScope(rule, subject);
-        const n = await facts.countChanges(scope, event.timeMs - rule.perMs, event.timeMs);
+        const n = await frequencyCount(rule, facts, scope, event.timeMs - rule.perMs, event.timeMs);
         if (n > rule.count)
           verdicts.push(
             fire(
