@@ -19,6 +19,14 @@ export class ApiError extends Error {
   }
 }
 
+/** `?a=1&b=2` of the parameters that have a value (undefined ones are left out), or `''`. */
+export function queryOf(parameters: Readonly<Record<string, string | undefined>>): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(parameters)) if (value !== undefined) query.set(key, value);
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
 export async function request<T>(
   config: ClientConfig,
   method: string,

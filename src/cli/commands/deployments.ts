@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { loadClientConfig } from '../../config.js';
 import type { DeploymentView, Page } from '../../store/deployments-repository.js';
-import { request } from '../client.js';
+import { queryOf, request } from '../client.js';
 import { printTable } from '../output.js';
 
 interface Flags {
@@ -38,18 +38,18 @@ export function registerDeployments(program: Command): void {
     .option('--token <token>', 'API token (or SHIPLOG_TOKEN)')
     .action(async (flags: Flags) => {
       const config = loadClientConfig(flags);
-      const query = new URLSearchParams();
-      const add = (key: string, value: string | undefined) => value !== undefined && query.set(key, value);
-      add('service', flags.service);
-      add('environment', flags.env);
-      add('region', flags.region);
-      add('status', flags.status);
-      add('kind', flags.kind);
-      add('actor', flags.actor);
-      add('since', flags.since);
-      add('until', flags.until);
-      add('limit', flags.limit);
-      const page = await request<Page<DeploymentView>>(config, 'GET', `/v1/deployments?${query.toString()}`);
+      const query = queryOf({
+        service: flags.service,
+        environment: flags.env,
+        region: flags.region,
+        status: flags.status,
+        kind: flags.kind,
+        actor: flags.actor,
+        since: flags.since,
+        until: flags.until,
+        limit: flags.limit,
+      });
+      const page = await request<Page<DeploymentView>>(config, 'GET', `/v1/deployments${query}`);
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
         return;

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { loadClientConfig } from '../../config.js';
 import type { DoraFigures } from '../../domain/dora-summary.js';
-import { request } from '../client.js';
+import { queryOf, request } from '../client.js';
 import { printTable } from '../output.js';
 
 interface Flags {
@@ -94,16 +94,16 @@ export function registerMetrics(program: Command): void {
     .option('--token <token>', 'API token (or SHIPLOG_TOKEN)')
     .action(async (flags: Flags) => {
       const config = loadClientConfig(flags);
-      const query = new URLSearchParams();
-      const add = (key: string, value: string | undefined) => value !== undefined && query.set(key, value);
-      add('environment', flags.env);
-      add('service', flags.service);
-      add('team', flags.team);
-      add('since', flags.since);
-      add('until', flags.until);
-      add('tz', flags.tz);
-      if (flags.explain) query.set('explain', 'true');
-      const figures = await request<DoraFigures>(config, 'GET', `/v1/metrics/dora?${query.toString()}`);
+      const query = queryOf({
+        environment: flags.env,
+        service: flags.service,
+        team: flags.team,
+        since: flags.since,
+        until: flags.until,
+        tz: flags.tz,
+        explain: flags.explain ? 'true' : undefined,
+      });
+      const figures = await request<DoraFigures>(config, 'GET', `/v1/metrics/dora${query}`);
       if (flags.json || flags.explain) {
         process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
         return;
