@@ -13,7 +13,7 @@ import type { Store } from '../../src/store/database.js';
 import { LEASE_NAME } from '../../src/server/leader.js';
 import { ADMIN } from '../helpers/app.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
-import { startStandIn, type RecordedRequest, type StandIn } from '../helpers/standin.js';
+import { pdOf, startStandIn, type RecordedRequest, type StandIn } from '../helpers/standin.js';
 
 const HOOK_SECRET = 'hook-secret-value';
 const MIN = 60_000;
@@ -67,14 +67,6 @@ const SECRETS = (slack: StandIn) => ({
   ops: { apiKey: 'og-api-key' },
   'audit-hook': { secret: HOOK_SECRET },
 });
-
-const pdOf = (r: RecordedRequest) =>
-  r.json as {
-    routing_key: string;
-    event_action: string;
-    dedup_key: string;
-    payload?: Record<string, unknown>;
-  };
 
 describe.each(DIALECTS)('alerts (%s)', (dialect) => {
   let database: TestDatabase;

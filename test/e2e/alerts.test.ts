@@ -12,17 +12,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 import { BIN, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { startStandIn, type RecordedRequest, type StandIn } from '../helpers/standin.js';
+import { pdOf, startStandIn, type RecordedRequest, type StandIn } from '../helpers/standin.js';
 
 const TOKEN = 'alerts-e2e-admin';
-
-const pdOf = (r: RecordedRequest) =>
-  r.json as {
-    routing_key: string;
-    event_action: string;
-    dedup_key: string;
-    payload?: Record<string, unknown>;
-  };
 
 describe.each(DIALECTS)('alerts end to end (%s)', (dialect) => {
   let pagerduty: StandIn;

@@ -13,6 +13,15 @@ export interface RecordedRequest {
   readonly json: unknown;
 }
 
+/** The body of a request to a PagerDuty Events API v2 stand-in (`POST /v2/enqueue`). */
+export const pdOf = (r: RecordedRequest) =>
+  r.json as {
+    routing_key: string;
+    event_action: string;
+    dedup_key: string;
+    payload?: Record<string, unknown>;
+  };
+
 export interface Answer {
   readonly status?: number;
   readonly headers?: Record<string, string>;
