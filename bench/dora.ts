@@ -140,7 +140,7 @@ export async function benchDora(): Promise<boolean> {
       sort_ms, started_ms, finished_ms, rolled_back_ms, first_commit_ms from deployments
       where environment = ? and finished_ms >= ? and finished_ms < ? and terminal_type = 'deployment.succeeded'`),
     raw.prepare(`select deployment, service, environment, region, kind, remediates, sort_ms from deployments
-      where remediates >= '' and sort_ms >= ?`),
+      where remediates is not null and sort_ms >= ?`),
     raw.prepare(`select deployment, service, environment, region, kind, remediates, sort_ms from deployments
       where kind = 'rollback' and environment = ? and sort_ms >= ? and remediates is null`),
     raw.prepare(`select key, title, service, environment, region, severity, started_ms, resolved_ms, ticket,

@@ -1,10 +1,10 @@
 /**
  * Reads that bring rows into JavaScript by the hundred thousand (DORA metrics, §10) take them
- * one at a time as arrays in select order: an object per row, with its property names, costs
- * more than finding the row, and a row the caller has turned into its own value is garbage at
- * once instead of living until the whole answer is in. The query is still built and compiled by
- * Kysely, so both dialects run the same SQL; only the shape of the answer differs from
- * `execute()`.
+ * as arrays in select order: an object per row, with its property names, costs more than
+ * finding the row. The query is still built and compiled by Kysely, so both dialects run the
+ * same SQL; only the shape of the answer differs from `execute()`. Each query's rows arrive
+ * in one go (one crossing from better-sqlite3 instead of one a row), so a caller that reads
+ * a large range reads it in slices.
  */
 import type SQLite from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
@@ -13,11 +13,11 @@ import type pg from 'pg';
 /** Runs `query` and calls `each` with every row (an array of its column values), in order. */
 export type EachRow = (query: CompiledQuery, each: (row: unknown[]) => void) => Promise<void>;
 
-/** better-sqlite3's raw mode, stepping through the rows. */
+/** better-sqlite3's raw mode. */
 export function sqliteEachRow(database: SQLite.Database): EachRow {
   return (query, each) => {
     const statement = database.prepare(query.sql).raw(true);
-    for (const row of statement.iterate(...query.parameters)) each(row as unknown[]);
+    for (const row of statement.all(...query.parameters)) each(row as unknown[]);
     return Promise.resolve();
   };
 }

@@ -3,8 +3,9 @@
  * (materialising a row's strings costs more than finding it): the changes of one environment
  * finished in a span, the first change after it per service, the deployments that declare a remediation or
  * roll back, and the incidents severe enough to make a change failed. Each walks an index
- * (migration 010: environment+finished_ms, remediates, kind+environment+sort_ms; 007:
- * incidents by start and by caused_by). The arithmetic is src/domain/dora.ts.
+ * (migration 016: the changes and the remediations, covering every column read, so the table
+ * is not touched; 010: kind+environment+sort_ms; 007: incidents by start and by caused_by). The
+ * arithmetic is src/domain/dora.ts.
  */
 import type { Kysely } from 'kysely';
 import type { DoraChange, DoraIncident, DoraRemediation } from '../domain/dora.js';
@@ -40,6 +41,9 @@ export interface DoraRepository {
 }
 
 const SUCCEEDED = 'deployment.succeeded';
+
+/** The changes of a window are read a day at a time: each read's rows arrive in one go. */
+const SLICE_MS = 86_400_000;
 
 /** A change's row: the columns of the changes query, in its select order. */
 type ChangeRow = [
@@ -89,48 +93,62 @@ type IncidentRow = [
 export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): DoraRepository {
   async function changes(q: DoraQuery): Promise<DoraChange[]> {
     if (q.services !== null && q.services.length === 0) return [];
-    let query = db
-      .selectFrom('deployments')
-      .select([
-        'deployment',
-        'service',
-        'region',
-        'version',
-        'ticket',
-        'kind',
-        'intent',
-        'remediates',
-        'sort_ms',
-        'started_ms',
-        'finished_ms',
-        'rolled_back_ms',
-        'first_commit_ms',
-      ])
-      .where('environment', '=', q.environment)
-      .where('finished_ms', '>=', q.sinceMs)
-      .where('finished_ms', '<', q.untilMs)
-      .where('terminal_type', '=', SUCCEEDED);
-    if (q.services !== null) query = query.where('service', 'in', [...q.services]);
+    const slice = (fromMs: number, toMs: number) => {
+      let query = db
+        .selectFrom('deployments')
+        .select([
+          'deployment',
+          'service',
+          'region',
+          'version',
+          'ticket',
+          'kind',
+          'intent',
+          'remediates',
+          'sort_ms',
+          'started_ms',
+          'finished_ms',
+          'rolled_back_ms',
+          'first_commit_ms',
+        ])
+        .where('environment', '=', q.environment)
+        .where('finished_ms', '>=', fromMs)
+        .where('finished_ms', '<', toMs)
+        .where('terminal_type', '=', SUCCEEDED);
+      if (q.services !== null) query = query.where('service', 'in', [...q.services]);
+      return query.compile();
+    };
+    // A store hands over a fresh string per cell; the few names every change repeats are kept
+    // once, so what stays in memory for the analysis is the change, not 165k copies of them.
+    const names = new Map<string, string>();
+    const name = (value: string): string => {
+      const kept = names.get(value);
+      if (kept !== undefined) return kept;
+      names.set(value, value);
+      return value;
+    };
     const found: DoraChange[] = [];
-    await eachRow(query.compile(), (row) => {
-      const r = row as ChangeRow;
-      found.push({
-        deployment: r[0],
-        service: r[1],
-        environment: q.environment,
-        region: r[2],
-        version: r[3],
-        ticket: r[4],
-        kind: r[5],
-        intent: r[6],
-        remediates: r[7],
-        firstMs: r[8],
-        startedMs: r[9],
-        finishedMs: r[10] ?? 0,
-        rolledBackMs: r[11],
-        firstCommitMs: r[12],
+    for (let fromMs = q.sinceMs; fromMs < q.untilMs; fromMs += SLICE_MS) {
+      await eachRow(slice(fromMs, Math.min(q.untilMs, fromMs + SLICE_MS)), (row) => {
+        const r = row as ChangeRow;
+        found.push({
+          deployment: r[0],
+          service: name(r[1]),
+          environment: q.environment,
+          region: r[2] === null ? null : name(r[2]),
+          version: r[3],
+          ticket: r[4],
+          kind: name(r[5]),
+          intent: r[6] === null ? null : name(r[6]),
+          remediates: r[7],
+          firstMs: r[8],
+          startedMs: r[9],
+          finishedMs: r[10] ?? 0,
+          rolledBackMs: r[11],
+          firstCommitMs: r[12],
+        });
       });
-    });
+    }
     return found;
   }
 
@@ -193,9 +211,8 @@ export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): Do
       db
         .selectFrom('deployments')
         .select([...columns])
-        // `>= ''` (every text): a range on deployments_by_remediates, where `is not null`
-        // lets SQLite's planner walk the time index and look up every row since.
-        .where('remediates', '>=', '')
+        // The condition of the partial index deployments_dora_remediations, word for word.
+        .where('remediates', 'is not', null)
         .where('sort_ms', '>=', q.remediationsFromMs)
         .compile(),
       add,

@@ -735,6 +735,44 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('events_by_received').on('events').column('received_ms').execute();
       },
     },
+    '016-dora-covering-indexes': {
+      // DORA metrics read every change of a window (a hundred thousand rows a month for a large
+      // organisation) and every deployment that declares a remediation. Looking each row up in
+      // the table from a narrow index cost more than reading it: these indexes hold the columns
+      // those reads take (src/store/dora-repository.ts), only for the rows they read, so the
+      // reads walk one index and never touch the table. They replace the narrow indexes of 010.
+      async up(db: AnyDb) {
+        await db.schema
+          .createIndex('deployments_dora_changes')
+          .on('deployments')
+          .columns([
+            'environment',
+            'finished_ms',
+            'service',
+            'region',
+            'version',
+            'ticket',
+            'kind',
+            'intent',
+            'remediates',
+            'sort_ms',
+            'started_ms',
+            'rolled_back_ms',
+            'first_commit_ms',
+            'deployment',
+          ])
+          .where(sql.ref('terminal_type'), '=', 'deployment.succeeded')
+          .execute();
+        await db.schema
+          .createIndex('deployments_dora_remediations')
+          .on('deployments')
+          .columns(['sort_ms', 'remediates', 'deployment', 'service', 'environment', 'region', 'kind'])
+          .where(sql.ref('remediates'), 'is not', null)
+          .execute();
+        await db.schema.dropIndex('deployments_by_environment_finished').execute();
+        await db.schema.dropIndex('deployments_by_remediates').execute();
+      },
+    },
   };
 }
 
