@@ -72,52 +72,94 @@ export interface DoraFigures {
 }
 
 /**
- * The five figures over `facts` (the changes of one window, one interval or one service).
- * `days` is the window's length on the local clock; `explain` adds the keys behind each figure.
+ * Sums analysed changes (src/domain/dora.ts) into the five figures of one window, one interval
+ * of a series or one service, a change at a time, so that no list of every change is kept for
+ * it; `explain` keeps the changes, for the keys behind each figure.
  */
+export interface DoraTally {
+  add(facts: ChangeFacts): void;
+  /** The figures of the changes added so far; `window.days` is the window's length on the local clock. */
+  figures(window: DoraWindow): DoraFigures;
+}
+
+export function doraTally(explain = false): DoraTally {
+  const kept: ChangeFacts[] = [];
+  const leadTimes: number[] = [];
+  const recoveryTimes: number[] = [];
+  let total = 0;
+  let counted = 0;
+  let failed = 0;
+  let rework = 0;
+  return {
+    add(f) {
+      total += 1;
+      if (explain) kept.push(f);
+      if (f.leadTimeMs !== null) leadTimes.push(f.leadTimeMs);
+      if (f.rework.length > 0) rework += 1;
+      if (f.isRollback) return;
+      counted += 1;
+      if (f.failures.length === 0) return;
+      failed += 1;
+      if (f.failedMs !== null && f.recoveredMs !== null && f.recoveredBy !== null)
+        recoveryTimes.push(f.recoveredMs - f.failedMs);
+    },
+    figures(window) {
+      return figuresOf(
+        { total, counted, failed, rework, leadTimes, recoveryTimes },
+        window,
+        explain ? kept : null,
+      );
+    },
+  };
+}
+
+/** The five figures over `facts` (the changes of one window, one interval or one service). */
 export function summariseChanges(
   facts: readonly ChangeFacts[],
   window: DoraWindow,
   explain = false,
 ): DoraFigures {
+  const tally = doraTally(explain);
+  for (const f of facts) tally.add(f);
+  return tally.figures(window);
+}
+
+interface Sums {
+  readonly total: number;
+  readonly counted: number;
+  readonly failed: number;
+  readonly rework: number;
+  readonly leadTimes: readonly number[];
+  readonly recoveryTimes: readonly number[];
+}
+
+function figuresOf(
+  { total, counted, failed, rework, leadTimes, recoveryTimes }: Sums,
+  window: DoraWindow,
+  kept: readonly ChangeFacts[] | null,
+): DoraFigures {
   // Explain lists changes by finish; the figures themselves do not depend on the order.
-  const sorted = explain
-    ? [...facts].sort((a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment))
-    : facts;
-  const leadTimes = new Float64Array(sorted.length);
-  const recoveryTimes = new Float64Array(sorted.length);
-  let leadCount = 0;
-  let recoveryCount = 0;
-  let counted = 0;
-  let failed = 0;
-  let rework = 0;
-  for (const f of sorted) {
-    if (f.leadTimeMs !== null) leadTimes[leadCount++] = f.leadTimeMs;
-    if (f.rework.length > 0) rework += 1;
-    if (f.isRollback) continue;
-    counted += 1;
-    if (f.failures.length === 0) continue;
-    failed += 1;
-    if (f.failedMs !== null && f.recoveredMs !== null && f.recoveredBy !== null)
-      recoveryTimes[recoveryCount++] = f.recoveredMs - f.failedMs;
-  }
-  const perDay = window.days > 0 ? sorted.length / window.days : 0;
-  const leads = leadTimes.subarray(0, leadCount).sort();
+  const sorted = kept
+    ? [...kept].sort((a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment))
+    : [];
+  const explain = kept !== null;
+  const perDay = window.days > 0 ? total / window.days : 0;
+  const leads = Float64Array.from(leadTimes).sort();
   const leadMedian = quantileOfSorted(leads, 0.5);
   const failureRate = counted === 0 ? null : failed / counted;
-  const recoveryMedian = quantileOfSorted(recoveryTimes.subarray(0, recoveryCount).sort(), 0.5);
+  const recoveryMedian = quantileOfSorted(Float64Array.from(recoveryTimes).sort(), 0.5);
   return {
     window,
     deploymentFrequency: {
       perDay,
-      count: sorted.length,
-      tier: sorted.length === 0 ? null : tierOf('deploymentFrequency', perDay),
+      count: total,
+      tier: total === 0 ? null : tierOf('deploymentFrequency', perDay),
       ...(explain ? { explain: { deployments: sorted.map((f) => f.deployment) } } : {}),
     },
     leadTime: {
       medianMs: leadMedian,
       p90Ms: quantileOfSorted(leads, 0.9),
-      count: leadCount,
+      count: leads.length,
       tier: tierOf('leadTime', leadMedian),
       ...(explain
         ? {
@@ -148,14 +190,14 @@ export function summariseChanges(
     },
     recoveryTime: {
       medianMs: recoveryMedian,
-      count: recoveryCount,
+      count: recoveryTimes.length,
       tier: tierOf('recoveryTime', recoveryMedian),
       ...(explain ? { explain: recoveriesOf(sorted) } : {}),
     },
     reworkRate: {
-      rate: sorted.length === 0 ? null : rework / sorted.length,
+      rate: total === 0 ? null : rework / total,
       rework,
-      total: sorted.length,
+      total,
       ...(explain
         ? {
             explain: {

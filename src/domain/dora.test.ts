@@ -4,7 +4,8 @@ import { percentile, summariseChanges } from './dora-summary.js';
 import { DEFAULT_CORRELATION, dependencyClosure, rankSuspects } from './correlation.js';
 import {
   DEFAULT_DORA,
-  analyseChanges,
+  analyseChanges as eachChangeFacts,
+  type ChangeFacts,
   type DoraChange,
   type DoraIncident,
   type DoraInput,
@@ -14,6 +15,13 @@ import { tierOf } from './dora-tiers.js';
 import { INCIDENT_SEVERITIES, severityRank } from './incident.js';
 
 const H = 3_600_000;
+
+/** The facts of every change of `input`, in its order. */
+function analyseChanges(input: DoraInput, settings = DEFAULT_DORA): ChangeFacts[] {
+  const facts: ChangeFacts[] = [];
+  eachChangeFacts(input, settings, (f) => facts.push(f));
+  return facts;
+}
 const T = Date.parse('2026-11-02T00:00:00Z');
 const WINDOW = { since: '', until: '', tz: 'UTC', days: 7 };
 

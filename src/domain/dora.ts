@@ -103,10 +103,16 @@ export interface ChangeFacts {
 }
 
 /**
- * Works out the facts of every change of `input.changes`. Changes are compared within their
- * service and environment (and the incident's region rules of §9).
+ * Works out the facts of every change of `input.changes` and hands each to `each`, in the order
+ * of `input.changes`. Changes are compared within their service and environment (and the
+ * incident's region rules of §9). A caller sums the facts as they come (src/domain/dora-summary.ts)
+ * instead of keeping one object per change of a window.
  */
-export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAULT_DORA): ChangeFacts[] {
+export function analyseChanges(
+  input: DoraInput,
+  settings: DoraSettings,
+  each: (facts: ChangeFacts) => void,
+): void {
   const byFinish = groupByService(
     input.changes,
     (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
@@ -115,14 +121,17 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     (i) => i.severity !== null && severityRank(i.severity) <= severityRank(settings.minSeverity),
   );
   const mentions = counted.map((i) => [i, mentionedWords(i)] as const);
-  // Only versions some incident mentions are looked up: index just those.
+  // Only versions some incident mentions, and keys something names, are looked up: index just those.
   const mentioned = new Set<string>();
   for (const [, words] of mentions) for (const w of words) mentioned.add(w);
+  const named = new Set(mentioned);
+  for (const r of input.remediations) if (r.remediates !== null) named.add(r.remediates);
+  for (const i of counted) if (i.causedBy !== null) named.add(i.causedBy);
   const byKey = new Map<string, DoraChange>();
   const byTicket = new Map<string, DoraChange[]>();
   const byVersion = new Map<string, Map<string, DoraChange[]>>();
   for (const c of input.changes) {
-    byKey.set(c.deployment, c);
+    if (named.has(c.deployment)) byKey.set(c.deployment, c);
     if (c.ticket !== null) push(byTicket, c.ticket, c);
     if (c.version !== null && mentioned.has(c.version)) {
       let versions = byVersion.get(c.service);
@@ -151,13 +160,16 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     return found;
   };
   const indexes: Indexes = { byFinish, byKey, byTicket, byVersion, longestRun, related };
-  /** Per failed change: each cause, when it was signalled, and (incidents) when it was resolved. */
-  const failures = new Map<string, Signal[]>();
-  const fail = (deployment: string, signal: Signal) => push(failures, deployment, signal);
+  /**
+   * Per failed change: each cause, when it was signalled, and (incidents) when it was resolved.
+   * Keyed by the change itself: most changes never failed, and looking one up costs nothing then.
+   */
+  const failures = new Map<DoraChange, Signal[]>();
+  const fail = (change: DoraChange, signal: Signal) => push(failures, change, signal);
 
   for (const change of input.changes) {
     if (change.rolledBackMs !== null)
-      fail(change.deployment, {
+      fail(change, {
         cause: { cause: 'rolled_back', at: new Date(change.rolledBackMs).toISOString() },
         atMs: change.rolledBackMs,
         resolvedMs: null,
@@ -170,7 +182,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     // service, environment and region that finished before it was requested.
     else if (r.kind === 'rollback') target = latestBefore(byFinish.get(r.service), r);
     if (!target || target.deployment === r.deployment || r.firstMs < target.firstMs) continue;
-    fail(target.deployment, {
+    fail(target, {
       cause: { cause: r.kind === 'rollback' ? 'rollback' : 'remediated', by: r.deployment },
       atMs: r.firstMs,
       resolvedMs: null,
@@ -178,7 +190,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
   }
   for (const [incident, words] of mentions) {
     for (const suspect of namedChanges(incident, words, indexes, settings.correlation)) {
-      fail(suspect.deployment, {
+      fail(suspect.change, {
         cause: { cause: 'incident', by: incident.key, reason: suspect.reason },
         atMs: incident.startedMs,
         resolvedMs: incident.resolvedMs,
@@ -186,8 +198,8 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
     }
   }
 
-  return input.changes.map((change) => {
-    const signals = failures.get(change.deployment) ?? NONE;
+  for (const change of input.changes) {
+    const signals = failures.get(change) ?? NONE;
     let failedMs: number | null = null;
     for (const s of signals) if (failedMs === null || s.atMs < failedMs) failedMs = s.atMs;
     let recoveredMs: number | null = null;
@@ -210,7 +222,7 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
       if (change.remediates !== null) why.push(`remediates:${change.remediates}`);
       rework = why;
     }
-    return {
+    each({
       deployment: change.deployment,
       service: change.service,
       finishedMs: change.finishedMs,
@@ -222,13 +234,14 @@ export function analyseChanges(input: DoraInput, settings: DoraSettings = DEFAUL
       recoveredMs,
       recoveredBy,
       rework,
-    };
-  });
+    });
+  }
 }
 
 interface Indexes {
   /** Changes per service, by finish time. */
   readonly byFinish: ReadonlyMap<string, readonly DoraChange[]>;
+  /** The changes a remediation, an incident's cause or an incident's words name, by key. */
   readonly byKey: ReadonlyMap<string, DoraChange>;
   readonly byTicket: ReadonlyMap<string, readonly DoraChange[]>;
   /** Changes per service, then per version. */
@@ -323,7 +336,7 @@ function namedChanges(
   mentioned: ReadonlySet<string>,
   { byFinish, byKey, byTicket, byVersion, longestRun, related: relatedTo }: Indexes,
   correlation: CorrelationSettings,
-): { deployment: string; reason: SuspectReason }[] {
+): { change: DoraChange; reason: SuspectReason }[] {
   const candidates = new Set<DoraChange>();
   const add = (c: DoraChange | undefined) => {
     if (c) candidates.add(c);
@@ -353,12 +366,13 @@ function namedChanges(
   // The same ticket names a change of any service (§9 `ticket`).
   if (incident.ticket !== null) for (const c of byTicket.get(incident.ticket) ?? NONE) add(c);
   if (candidates.size === 0) return [];
-  return rankSuspects(incident, [...candidates], related, correlation)
-    .filter(
-      (s) =>
-        s.reason === 'explicit' || s.reason === 'ticket' || (s.reason === 'same_service' && s.withinWindow),
-    )
-    .map((s) => ({ deployment: s.deployment, reason: s.reason }));
+  const byName = new Map([...candidates].map((c) => [c.deployment, c]));
+  return rankSuspects(incident, [...candidates], related, correlation).flatMap((s) => {
+    const change = byName.get(s.deployment);
+    const names =
+      s.reason === 'explicit' || s.reason === 'ticket' || (s.reason === 'same_service' && s.withinWindow);
+    return change && names ? [{ change, reason: s.reason }] : [];
+  });
 }
 
 /** Orders keys by code unit, the same in every locale. */

@@ -6,7 +6,7 @@
  */
 import type { Incidents, ServiceConfig } from '../correlate/incidents.js';
 import { analyseChanges, type ChangeFacts, type DoraSettings } from '../domain/dora.js';
-import { summariseChanges, type DoraFigures } from '../domain/dora-summary.js';
+import { doraTally, type DoraFigures, type DoraTally } from '../domain/dora-summary.js';
 import { INCIDENT_SEVERITIES, severityRank } from '../domain/incident.js';
 import { ShiplogError } from '../errors.js';
 import { isValidTimeZone } from '../policy/local-time.js';
@@ -94,7 +94,8 @@ export function createDoraMetrics(deps: DoraDeps): DoraMetrics {
     return { environment: request.environment ?? 'production', services, sinceMs, untilMs, tz };
   }
 
-  async function analyse(r: Resolved): Promise<ChangeFacts[]> {
+  /** Analyses the changes `r` names and hands the facts of each to `each`. */
+  async function analyse(r: Resolved, each: (facts: ChangeFacts) => void): Promise<void> {
     const lookbackMs = settings.correlation.lookbackHours * 3_600_000;
     const [facts, dependsOn] = await Promise.all([
       deps.store.dora.read({
@@ -109,7 +110,7 @@ export function createDoraMetrics(deps: DoraDeps): DoraMetrics {
       }),
       deps.incidents.dependencies(),
     ]);
-    return analyseChanges({ ...facts, dependsOn }, settings);
+    analyseChanges({ ...facts, dependsOn }, settings, each);
   }
 
   const windowOf = (tz: string, sinceMs: number, untilMs: number) => ({
@@ -122,8 +123,9 @@ export function createDoraMetrics(deps: DoraDeps): DoraMetrics {
   return {
     async summary(request) {
       const r = await resolve(request);
-      const facts = await analyse(r);
-      return summariseChanges(facts, windowOf(r.tz, r.sinceMs, r.untilMs), request.explain === true);
+      const tally = doraTally(request.explain === true);
+      await analyse(r, (f) => tally.add(f));
+      return tally.figures(windowOf(r.tz, r.sinceMs, r.untilMs));
     },
 
     async series(request, interval) {
@@ -133,39 +135,38 @@ export function createDoraMetrics(deps: DoraDeps): DoraMetrics {
         throw new ShiplogError('SHIPLOG_INVALID_REQUEST', undefined, [
           { path: 'since', message: `the window holds ${spans.length} intervals; at most ${MAX_INTERVALS}` },
         ]);
-      const facts = (await analyse(r)).sort((a, b) => a.finishedMs - b.finishedMs);
-      let i = 0;
-      const items = spans.map((span) => {
-        const inSpan: ChangeFacts[] = [];
-        while (i < facts.length && (facts[i]?.finishedMs ?? 0) < span.endMs) {
-          const f = facts[i++];
-          if (f && f.finishedMs >= span.startMs) inSpan.push(f);
-        }
-        const figures = summariseChanges(
-          inSpan,
-          windowOf(r.tz, span.startMs, span.endMs),
-          request.explain === true,
-        );
-        return {
-          start: new Date(span.startMs).toISOString(),
-          end: new Date(span.endMs).toISOString(),
-          ...figures,
-        };
-      });
+      const tallies = spans.map(() => doraTally(request.explain === true));
+      await analyse(r, (f) => tallies[spanOf(spans, f.finishedMs)]?.add(f));
+      const items = spans.map((span, i) => ({
+        start: new Date(span.startMs).toISOString(),
+        end: new Date(span.endMs).toISOString(),
+        ...(tallies[i] as DoraTally).figures(windowOf(r.tz, span.startMs, span.endMs)),
+      }));
       return { interval, window: windowOf(r.tz, r.sinceMs, r.untilMs), items, nextCursor: null };
     },
 
     async byService(environment) {
       const r = await resolve({ environment });
-      const facts = await analyse(r);
-      const groups = new Map<string, ChangeFacts[]>();
-      for (const f of facts) {
-        const list = groups.get(f.service);
-        if (list) list.push(f);
-        else groups.set(f.service, [f]);
-      }
+      const tallies = new Map<string, DoraTally>();
+      await analyse(r, (f) => {
+        let tally = tallies.get(f.service);
+        if (!tally) tallies.set(f.service, (tally = doraTally()));
+        tally.add(f);
+      });
       const window = windowOf(r.tz, r.sinceMs, r.untilMs);
-      return new Map([...groups].map(([service, list]) => [service, summariseChanges(list, window)]));
+      return new Map([...tallies].map(([service, tally]) => [service, tally.figures(window)]));
     },
   };
+}
+
+/** The index of the span (in order, each ending where the next starts) holding `ms`, or -1. */
+function spanOf(spans: readonly { startMs: number; endMs: number }[], ms: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((spans[mid]?.endMs ?? 0) <= ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < spans.length && (spans[lo]?.startMs ?? 0) <= ms ? lo : -1;
 }
