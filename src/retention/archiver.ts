@@ -102,13 +102,14 @@ export function createRetention(deps: RetentionDeps): Retention {
           `the checkpoint (size ${checkpoint.size}) does not cover entry ${end - 1}`,
         );
       }
-      const { manifest, subtrees } = await writeSegment(
+      const written = await writeSegment(
         store,
         storage,
         { month, first: start, end, checkpoint, verifierKey: deps.verifierKey },
         nowMs,
         progress(`archiving ${month}`),
       );
+      const { manifest } = written;
       await store.retention.insertSegment({
         month,
         first_idx: start,
@@ -124,7 +125,7 @@ export function createRetention(deps: RetentionDeps): Retention {
         purged_ms: null,
         restored_ms: null,
       });
-      const verdict = await confirmWrittenSegment(storage, manifest, deps.verifiers, subtrees);
+      const verdict = await confirmWrittenSegment(storage, written, deps.verifiers);
       if (!verdict.ok) {
         failures.push(verdict);
         break;

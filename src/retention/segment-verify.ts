@@ -25,6 +25,7 @@ import {
   type SegmentManifest,
 } from './segment-format.js';
 import { readText, type SegmentStorage } from './segment-storage.js';
+import type { WrittenSegment } from './segment-writer.js';
 
 export interface SegmentVerdict {
   readonly month: string;
@@ -152,70 +153,80 @@ export async function verifySegment(
  * Proves a segment the archiver has just written (src/retention/segment-writer.ts), without
  * reading its records again line by line: the writer made the manifest's leaf hashes from the
  * very record bytes it wrote (so step 2 held as it wrote), and this checks the rest against the
- * storage: the stored manifest is the one written, it proves (steps 3 and 4), and the stored
- * records object has the size and SHA-256 of the bytes written (step 1: gzip is lossless, so the
- * object holds exactly the lines whose records were hashed). Deletion later proves the segment
- * again in full ({@link verifySegment}). `subtrees` are complete subtrees the writer hashed
- * from the same leaves as it went, so the proof does not hash them again.
+ * storage: the stored manifest has the size and SHA-256 of the one written, it proves (steps 3
+ * and 4, from the leaf hashes as made and the complete subtrees the writer hashed from them on
+ * the way), and the stored records object has the size and SHA-256 of the bytes written (step
+ * 1: gzip is lossless, so the object holds exactly the lines whose records were hashed).
+ * Deletion later proves the segment again in full ({@link verifySegment}).
  */
 export async function confirmWrittenSegment(
   storage: SegmentStorage,
-  written: SegmentManifest,
+  written: WrittenSegment,
   verifiers: readonly NoteVerifier[],
-  subtrees?: ReadonlyMap<string, Uint8Array>,
 ): Promise<SegmentVerdict> {
-  const { month, ledger, records } = written;
+  const { manifest } = written;
+  const { month, ledger, records } = manifest;
   const verdict = {
     month,
     first: ledger.first,
     end: ledger.end,
     entries: records.entries,
-    retired: written.retired.length,
+    retired: manifest.retired.length,
     deployments: records.deployments,
-    checkpointSize: written.checkpoint.size,
+    checkpointSize: manifest.checkpoint.size,
   };
   const fail = (problem: string): SegmentVerdict => ({ ...verdict, ok: false, problem });
   try {
-    if ((await readText(storage, manifestFile(month))) !== JSON.stringify(written)) {
+    const stored = await digestOf(storage, manifestFile(month));
+    if (stored.bytes !== written.manifestBytes || stored.sha256 !== written.manifestSha256) {
       return fail('the stored manifest is not the one written');
     }
   } catch (error) {
     return fail(`the manifest cannot be read: ${(error as Error).message}`);
   }
-  const unproved = proveManifest(written, month, verifiers, subtrees);
+  const unproved = proveManifest(manifest, month, verifiers, written.subtrees, written.leaves);
   if (unproved !== undefined) return fail(unproved);
-  const sha = createHash('sha256');
-  let bytes = 0;
+  let stored;
   try {
-    for await (const chunk of await storage.read(records.file)) {
-      sha.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
+    stored = await digestOf(storage, records.file);
   } catch (error) {
     return fail(`the records cannot be read: ${(error as Error).message}`);
   }
-  if (bytes !== records.bytes || sha.digest('hex') !== records.sha256) {
+  if (stored.bytes !== records.bytes || stored.sha256 !== records.sha256) {
     return fail('the records file is not the one the manifest describes (size or SHA-256)');
   }
   return { ...verdict, ok: true };
 }
 
+/** Size and SHA-256 (hex) of a stored object, read as it streams. */
+async function digestOf(storage: SegmentStorage, name: string): Promise<{ bytes: number; sha256: string }> {
+  const sha = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of await storage.read(name)) {
+    sha.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: sha.digest('hex') };
+}
+
 /**
  * Steps 3 and 4, from the manifest alone: its checkpoint is signed by a trusted key and its leaf
- * hashes with its proof give that checkpoint's root. Returns the problem, none when it proves.
+ * hashes (`madeLeaves` when the writer hands them over as it made them) with its proof give that
+ * checkpoint's root. Returns the problem, none when it proves.
  */
 function proveManifest(
   manifest: SegmentManifest,
   month: string,
   verifiers: readonly NoteVerifier[],
   subtrees?: ReadonlyMap<string, Uint8Array>,
+  madeLeaves?: Uint8Array,
 ): string | undefined {
   if (manifest.format !== SEGMENT_FORMAT || manifest.formatVersion !== SEGMENT_FORMAT_VERSION) {
     return `not a shiplog segment of format version ${SEGMENT_FORMAT_VERSION}`;
   }
   if (manifest.month !== month) return `the manifest is for ${manifest.month}`;
   const { first, end } = manifest.ledger;
-  const leaves = Buffer.from(manifest.leafHashes, 'base64');
+  const leaves = madeLeaves ?? Buffer.from(manifest.leafHashes, 'base64');
   if (leaves.length !== 32 * (end - first)) {
     return `the manifest lists ${leaves.length / 32} leaf hashes for ${end - first} entries`;
   }

@@ -7,7 +7,7 @@
  * the hashes of the records as written, so proving them proves the segment
  * (src/retention/segment-verify.ts `confirmWrittenSegment`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzip } from 'node:zlib';
@@ -39,10 +39,16 @@ const gzipMember = promisify(gzip) as (text: Uint8Array) => Promise<Buffer>;
 /** Entries a page (a power of two: a whole page is one complete subtree). */
 const PAGE = 8192;
 
-/** A segment as written: its manifest, and the complete subtrees hashed on the way (`level/index`). */
+/** A segment as written, for `confirmWrittenSegment` to check against what the storage holds. */
 export interface WrittenSegment {
   readonly manifest: SegmentManifest;
+  /** The manifest's leaf hashes, as made (32 bytes each), not decoded again from its base64. */
+  readonly leaves: Uint8Array;
+  /** The complete subtrees hashed on the way (`level/index`). */
   readonly subtrees: ReadonlyMap<string, Uint8Array>;
+  /** Size and SHA-256 (hex) of the manifest object's bytes. */
+  readonly manifestBytes: number;
+  readonly manifestSha256: string;
 }
 
 /** Writes the segment of `plan` to `storage`. */
@@ -120,6 +126,13 @@ export async function writeSegment(
     }),
     records: { file: recordsFile(month), bytes, sha256: sha.digest('hex'), entries: total, deployments },
   };
-  await storage.write(manifestFile(month), Readable.from([JSON.stringify(manifest)]));
-  return { manifest, subtrees };
+  const text = Buffer.from(JSON.stringify(manifest));
+  await storage.write(manifestFile(month), Readable.from([text]));
+  return {
+    manifest,
+    leaves,
+    subtrees,
+    manifestBytes: text.length,
+    manifestSha256: hash('sha256', text, 'hex'),
+  };
 }

@@ -46,6 +46,9 @@ try {
 const port = parentPort;
 if (!port) throw new Error('segment-page-worker runs as a worker thread');
 const db = new SQLite(file, { readonly: true, fileMustExist: true });
+// The worker reads most of the file once: mapped into memory, a page read is no system call
+// (SQLite caps the size at what it was built with).
+db.pragma('mmap_size = 2147483648');
 const entries = db.prepare(entriesSql).raw();
 const deployments = db.prepare(deploymentsSql).pluck();
 /** The segment's pages: its entry pages, then as many windows of deployments. */
