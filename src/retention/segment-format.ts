@@ -14,8 +14,7 @@
  *   covers them and the subtree hashes that prove the range in it (src/ledger/range-proof.ts),
  *   and the size and SHA-256 of the JSONL.
  */
-import { hash } from 'node:crypto';
-import { nodeHash } from '../ledger/merkle.js';
+import { leafHash, nodeHash } from '../ledger/merkle.js';
 
 export const SEGMENT_FORMAT = 'shiplog-archive-segment';
 export const SEGMENT_FORMAT_VERSION = 1;
@@ -174,16 +173,9 @@ class PageText {
     return at;
   }
 
-  /**
-   * The RFC 9162 leaf hash of the bytes from `at` to the end: SHA-256 of 0x00 and them, hashed
-   * where they lie, the byte before them standing in for the prefix while it is computed.
-   */
-  leafHash(at: number): Buffer {
-    const before = this.bytes[at - 1] ?? 0;
-    this.bytes[at - 1] = 0;
-    const leaf = hash('sha256', this.bytes.subarray(at - 1, this.length), 'buffer');
-    this.bytes[at - 1] = before;
-    return leaf;
+  /** The bytes from `at` to the end. */
+  from(at: number): Uint8Array {
+    return this.bytes.subarray(at, this.length);
   }
 
   done(): Uint8Array {
@@ -219,7 +211,7 @@ export function entriesPage(rows: readonly SegmentEntryRow[], first: number): Se
         ? `{"type":"entry","index":${index},"record":`
         : `{"type":"entry","index":${index},"event":{"seq":${seq},"scope":${JSON.stringify(scope)}},"record":`,
     );
-    leaves.set(text.leafHash(text.write(record)), 32 * offset);
+    leaves.set(leafHash(text.from(text.write(record))), 32 * offset);
     text.write('}\n');
   }
   const page = { text: text.done(), first, entries: rows.length, deployments: 0, leaves, retired };

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Transform } from 'node:stream';
 import { verifyCheckpoint } from '../ledger/checkpoint.js';
-import { mapLookup } from '../ledger/merkle.js';
+import { leafHash, mapLookup } from '../ledger/merkle.js';
 import type { NoteVerifier } from '../ledger/note.js';
 import { rootFromRange } from '../ledger/range-proof.js';
 import {
@@ -40,8 +40,6 @@ export interface SegmentVerdict {
   /** The first problem found; none when `ok`. */
   readonly problem?: string;
 }
-
-const LEAF_PREFIX = Buffer.from([0]);
 
 /** Reads and proves the segment of `month` in `storage` against `verifiers`. */
 export async function verifySegment(
@@ -101,8 +99,8 @@ export async function verifySegment(
       retired += 1;
     } else {
       if (record === undefined) return `entry ${next} has no record`;
-      const leaf = createHash('sha256').update(LEAF_PREFIX).update(record, 'utf8').digest();
-      if (!leaf.equals(leaves.subarray(offset, offset + 32))) {
+      const leaf = leafHash(Buffer.from(record, 'utf8'));
+      if (Buffer.compare(leaf, leaves.subarray(offset, offset + 32)) !== 0) {
         return `entry ${next}: its record does not hash to its leaf hash: the record was changed`;
       }
     }

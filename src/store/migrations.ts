@@ -773,6 +773,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropIndex('deployments_by_remediates').execute();
       },
     },
+    '017-events-by-received-ledger': {
+      // The archiver finds the next month to cut as the earliest receipt among the events at or
+      // after a ledger index. With the index on receipt time alone that walked every archived
+      // event from the oldest, reading each one's row for its ledger index (0.4 s at 1M); with
+      // the ledger index in the index it reads no row. It replaces the index of 013.
+      async up(db: AnyDb) {
+        await db.schema.dropIndex('events_by_received').execute();
+        await db.schema
+          .createIndex('events_by_received')
+          .on('events')
+          .columns(['received_ms', 'ledger_index'])
+          .execute();
+      },
+    },
   };
 }
 
