@@ -192,7 +192,13 @@ export function createRetentionRepository(
       .leftJoin('events as e', 'e.ledger_index', 'l.idx')
       .select([
         'l.idx',
-        sql<string | null>`case when l.retired_ms is null then coalesce(l.data, e.body) end`.as('bytes'),
+        // As bytes on SQLite: they go into the page as they are, never through a JavaScript string.
+        (dialect === 'sqlite'
+          ? sql<
+              Uint8Array | string | null
+            >`cast(case when l.retired_ms is null then coalesce(l.data, e.body) end as blob)`
+          : sql<Uint8Array | string | null>`case when l.retired_ms is null then coalesce(l.data, e.body) end`
+        ).as('bytes'),
         'e.seq',
         'e.scope',
         sql<Uint8Array | null>`case when l.retired_ms is not null then l.leaf_hash end`.as('retired_leaf'),
