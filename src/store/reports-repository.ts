@@ -190,27 +190,21 @@ export function createReportsRepository(db: Kysely<Database>): ReportsRepository
     },
 
     async retiredEvidence(f: { environment: string; fromMs: number; toMs: number }) {
-      const approvals = await db
-        .selectFrom('approvals as a')
-        .innerJoin('deployments as d', 'd.deployment', 'a.deployment')
-        .innerJoin('ledger_entries as l', 'l.idx', 'a.ledger_index')
-        .select((eb) => eb.fn.min('l.idx').as('idx'))
-        .where('d.environment', '=', f.environment)
-        .where('d.sort_ms', '>=', f.fromMs)
-        .where('d.sort_ms', '<', f.toMs)
-        .where('l.retired_ms', 'is not', null)
-        .executeTakeFirst();
-      const gates = await db
-        .selectFrom('gate_decisions as g')
-        .innerJoin('deployments as d', 'd.deployment', 'g.deployment')
-        .innerJoin('ledger_entries as l', 'l.idx', 'g.ledger_index')
-        .select((eb) => eb.fn.min('l.idx').as('idx'))
-        .where('d.environment', '=', f.environment)
-        .where('d.sort_ms', '>=', f.fromMs)
-        .where('d.sort_ms', '<', f.toMs)
-        .where('l.retired_ms', 'is not', null)
-        .executeTakeFirst();
-      const found = [approvals?.idx, gates?.idx].filter((i) => i !== null && i !== undefined).map(Number);
+      // The first retired ledger entry of an approval or a gate decision of the window's deployments.
+      const firstRetired = (table: 'approvals' | 'gate_decisions') =>
+        db
+          .selectFrom(table)
+          .innerJoin('deployments as d', 'd.deployment', `${table}.deployment`)
+          .innerJoin('ledger_entries as l', 'l.idx', `${table}.ledger_index`)
+          .select((eb) => eb.fn.min('l.idx').as('idx'))
+          .where('d.environment', '=', f.environment)
+          .where('d.sort_ms', '>=', f.fromMs)
+          .where('d.sort_ms', '<', f.toMs)
+          .where('l.retired_ms', 'is not', null)
+          .executeTakeFirst();
+      const found = [(await firstRetired('approvals'))?.idx, (await firstRetired('gate_decisions'))?.idx]
+        .filter((i) => i !== null && i !== undefined)
+        .map(Number);
       return found.length > 0 ? Math.min(...found) : undefined;
     },
 
