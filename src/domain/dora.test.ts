@@ -15,6 +15,8 @@ import { tierOf } from './dora-tiers.js';
 import { INCIDENT_SEVERITIES, severityRank } from './incident.js';
 
 const H = 3_600_000;
+const T = Date.parse('2026-11-02T00:00:00Z');
+const WINDOW = { since: '', until: '', tz: 'UTC', days: 7 };
 
 /** The facts of every change of `input`, in its order. */
 function analyseChanges(input: DoraInput, settings = DEFAULT_DORA): ChangeFacts[] {
@@ -22,8 +24,6 @@ function analyseChanges(input: DoraInput, settings = DEFAULT_DORA): ChangeFacts[
   eachChangeFacts(input, settings, (f) => facts.push(f));
   return facts;
 }
-const T = Date.parse('2026-11-02T00:00:00Z');
-const WINDOW = { since: '', until: '', tz: 'UTC', days: 7 };
 
 function change(deployment: string, finishedH: number, extra: Partial<DoraChange> = {}): DoraChange {
   return {

@@ -105,8 +105,9 @@ export function splitEntryLine(line: string): {
 /**
  * One ledger entry as the store reads it for a segment: a tuple, not an object, because a month
  * is a million of them. `record` is the entry's own bytes or its event's body, as UTF-8 bytes
- * (SQLite) or text (PostgreSQL), null once retired; `seq` and `scope` name the events row that holds them (restored as it was);
- * `retiredLeaf` is the stored leaf hash of a retired entry, the only thing left of it.
+ * (SQLite) or text (PostgreSQL), null once retired; `seq` and `scope` name the events row that
+ * holds them (restored as it was); `retiredLeaf` is the stored leaf hash of a retired entry, the
+ * only thing left of it.
  */
 export type SegmentEntryRow = readonly [
   index: number,

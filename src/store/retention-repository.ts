@@ -187,18 +187,18 @@ export function createRetentionRepository(
 
   /** A segment's entries [start, stop): index, record bytes, event seq and scope, retired leaf. */
   function entriesQuery(start: number, stop: number) {
+    const record = sql<
+      Uint8Array | string | null
+    >`case when l.retired_ms is null then coalesce(l.data, e.body) end`;
     return db
       .selectFrom('ledger_entries as l')
       .leftJoin('events as e', 'e.ledger_index', 'l.idx')
       .select([
         'l.idx',
         // As bytes on SQLite: they go into the page as they are, never through a JavaScript string.
-        (dialect === 'sqlite'
-          ? sql<
-              Uint8Array | string | null
-            >`cast(case when l.retired_ms is null then coalesce(l.data, e.body) end as blob)`
-          : sql<Uint8Array | string | null>`case when l.retired_ms is null then coalesce(l.data, e.body) end`
-        ).as('bytes'),
+        (dialect === 'sqlite' ? sql<Uint8Array | string | null>`cast(${record} as blob)` : record).as(
+          'bytes',
+        ),
         'e.seq',
         'e.scope',
         sql<Uint8Array | null>`case when l.retired_ms is not null then l.leaf_hash end`.as('retired_leaf'),
