@@ -47,6 +47,9 @@ export interface SegmentManifest {
   };
 }
 
+/** A manifest but its leaf hashes: what the writer holds of the manifest it wrote, with the leaves as bytes. */
+export type SegmentFields = Omit<SegmentManifest, 'leafHashes'>;
+
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 export function isMonth(value: string): boolean {

@@ -22,6 +22,7 @@ import {
   SEGMENT_FORMAT_VERSION,
   manifestFile,
   splitEntryLine,
+  type SegmentFields,
   type SegmentManifest,
 } from './segment-format.js';
 import { readText, type SegmentStorage } from './segment-storage.js';
@@ -65,9 +66,9 @@ export async function verifySegment(
     checkpointSize: manifest.checkpoint?.size ?? 0,
   };
   // 3 and 4 first: they need only the manifest.
-  const unproved = proveManifest(manifest, month, verifiers);
+  const leaves = Buffer.from(typeof manifest.leafHashes === 'string' ? manifest.leafHashes : '', 'base64');
+  const unproved = proveManifest(manifest, month, verifiers, leaves);
   if (unproved !== undefined) return { ...base, ok: false, problem: unproved };
-  const leaves = Buffer.from(manifest.leafHashes, 'base64');
 
   // 1 and 2: stream the records.
   const retiredSet = new Set(manifest.retired);
@@ -182,7 +183,7 @@ export async function confirmWrittenSegment(
   } catch (error) {
     return fail(`the manifest cannot be read: ${(error as Error).message}`);
   }
-  const unproved = proveManifest(manifest, month, verifiers, written.subtrees, written.leaves);
+  const unproved = proveManifest(manifest, month, verifiers, written.leaves, written.subtrees);
   if (unproved !== undefined) return fail(unproved);
   let stored;
   try {
@@ -209,22 +210,21 @@ async function digestOf(storage: SegmentStorage, name: string): Promise<{ bytes:
 
 /**
  * Steps 3 and 4, from the manifest alone: its checkpoint is signed by a trusted key and its leaf
- * hashes (`madeLeaves` when the writer hands them over as it made them) with its proof give that
- * checkpoint's root. Returns the problem, none when it proves.
+ * hashes (`leaves`: decoded from the stored manifest, or as the writer made them) with its proof
+ * give that checkpoint's root. Returns the problem, none when it proves.
  */
 function proveManifest(
-  manifest: SegmentManifest,
+  manifest: SegmentFields,
   month: string,
   verifiers: readonly NoteVerifier[],
+  leaves: Uint8Array,
   subtrees?: ReadonlyMap<string, Uint8Array>,
-  madeLeaves?: Uint8Array,
 ): string | undefined {
   if (manifest.format !== SEGMENT_FORMAT || manifest.formatVersion !== SEGMENT_FORMAT_VERSION) {
     return `not a shiplog segment of format version ${SEGMENT_FORMAT_VERSION}`;
   }
   if (manifest.month !== month) return `the manifest is for ${manifest.month}`;
   const { first, end } = manifest.ledger;
-  const leaves = madeLeaves ?? Buffer.from(manifest.leafHashes, 'base64');
   if (leaves.length !== 32 * (end - first)) {
     return `the manifest lists ${leaves.length / 32} leaf hashes for ${end - first} entries`;
   }

@@ -3,11 +3,12 @@
  * store reads pages of entries and turns them into lines with their leaf hashes, each page one
  * gzip member (on SQLite compressed by the worker thread that read it; otherwise here, on zlib's
  * thread pool), and the storage writes the members out in order, with backpressure from the
- * storage back to the reads, so a month never sits in memory. Only the leaf hashes (32 bytes an entry) are kept, for the manifest; they are
- * the hashes of the records as written, so proving them proves the segment
+ * storage back to the reads, so a month never sits in memory. Only the leaf hashes (32 bytes an
+ * entry) are kept, for the manifest, base64-encoded page by page as they arrive; they are the
+ * hashes of the records as written, so proving them proves the segment
  * (src/retention/segment-verify.ts `confirmWrittenSegment`).
  */
-import { createHash, hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzip } from 'node:zlib';
@@ -21,7 +22,7 @@ import {
   SEGMENT_FORMAT_VERSION,
   manifestFile,
   recordsFile,
-  type SegmentManifest,
+  type SegmentFields,
 } from './segment-format.js';
 import type { SegmentStorage } from './segment-storage.js';
 
@@ -41,7 +42,8 @@ const PAGE = 8192;
 
 /** A segment as written, for `confirmWrittenSegment` to check against what the storage holds. */
 export interface WrittenSegment {
-  readonly manifest: SegmentManifest;
+  /** The manifest written, but its leaf hashes: `leaves` holds them. */
+  readonly manifest: SegmentFields;
   /** The manifest's leaf hashes, as made (32 bytes each), not decoded again from its base64. */
   readonly leaves: Uint8Array;
   /** The complete subtrees hashed on the way (`level/index`). */
@@ -67,6 +69,16 @@ export async function writeSegment(
   let written = 0;
   let deployments = 0;
   let members = 0;
+  // The manifest's base64 of the leaves, made as the pages arrive (while the workers make the
+  // next ones) in whole 3-byte groups, so it is the base64 of all of them: the manifest of a
+  // 1M-entry month (43 MB) is never built, serialised and encoded as one string at the end.
+  const encoded: Buffer[] = [];
+  let encodedBytes = 0;
+  const encodeLeaves = (upTo: number) => {
+    if (upTo <= encodedBytes) return;
+    encoded.push(Buffer.from(leaves.subarray(encodedBytes, upTo).toString('base64'), 'latin1'));
+    encodedBytes = upTo;
+  };
 
   async function* compressedPages(): AsyncGenerator<Uint8Array> {
     for await (const page of store.retention.segmentPages(first, end, PAGE)) {
@@ -76,6 +88,7 @@ export async function writeSegment(
         retired.push(...page.retired);
         if (page.subtree) subtrees.set(`${page.subtree.level}/${page.subtree.index}`, page.subtree.hash);
         written += page.entries;
+        encodeLeaves(32 * written - ((32 * written) % 3));
         onProgress?.(written, total);
       } else if (written !== total) {
         throw new Error(`ledger entries ${first + written}..${end - 1} are missing`);
@@ -87,6 +100,7 @@ export async function writeSegment(
       }
     }
     if (written !== total) throw new Error(`ledger entries ${first + written}..${end - 1} are missing`);
+    encodeLeaves(32 * total);
     if (members === 0) yield await gzipMember(new Uint8Array(0)); // an empty gzip file, not no file
   }
 
@@ -109,13 +123,12 @@ export async function writeSegment(
 
   const keys = rangeProofKeys(first, end, checkpoint.size);
   const nodes = await store.retention.nodes(keys);
-  const manifest: SegmentManifest = {
+  const manifest: SegmentFields = {
     format: SEGMENT_FORMAT,
     formatVersion: SEGMENT_FORMAT_VERSION,
     month,
     createdAt: new Date(nowMs).toISOString(),
     ledger: { first, end },
-    leafHashes: leaves.toString('base64'),
     retired,
     checkpoint: { size: checkpoint.size, note: checkpoint.note },
     verifierKey: plan.verifierKey,
@@ -126,13 +139,25 @@ export async function writeSegment(
     }),
     records: { file: recordsFile(month), bytes, sha256: sha.digest('hex'), entries: total, deployments },
   };
-  const text = Buffer.from(JSON.stringify(manifest));
-  await storage.write(manifestFile(month), Readable.from([text]));
-  return {
-    manifest,
-    leaves,
-    subtrees,
-    manifestBytes: text.length,
-    manifestSha256: hash('sha256', text, 'hex'),
-  };
+  const parts = manifestParts(manifest, encoded);
+  const manifestSha = createHash('sha256');
+  let manifestBytes = 0;
+  for (const part of parts) {
+    manifestSha.update(part);
+    manifestBytes += part.length;
+  }
+  await storage.write(manifestFile(month), Readable.from(parts));
+  return { manifest, leaves, subtrees, manifestBytes, manifestSha256: manifestSha.digest('hex') };
+}
+
+/**
+ * The bytes of the manifest's JSON, `leafHashes` (the base64 in `encoded`, in order) at its place
+ * in the order of SegmentManifest's fields, without ever joining them into one string.
+ */
+function manifestParts(fields: SegmentFields, encoded: readonly Buffer[]): Buffer[] {
+  const { format, formatVersion, month, createdAt, ledger, ...rest } = fields;
+  const head = JSON.stringify({ format, formatVersion, month, createdAt, ledger, leafHashes: '' });
+  const tail = JSON.stringify(rest);
+  // `…,"leafHashes":"` + base64 + `",` + the other fields (the tail without its opening brace).
+  return [Buffer.from(head.slice(0, -2)), ...encoded, Buffer.from(`",${tail.slice(1)}`)];
 }
