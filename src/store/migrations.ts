@@ -787,6 +787,28 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '018-events-covering-deployment-ledger': {
+      // An archive segment picks each deployment once, by its first event of the segment: the
+      // deployments of the events in a window of ledger indexes, less those with an earlier
+      // event in the segment. Both steps read each event's row for the one column the index
+      // lacked (the deployment of an index, the ledger index of a deployment's event): about
+      // 0.6 s of a 1M-event month's CPU. With that column in the index they read no row. Each
+      // replaces the index of the same name, whose queries it still answers.
+      async up(db: AnyDb) {
+        await db.schema.dropIndex('events_by_ledger_index').execute();
+        await db.schema
+          .createIndex('events_by_ledger_index')
+          .on('events')
+          .columns(['ledger_index', 'deployment'])
+          .execute();
+        await db.schema.dropIndex('events_by_deployment').execute();
+        await db.schema
+          .createIndex('events_by_deployment')
+          .on('events')
+          .columns(['deployment', 'seq', 'ledger_index'])
+          .execute();
+      },
+    },
   };
 }
 
