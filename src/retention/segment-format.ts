@@ -271,20 +271,21 @@ function subtreeHash(leaves: Uint8Array): Uint8Array {
   return level;
 }
 
+/** A deployment line is `DEPLOYMENT_LINE[0]`, the JSON text of the deployment's row, `DEPLOYMENT_LINE[1]`. */
+export const DEPLOYMENT_LINE = ['{"type":"deployment","row":', '}\n'] as const;
+
 /** The deployment lines of `rows`, each the JSON text of a deployment row. */
 export function deploymentsPage(rows: readonly string[]): SegmentPage {
   const text = new PageText(LINE_BYTES * rows.length);
   for (const row of rows) {
-    text.write('{"type":"deployment","row":');
+    text.write(DEPLOYMENT_LINE[0]);
     text.write(row);
-    text.write('}\n');
+    text.write(DEPLOYMENT_LINE[1]);
   }
-  return {
-    text: text.done(),
-    first: 0,
-    entries: 0,
-    deployments: rows.length,
-    leaves: new Uint8Array(0),
-    retired: [],
-  };
+  return deploymentLinesPage(rows.length, text.done());
+}
+
+/** A page of `count` deployment lines already written as `text` (UTF-8), by the store or {@link deploymentsPage}. */
+export function deploymentLinesPage(count: number, text: Uint8Array): SegmentPage {
+  return { text, first: 0, entries: 0, deployments: count, leaves: new Uint8Array(0), retired: [] };
 }

@@ -14,6 +14,8 @@ import type { DeploymentRow } from '../domain/deployment-row.js';
 import { leafHash, type NodeKey } from '../ledger/merkle.js';
 import type { Dialect, WriteTransaction } from './database.js';
 import {
+  DEPLOYMENT_LINE,
+  deploymentLinesPage,
   deploymentsPage,
   entriesPage,
   segmentPageBounds,
@@ -237,6 +239,23 @@ export function createRetentionRepository(
       );
   }
 
+  /**
+   * SQLite's form of a window's deployment pages: the lines (segment-format.ts DEPLOYMENT_LINE)
+   * written by SQLite into one blob, with their count. One row a page instead of one a
+   * deployment: each row's JSON crossing into JavaScript as a string, only to be encoded back
+   * into the page, cost more than making it (one thread over a 1M-event month: 4.0-4.9 s against
+   * 2.3-2.6 s for the same bytes).
+   */
+  function deploymentLinesQuery(pairs: string, first: number, from: number, to: number) {
+    const line = sql<string>`${sql.lit(DEPLOYMENT_LINE[0])} || json_object(${sql.raw(pairs)}) || ${sql.lit(DEPLOYMENT_LINE[1])}`;
+    return db
+      .selectFrom(deploymentsQuery(line, first, from, to).as('w'))
+      .select([
+        sql<number>`count(*)`.as('count'),
+        sql<Uint8Array | null>`cast(group_concat(w.row, '') as blob)`.as('text'),
+      ]);
+  }
+
   /** The SQL text of `query`, checked to take `parameters` in that order (the worker binds them so). */
   function compiledWith(query: Compilable, parameters: readonly number[]): string {
     const compiled = query.compile();
@@ -307,10 +326,7 @@ export function createRetentionRepository(
 
     async *segmentPages(first: number, end: number, pageSize: number) {
       if (first >= end) return;
-      const row =
-        dialect === 'sqlite'
-          ? sql<string>`json_object(${sql.raw(await columnPairs('deployments', 'd'))})`
-          : sql<string>`row_to_json(d)::text`;
+      const pairs = dialect === 'sqlite' ? await columnPairs('deployments', 'd') : '';
       const worker = builtWorker('segment-page-worker');
       if (sqliteFile !== undefined && worker) {
         const job = {
@@ -319,7 +335,12 @@ export function createRetentionRepository(
           end,
           pageSize,
           entriesSql: compiledWith(entriesQuery(first, end), [first, end]),
-          deploymentsSql: compiledWith(deploymentsQuery(row, first, first, end), [first, end, first, first]),
+          deploymentsSql: compiledWith(deploymentLinesQuery(pairs, first, first, end), [
+            first,
+            end,
+            first,
+            first,
+          ]),
         };
         const parts = Math.min(SEGMENT_WORKERS, availableParallelism());
         const workers = Array.from({ length: parts }, (_, part) =>
@@ -349,7 +370,16 @@ export function createRetentionRepository(
           yield page;
         }
         for (const [from, to] of bounds) {
-          const page = (await rows(deploymentsQuery(row, first, from, to))).map((r) => r[0] as string);
+          if (dialect === 'sqlite') {
+            const [count, text] = (await rows(deploymentLinesQuery(pairs, first, from, to)))[0] as [
+              number,
+              Uint8Array | null,
+            ];
+            if (count > 0 && text !== null) yield deploymentLinesPage(count, text);
+            continue;
+          }
+          const query = deploymentsQuery(sql<string>`row_to_json(d)::text`, first, from, to);
+          const page = (await rows(query)).map((r) => r[0] as string);
           if (page.length > 0) yield deploymentsPage(page);
         }
       } finally {

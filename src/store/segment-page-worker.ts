@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import {
-  deploymentsPage,
+  deploymentLinesPage,
   entriesPage,
   segmentPageBounds,
   type SegmentEntryRow,
@@ -29,7 +29,10 @@ export interface SegmentJob {
   readonly parts: number;
   /** Parameters: the page's first index and the index past it. */
   readonly entriesSql: string;
-  /** Parameters: the window's first index, the index past it, the segment's first, the window's first. */
+  /**
+   * One row, [count, lines as one blob], of the window's deployments. Parameters: the window's
+   * first index, the index past it, the segment's first, the window's first.
+   */
   readonly deploymentsSql: string;
 }
 
@@ -50,7 +53,11 @@ const db = new SQLite(file, { readonly: true, fileMustExist: true });
 // (SQLite caps the size at what it was built with).
 db.pragma('mmap_size = 2147483648');
 const entries = db.prepare(entriesSql).raw();
-const deployments = db.prepare(deploymentsSql).pluck();
+const deployments = db.prepare(deploymentsSql).raw();
+function deploymentLines([count, text]: [number, Uint8Array | null]): SegmentPage {
+  return deploymentLinesPage(count, text ?? new Uint8Array(0));
+}
+
 /** The segment's pages: its entry pages, then as many windows of deployments. */
 const bounds = segmentPageBounds(first, end, pageSize);
 const pages = bounds.length;
@@ -70,7 +77,7 @@ function send(): void {
     const page =
       next < pages
         ? entriesPage(entries.all(from, to) as SegmentEntryRow[], from)
-        : deploymentsPage(deployments.all(from, to, first, from) as string[]);
+        : deploymentLines(deployments.get(from, to, first, from) as [number, Uint8Array | null]);
     if (next < pages && page.entries !== to - from) {
       throw new Error(`ledger entry ${from + page.entries} is missing`);
     }
