@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { leafHash, nodeHash } from '../ledger/merkle.js';
-import { entriesPage, segmentPageBounds, splitEntryLine, type SegmentEntryRow } from './segment-format.js';
+import {
+  entriesPage,
+  entryLinesPage,
+  segmentPageBounds,
+  splitEntryLine,
+  type SegmentEntryRow,
+} from './segment-format.js';
 
 const utf8 = new TextEncoder();
 
@@ -38,6 +44,41 @@ describe('segment pages', () => {
       bytes: '{"b":"é"}',
     });
     expect(lines[2]).toBe('{"type":"entry","index":6,"retired":true}');
+  });
+
+  it('read from lines the store wrote give the same leaves, retired entries and subtree', () => {
+    const records = ['{"a":1}', '{"b":"é\\n"}', '{"c":3}', '{"d":{"e":"}"}}'];
+    const rows: SegmentEntryRow[] = records.map((r, i) => [
+      8 + i,
+      r,
+      10 + i,
+      i === 1 ? 'team "x"' : 'default',
+      null,
+    ]);
+    const retiredLeaf = leafHash(utf8.encode('gone'));
+    rows[2] = [10, null, null, null, retiredLeaf];
+    const page = entriesPage(rows, 8);
+    const text = Buffer.from(page.text);
+    const read = entryLinesPage(8, [4, text, Buffer.from(retiredLeaf).toString('hex'), null]);
+    expect(Buffer.from(read.leaves)).toEqual(Buffer.from(page.leaves));
+    expect(read.retired).toEqual([10]);
+    expect(read.subtree).toEqual(page.subtree);
+    // Hashed in place: the text is as it came.
+    expect(text.equals(Buffer.from(page.text))).toBe(true);
+  });
+
+  it('read from lines refuse a gap, an entry without bytes, and lines that do not add up', () => {
+    const line = (index: number) => `{"type":"entry","index":${index},"record":{}}\n`;
+    const lines = (...indexes: number[]) => Buffer.from(indexes.map(line).join(''));
+    expect(() => entryLinesPage(0, [2, lines(0, 2), null, null])).toThrow('ledger entry 1 is missing');
+    expect(() => entryLinesPage(0, [2, lines(0, 1), null, 1])).toThrow(
+      'ledger entry 1 has neither bytes nor a leaf hash',
+    );
+    expect(() => entryLinesPage(0, [1, lines(0, 1), null, null])).toThrow('holds more than 1 lines');
+    const retired = Buffer.from('{"type":"entry","index":0,"retired":true}\n');
+    expect(() => entryLinesPage(0, [1, retired, '', null])).toThrow(
+      'ledger entry 0 has neither bytes nor a leaf hash',
+    );
   });
 
   it('refuse a gap in the entries', () => {

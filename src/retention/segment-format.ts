@@ -182,18 +182,9 @@ class PageText {
     return at;
   }
 
-  /**
-   * Writes into `leaves` at `offset` the RFC 9162 leaf hash (merkle.ts `leafHash`: SHA-256 of
-   * 0x00 and the entry) of the bytes from `at` to the end, hashed where they lie: the byte before
-   * them stands in for the prefix while it is computed, and the digest comes as hex (on Node 20
-   * a Buffer digest costs three times as much). No allocation but the hex string, a million
-   * times a month.
-   */
+  /** Writes into `leaves` at `offset` the leaf hash of the bytes from `at` to the end. */
   leafHashInto(at: number, leaves: Buffer, offset: number): void {
-    const before = this.bytes[at - 1] ?? 0;
-    this.bytes[at - 1] = 0;
-    leaves.write(hash('sha256', this.bytes.subarray(at - 1, this.length), 'hex'), offset, 'hex');
-    this.bytes[at - 1] = before;
+    leafHashAt(this.bytes, at, this.length, leaves, offset);
   }
 
   private reserve(more: number): void {
@@ -208,6 +199,36 @@ class PageText {
     return this.bytes.subarray(0, this.length);
   }
 }
+
+/**
+ * Writes into `leaves` at `offset` the RFC 9162 leaf hash (merkle.ts `leafHash`: SHA-256 of 0x00
+ * and the entry) of `bytes` from `start` to `end`, hashed where they lie: the byte before them
+ * (there is one: the line's head) stands in for the prefix while it is computed, and the digest
+ * comes as hex (on Node 20 a Buffer digest costs three times as much). No allocation but the hex
+ * string, a million times a month.
+ */
+function leafHashAt(bytes: Buffer, start: number, end: number, leaves: Buffer, offset: number): void {
+  const before = bytes[start - 1] ?? 0;
+  bytes[start - 1] = 0;
+  leaves.write(hash('sha256', bytes.subarray(start - 1, end), 'hex'), offset, 'hex');
+  bytes[start - 1] = before;
+}
+
+/**
+ * The fixed text of an entry line, in one place for the code here and the SQL that writes the
+ * lines on SQLite (src/store/retention-repository.ts): `start`, the index, then either
+ * `retired`, or (when it is an event's) `event` seq `scope` scope `eventEnd`, then `record`,
+ * the record's bytes, `end`.
+ */
+export const ENTRY_LINE = {
+  start: '{"type":"entry","index":',
+  retired: ',"retired":true}\n',
+  event: ',"event":{"seq":',
+  scope: ',"scope":',
+  eventEnd: '}',
+  record: ',"record":',
+  end: '}\n',
+} as const;
 
 /** Bytes a page of `rows` takes, about: records are a few hundred bytes, deployment rows a thousand. */
 const LINE_BYTES = 1024;
@@ -229,33 +250,102 @@ export function entriesPage(rows: readonly SegmentEntryRow[], first: number): Se
       if (retiredLeaf === null) throw new Error(`ledger entry ${index} has neither bytes nor a leaf hash`);
       leaves.set(retiredLeaf, 32 * offset);
       retired.push(index);
-      text.write(`{"type":"entry","index":${index},"retired":true}\n`);
+      text.write(`${ENTRY_LINE.start}${index}${ENTRY_LINE.retired}`);
       continue;
     }
-    text.write(
+    const event =
       seq === null || scope === null
-        ? `{"type":"entry","index":${index},"record":`
-        : `{"type":"entry","index":${index},"event":{"seq":${seq},"scope":${JSON.stringify(scope)}},"record":`,
-    );
+        ? ''
+        : `${ENTRY_LINE.event}${seq}${ENTRY_LINE.scope}${JSON.stringify(scope)}${ENTRY_LINE.eventEnd}`;
+    text.write(`${ENTRY_LINE.start}${index}${event}${ENTRY_LINE.record}`);
     text.leafHashInto(
       typeof record === 'string' ? text.write(record) : text.copy(record),
       leaves,
       32 * offset,
     );
-    text.write('}\n');
+    text.write(ENTRY_LINE.end);
   }
+  return entryPage(first, rows.length, text.done(), leaves, retired);
+}
+
+const NEWLINE = 0x0a;
+const CLOSE = 0x7d; // }
+const RECORD_KEY_BYTES = Buffer.from(`${ENTRY_LINE.record}`);
+
+/**
+ * A page of entry lines as the store wrote them in one go (SQLite): how many, the lines
+ * (ENTRY_LINE around each record, in index order), the stored leaf hashes of the retired ones in
+ * order (hex, comma-separated), and the first entry that has neither bytes nor a leaf hash.
+ */
+export type EntryLinesRow = readonly [
+  count: number,
+  text: Buffer | null,
+  retiredLeaves: string | null,
+  broken: number | null,
+];
+
+/**
+ * The page of the entries `first`, `first + 1`, ... that the store wrote as `row`. Each line is
+ * checked to hold the next index, and each leaf is hashed from the record bytes as they lie in
+ * the page, as {@link entriesPage} does (the text is changed while a leaf is hashed, and restored).
+ */
+export function entryLinesPage(first: number, row: EntryLinesRow): SegmentPage {
+  const [count, lines, retiredLeaves, broken] = row;
+  if (broken !== null) throw new Error(`ledger entry ${broken} has neither bytes nor a leaf hash`);
+  const text = lines ?? Buffer.alloc(0);
+  const leaves = Buffer.allocUnsafeSlow(32 * count);
+  const stored = retiredLeaves === null ? [] : retiredLeaves.split(',');
+  const retired: number[] = [];
+  let at = 0;
+  for (let offset = 0; offset < count; offset += 1) {
+    const index = first + offset;
+    let digits = at + ENTRY_LINE.start.length;
+    let value = 0;
+    for (let c = text[digits] ?? 0; c >= 0x30 && c <= 0x39; c = text[digits] ?? 0) {
+      value = 10 * value + c - 0x30;
+      digits += 1;
+    }
+    const end = text.indexOf(NEWLINE, digits);
+    if (digits === at + ENTRY_LINE.start.length || value !== index || end < 0) {
+      throw new Error(`ledger entry ${index} is missing`);
+    }
+    const record = text.indexOf(RECORD_KEY_BYTES, digits);
+    if (record >= 0 && record < end) {
+      if (text[end - 1] !== CLOSE) throw new Error(`the line of ledger entry ${index} does not end with }`);
+      leafHashAt(text, record + RECORD_KEY_BYTES.length, end - 1, leaves, 32 * offset);
+    } else {
+      const leaf = stored[retired.length] ?? '';
+      if (leaf.length !== 64) throw new Error(`ledger entry ${index} has neither bytes nor a leaf hash`);
+      leaves.write(leaf, 32 * offset, 'hex');
+      retired.push(index);
+    }
+    at = end + 1;
+  }
+  if (at !== text.length || retired.length !== stored.length) {
+    throw new Error(`the page of ledger entries from ${first} holds more than ${count} lines`);
+  }
+  return entryPage(first, count, text, leaves, retired);
+}
+
+/** A page of entry lines, with its subtree's hash when it is a whole aligned page. */
+function entryPage(
+  first: number,
+  count: number,
+  text: Uint8Array,
+  leaves: Buffer,
+  retired: number[],
+): SegmentPage {
   const page = {
-    text: text.done(),
+    text,
     first,
-    entries: rows.length,
+    entries: count,
     deployments: 0,
     leaves: new Uint8Array(leaves.buffer, leaves.byteOffset, leaves.length),
     retired,
   };
-  const size = rows.length;
-  const level = Math.log2(size);
-  if (size < 2 || !Number.isInteger(level) || first % size !== 0) return page;
-  return { ...page, subtree: { level, index: first / size, hash: subtreeHash(leaves) } };
+  const level = Math.log2(count);
+  if (count < 2 || !Number.isInteger(level) || first % count !== 0) return page;
+  return { ...page, subtree: { level, index: first / count, hash: subtreeHash(leaves) } };
 }
 
 /** RFC 9162 MTH of a power-of-two run of leaf hashes (32 bytes each), level by level. */

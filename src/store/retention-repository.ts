@@ -17,7 +17,10 @@ import {
   DEPLOYMENT_LINE,
   deploymentLinesPage,
   deploymentsPage,
+  ENTRY_LINE,
   entriesPage,
+  entryLinesPage,
+  type EntryLinesRow,
   segmentPageBounds,
   type SegmentEntryRow,
   type SegmentPage,
@@ -187,20 +190,17 @@ export function createRetentionRepository(
     return deleted;
   }
 
-  /** A segment's entries [start, stop): index, record bytes, event seq and scope, retired leaf. */
+  /**
+   * A segment's entries [start, stop) on PostgreSQL: index, record, event seq and scope, retired
+   * leaf (SQLite writes the lines itself: entryLinesQuery).
+   */
   function entriesQuery(start: number, stop: number) {
-    const record = sql<
-      Uint8Array | string | null
-    >`case when l.retired_ms is null then coalesce(l.data, e.body) end`;
     return db
       .selectFrom('ledger_entries as l')
       .leftJoin('events as e', 'e.ledger_index', 'l.idx')
       .select([
         'l.idx',
-        // As bytes on SQLite: they go into the page as they are, never through a JavaScript string.
-        (dialect === 'sqlite' ? sql<Uint8Array | string | null>`cast(${record} as blob)` : record).as(
-          'bytes',
-        ),
+        sql<string | null>`case when l.retired_ms is null then coalesce(l.data, e.body) end`.as('record'),
         'e.seq',
         'e.scope',
         sql<Uint8Array | null>`case when l.retired_ms is not null then l.leaf_hash end`.as('retired_leaf'),
@@ -208,6 +208,47 @@ export function createRetentionRepository(
       .where('l.idx', '>=', start)
       .where('l.idx', '<', stop)
       .orderBy('l.idx');
+  }
+
+  /**
+   * SQLite's form of a segment's entry pages: the window's lines (segment-format.ts ENTRY_LINE
+   * around each record, in index order) written by SQLite into one blob, with their count, the
+   * stored leaf hashes of its retired entries (hex, in order) and the first entry that has
+   * neither bytes nor a leaf hash, if one does (for `entryLinesPage`). One row a page instead
+   * of one an entry, each with its record as a fresh buffer: one thread over a 1M-event month
+   * read the rows in 4.2-4.3 s, and the lines in 2.0 s.
+   */
+  function entryLinesQuery(start: number, stop: number) {
+    const text = (value: string) => sql.lit(value);
+    const event = sql<string>`case when e.seq is null or e.scope is null then '' else ${text(ENTRY_LINE.event)} || e.seq || ${text(ENTRY_LINE.scope)} || json_quote(e.scope) || ${text(ENTRY_LINE.eventEnd)} end`;
+    const lines = db
+      .selectFrom('ledger_entries as l')
+      .leftJoin('events as e', 'e.ledger_index', 'l.idx')
+      .select([
+        'l.idx',
+        sql<string>`case when l.retired_ms is not null
+          then ${text(ENTRY_LINE.start)} || l.idx || ${text(ENTRY_LINE.retired)}
+          else ${text(ENTRY_LINE.start)} || l.idx || ${event} || ${text(ENTRY_LINE.record)} || coalesce(l.data, e.body) || ${text(ENTRY_LINE.end)} end`.as(
+          'line',
+        ),
+        sql<string | null>`case when l.retired_ms is not null then coalesce(hex(l.leaf_hash), '') end`.as(
+          'retired_leaf',
+        ),
+        sql<number>`l.retired_ms is null and l.data is null and e.body is null`.as('broken'),
+      ])
+      .where('l.idx', '>=', start)
+      .where('l.idx', '<', stop)
+      .orderBy('l.idx');
+    // The aggregates take the rows in the subquery's order (SQLite does not flatten an ordered
+    // subquery into an aggregate); entryLinesPage checks every line's index all the same.
+    return db
+      .selectFrom(lines.as('p'))
+      .select([
+        sql<number>`count(*)`.as('count'),
+        sql<Uint8Array | null>`cast(group_concat(p.line, '') as blob)`.as('text'),
+        sql<string | null>`group_concat(p.retired_leaf, ',')`.as('retired'),
+        sql<number | null>`min(case when p.broken then p.idx end)`.as('broken'),
+      ]);
   }
 
   /**
@@ -334,7 +375,7 @@ export function createRetentionRepository(
           first,
           end,
           pageSize,
-          entriesSql: compiledWith(entriesQuery(first, end), [first, end]),
+          entriesSql: compiledWith(entryLinesQuery(first, end), [first, end]),
           deploymentsSql: compiledWith(deploymentLinesQuery(pairs, first, first, end), [
             first,
             end,
@@ -361,10 +402,13 @@ export function createRetentionRepository(
       const bounds = segmentPageBounds(first, end, pageSize);
       try {
         for (const [start, stop] of bounds) {
-          const page = entriesPage(
-            (await rows(entriesQuery(start, stop))) as unknown as SegmentEntryRow[],
-            start,
-          );
+          const page =
+            dialect === 'sqlite'
+              ? entryLinesPage(
+                  start,
+                  (await rows(entryLinesQuery(start, stop)))[0] as unknown as EntryLinesRow,
+                )
+              : entriesPage((await rows(entriesQuery(start, stop))) as unknown as SegmentEntryRow[], start);
           if (page.entries !== stop - start)
             throw new Error(`ledger entry ${start + page.entries} is missing`);
           yield page;

@@ -13,9 +13,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import {
   deploymentLinesPage,
-  entriesPage,
+  entryLinesPage,
   segmentPageBounds,
-  type SegmentEntryRow,
+  type EntryLinesRow,
   type SegmentPage,
 } from '../retention/segment-format.js';
 
@@ -27,7 +27,7 @@ export interface SegmentJob {
   /** This worker makes the pages `part`, `part + parts`, ... of the segment's sequence of pages. */
   readonly part: number;
   readonly parts: number;
-  /** Parameters: the page's first index and the index past it. */
+  /** One row, the page's lines (segment-format.ts EntryLinesRow). Parameters: the page's first index and the index past it. */
   readonly entriesSql: string;
   /**
    * One row, [count, lines as one blob], of the window's deployments. Parameters: the window's
@@ -76,7 +76,7 @@ function send(): void {
     const [from, to] = bounds[next % pages] as [number, number];
     const page =
       next < pages
-        ? entriesPage(entries.all(from, to) as SegmentEntryRow[], from)
+        ? entryLinesPage(from, entries.get(from, to) as EntryLinesRow)
         : deploymentLines(deployments.get(from, to, first, from) as [number, Uint8Array | null]);
     if (next < pages && page.entries !== to - from) {
       throw new Error(`ledger entry ${from + page.entries} is missing`);
