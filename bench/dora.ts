@@ -12,12 +12,13 @@
  * of which some name their cause or a ticket.
  */
 import SQLite from 'better-sqlite3';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createIncidents, type ServiceConfig } from '../src/correlate/incidents.js';
 import { DEFAULT_CORRELATION } from '../src/domain/correlation.js';
 import { createDoraMetrics } from '../src/metrics/dora.js';
 import { openStore } from '../src/store/database.js';
-import { medianMs, report, tempDir } from './lib.js';
+import { medianMs, memoryOf, report, startShiplog, tempDir, TOKEN } from './lib.js';
 
 const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 1_000_000);
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 100_000);
@@ -177,8 +178,40 @@ export async function benchDora(): Promise<boolean> {
     );
     sqlTimes.push(await medianMs(1, bare));
   }
-  raw.close();
   await opened.close();
+
+  // The same question asked of the real server over HTTP, as users run it (bin/shiplog.js,
+  // with its heap flags), with the same service catalog, alternately with the bare SQL.
+  const config = path.join(dataDir, 'shiplog.yaml');
+  fs.writeFileSync(config, JSON.stringify({ services: services() }));
+  const server = await startShiplog(dataDir, ['--config', config]);
+  const query = `/v1/metrics/dora?environment=production&since=${new Date(sinceMs).toISOString()}&until=${new Date(untilMs).toISOString()}`;
+  let answered: unknown = null;
+  const ask = async () => {
+    const response = await fetch(`${server.url}${query}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    answered = await response.json();
+    if (!response.ok) throw new Error(`GET ${query}: ${response.status} ${JSON.stringify(answered)}`);
+  };
+  const httpTimes: number[] = [];
+  const httpSqlTimes: number[] = [];
+  let memory = { rssMb: 0, peakMb: 0 };
+  try {
+    await ask(); // warm up
+    for (let i = 0; i < RUNS; i += 1) {
+      httpTimes.push(await medianMs(1, ask));
+      httpSqlTimes.push(await medianMs(1, bare));
+    }
+    memory = memoryOf(server.pid);
+  } finally {
+    await server.stop();
+    raw.close();
+  }
+  const served = answered as { deploymentFrequency: { count: number } };
+  if (served.deploymentFrequency.count !== figures.deploymentFrequency.count)
+    throw new Error(
+      `the server counted ${served.deploymentFrequency.count} changes, the library ${figures.deploymentFrequency.count}`,
+    );
+
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const api = median(apiTimes);
   const sql = median(sqlTimes);
@@ -192,5 +225,16 @@ export async function benchDora(): Promise<boolean> {
     '<= 3, and under 1000 ms',
     pass,
   );
-  return pass;
+  const http = median(httpTimes);
+  const httpSql = median(httpSqlTimes);
+  const httpPass = http / httpSql <= 3 && http < 1000;
+  report(
+    `the same as GET ${query.split('?')[0]} of the server (bin/shiplog.js, its heap flags) over HTTP (median of ${RUNS})`,
+    `${http.toFixed(1)} ms (server ${memory.rssMb.toFixed(0)} MB resident, peak ${memory.peakMb.toFixed(0)} MB)`,
+    `${httpSql.toFixed(1)} ms bare SQL, measured alternately`,
+    http / httpSql,
+    '<= 3, and under 1000 ms',
+    httpPass,
+  );
+  return pass && httpPass;
 }
