@@ -79,6 +79,15 @@ describe('segment pages', () => {
     expect(() => entryLinesPage(0, [1, retired, '', null])).toThrow(
       'ledger entry 0 has neither bytes nor a leaf hash',
     );
+    expect(() => entryLinesPage(0, [1, lines(0), 'ab'.repeat(32), null])).toThrow(
+      'has 1 stored leaf hashes for 0 retired entries',
+    );
+    expect(() =>
+      entryLinesPage(0, [1, Buffer.from('{"type":"entry","index":0,"other":1}\n'), null, null]),
+    ).toThrow('the line of ledger entry 0 is neither a record nor retired');
+    expect(() =>
+      entryLinesPage(0, [1, Buffer.from('{"type":"other","index":0,"record":{}}\n'), null, null]),
+    ).toThrow('ledger entry 0 is missing');
   });
 
   it('refuse a gap in the entries', () => {

@@ -270,7 +270,9 @@ export function entriesPage(rows: readonly SegmentEntryRow[], first: number): Se
 
 const NEWLINE = 0x0a;
 const CLOSE = 0x7d; // }
-const RECORD_KEY_BYTES = Buffer.from(`${ENTRY_LINE.record}`);
+const START_BYTES = Buffer.from(ENTRY_LINE.start);
+const RETIRED_BYTES = Buffer.from(ENTRY_LINE.retired);
+const RECORD_KEY_BYTES = Buffer.from(ENTRY_LINE.record);
 
 /**
  * A page of entry lines as the store wrote them in one go (SQLite): how many, the lines
@@ -286,7 +288,7 @@ export type EntryLinesRow = readonly [
 
 /**
  * The page of the entries `first`, `first + 1`, ... that the store wrote as `row`. Each line is
- * checked to hold the next index, and each leaf is hashed from the record bytes as they lie in
+ * checked to be the next index's, and each leaf is hashed from the record bytes as they lie in
  * the page, as {@link entriesPage} does (the text is changed while a leaf is hashed, and restored).
  */
 export function entryLinesPage(first: number, row: EntryLinesRow): SegmentPage {
@@ -299,32 +301,47 @@ export function entryLinesPage(first: number, row: EntryLinesRow): SegmentPage {
   let at = 0;
   for (let offset = 0; offset < count; offset += 1) {
     const index = first + offset;
-    let digits = at + ENTRY_LINE.start.length;
+    let digits = at + START_BYTES.length;
     let value = 0;
     for (let c = text[digits] ?? 0; c >= 0x30 && c <= 0x39; c = text[digits] ?? 0) {
       value = 10 * value + c - 0x30;
       digits += 1;
     }
-    const end = text.indexOf(NEWLINE, digits);
-    if (digits === at + ENTRY_LINE.start.length || value !== index || end < 0) {
+    if (!holdsAt(text, at, START_BYTES) || digits === at + START_BYTES.length || value !== index) {
       throw new Error(`ledger entry ${index} is missing`);
     }
-    const record = text.indexOf(RECORD_KEY_BYTES, digits);
-    if (record >= 0 && record < end) {
-      if (text[end - 1] !== CLOSE) throw new Error(`the line of ledger entry ${index} does not end with }`);
-      leafHashAt(text, record + RECORD_KEY_BYTES.length, end - 1, leaves, 32 * offset);
-    } else {
+    if (holdsAt(text, digits, RETIRED_BYTES)) {
       const leaf = stored[retired.length] ?? '';
       if (leaf.length !== 64) throw new Error(`ledger entry ${index} has neither bytes nor a leaf hash`);
       leaves.write(leaf, 32 * offset, 'hex');
       retired.push(index);
+      at = digits + RETIRED_BYTES.length;
+      continue;
     }
+    // The record's key is the line's first: inside a JSON string every `"` is escaped.
+    const record = text.indexOf(RECORD_KEY_BYTES, digits);
+    const end = text.indexOf(NEWLINE, digits);
+    if (record < 0 || end < record || text[end - 1] !== CLOSE) {
+      throw new Error(`the line of ledger entry ${index} is neither a record nor retired`);
+    }
+    leafHashAt(text, record + RECORD_KEY_BYTES.length, end - 1, leaves, 32 * offset);
     at = end + 1;
   }
-  if (at !== text.length || retired.length !== stored.length) {
-    throw new Error(`the page of ledger entries from ${first} holds more than ${count} lines`);
+  if (retired.length !== stored.length) {
+    throw new Error(
+      `the page of ledger entries from ${first} has ${stored.length} stored leaf hashes for ${retired.length} retired entries`,
+    );
   }
+  if (at !== text.length)
+    throw new Error(`the page of ledger entries from ${first} holds more than ${count} lines`);
   return entryPage(first, count, text, leaves, retired);
+}
+
+/** Whether `text` holds `bytes` at `at`. */
+function holdsAt(text: Buffer, at: number, bytes: Buffer): boolean {
+  return (
+    at + bytes.length <= text.length && text.compare(bytes, 0, bytes.length, at, at + bytes.length) === 0
+  );
 }
 
 /** A page of entry lines, with its subtree's hash when it is a whole aligned page. */
