@@ -1,5 +1,5 @@
 /** A month of deployments with approvals, gate decisions and an override, for the report tests. */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { ADMIN, type TestApp } from '../helpers/app.js';
 
 export interface Seeded {
@@ -18,7 +18,25 @@ export const SEED_POLICY = {
 
 const TRICKY = 'hotfix, "urgent"\nsecond line <script>alert(1)</script>';
 
+/**
+ * When the seeded events are received. A report's run of ledger entries starts with the events
+ * received from a day before its month (bundle.ts RECEIPT_MARGIN_MS); received at the clock's
+ * now, the seed made the December bundle's run start at 0 whenever the tests ran on the last day
+ * of November or later. Received on this fixed day, every report test means the same any day.
+ */
+const RECEIVED_AT = '2026-11-25T12:00:00Z';
+
 export async function seedMonth(t: TestApp): Promise<Seeded> {
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+  vi.setSystemTime(new Date(RECEIVED_AT));
+  try {
+    return await seed(t);
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+async function seed(t: TestApp): Promise<Seeded> {
   const token = async (name: string, role: string) => {
     const response = await t.call('POST', '/v1/tokens', { name, role });
     expect(response.status).toBe(201);
