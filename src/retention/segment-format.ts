@@ -106,15 +106,15 @@ export function splitEntryLine(line: string): {
 }
 
 /**
- * One ledger entry as the store reads it for a segment: a tuple, not an object, because a month
- * is a million of them. `record` is the entry's own bytes or its event's body, as UTF-8 bytes
- * (SQLite) or text (PostgreSQL), null once retired; `seq` and `scope` name the events row that
- * holds them (restored as it was); `retiredLeaf` is the stored leaf hash of a retired entry, the
- * only thing left of it.
+ * One ledger entry as the store reads it for a segment on PostgreSQL (SQLite writes the lines
+ * itself: {@link entryLinesPage}): a tuple, not an object, because a month is a million of them.
+ * `record` is the entry's own text or its event's body, null once retired; `seq` and `scope`
+ * name the events row that holds them (restored as it was); `retiredLeaf` is the stored leaf
+ * hash of a retired entry, the only thing left of it.
  */
 export type SegmentEntryRow = readonly [
   index: number,
-  record: string | Uint8Array | null,
+  record: string | null,
   seq: number | null,
   scope: string | null,
   retiredLeaf: Uint8Array | null,
@@ -170,15 +170,6 @@ class PageText {
     this.reserve(3 * text.length);
     const at = this.length;
     this.length += this.bytes.write(text, at, 'utf8');
-    return at;
-  }
-
-  /** Appends `bytes` and returns the offset they start at. */
-  copy(bytes: Uint8Array): number {
-    this.reserve(bytes.length);
-    const at = this.length;
-    this.bytes.set(bytes, at);
-    this.length += bytes.length;
     return at;
   }
 
@@ -258,11 +249,7 @@ export function entriesPage(rows: readonly SegmentEntryRow[], first: number): Se
         ? ''
         : `${ENTRY_LINE.event}${seq}${ENTRY_LINE.scope}${JSON.stringify(scope)}${ENTRY_LINE.eventEnd}`;
     text.write(`${ENTRY_LINE.start}${index}${event}${ENTRY_LINE.record}`);
-    text.leafHashInto(
-      typeof record === 'string' ? text.write(record) : text.copy(record),
-      leaves,
-      32 * offset,
-    );
+    text.leafHashInto(text.write(record), leaves, 32 * offset);
     text.write(ENTRY_LINE.end);
   }
   return entryPage(first, rows.length, text.done(), leaves, retired);
