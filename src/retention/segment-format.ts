@@ -376,10 +376,20 @@ export function deploymentsPage(rows: readonly string[]): SegmentPage {
     text.write(row);
     text.write(DEPLOYMENT_LINE[1]);
   }
-  return deploymentLinesPage(rows.length, text.done());
+  return deploymentLinesPage([rows.length, text.done()]);
 }
 
-/** A page of `count` deployment lines already written as `text` (UTF-8), by the store or {@link deploymentsPage}. */
-export function deploymentLinesPage(count: number, text: Uint8Array): SegmentPage {
-  return { text, first: 0, entries: 0, deployments: count, leaves: new Uint8Array(0), retired: [] };
+/** A page of deployment lines as the store wrote them in one go (SQLite): how many, and the lines. */
+export type DeploymentLinesRow = readonly [count: number, text: Uint8Array | null];
+
+/** The page of deployment lines the store wrote as `row`, or {@link deploymentsPage} built. */
+export function deploymentLinesPage([count, text]: DeploymentLinesRow): SegmentPage {
+  return {
+    text: text ?? new Uint8Array(0),
+    first: 0,
+    entries: 0,
+    deployments: count,
+    leaves: new Uint8Array(0),
+    retired: [],
+  };
 }

@@ -16,6 +16,7 @@ import type { Dialect, WriteTransaction } from './database.js';
 import {
   DEPLOYMENT_LINE,
   deploymentLinesPage,
+  type DeploymentLinesRow,
   deploymentsPage,
   ENTRY_LINE,
   entriesPage,
@@ -415,11 +416,9 @@ export function createRetentionRepository(
         }
         for (const [from, to] of bounds) {
           if (dialect === 'sqlite') {
-            const [count, text] = (await rows(deploymentLinesQuery(pairs, first, from, to)))[0] as [
-              number,
-              Uint8Array | null,
-            ];
-            if (count > 0 && text !== null) yield deploymentLinesPage(count, text);
+            const row = (await rows(deploymentLinesQuery(pairs, first, from, to)))[0];
+            const page = deploymentLinesPage(row as unknown as DeploymentLinesRow);
+            if (page.deployments > 0) yield page;
             continue;
           }
           const query = deploymentsQuery(sql<string>`row_to_json(d)::text`, first, from, to);

@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import {
   deploymentLinesPage,
+  type DeploymentLinesRow,
   entryLinesPage,
   segmentPageBounds,
   type EntryLinesRow,
@@ -54,10 +55,6 @@ const db = new SQLite(file, { readonly: true, fileMustExist: true });
 db.pragma('mmap_size = 2147483648');
 const entries = db.prepare(entriesSql).raw();
 const deployments = db.prepare(deploymentsSql).raw();
-function deploymentLines([count, text]: [number, Uint8Array | null]): SegmentPage {
-  return deploymentLinesPage(count, text ?? new Uint8Array(0));
-}
-
 /** The segment's pages: its entry pages, then as many windows of deployments. */
 const bounds = segmentPageBounds(first, end, pageSize);
 const pages = bounds.length;
@@ -77,7 +74,7 @@ function send(): void {
     const page =
       next < pages
         ? entryLinesPage(from, entries.get(from, to) as EntryLinesRow)
-        : deploymentLines(deployments.get(from, to, first, from) as [number, Uint8Array | null]);
+        : deploymentLinesPage(deployments.get(from, to, first, from) as DeploymentLinesRow);
     if (next < pages && page.entries !== to - from) {
       throw new Error(`ledger entry ${from + page.entries} is missing`);
     }
