@@ -5,6 +5,7 @@ import {
   SUSPECT_REASONS,
   candidateSpan,
   dependencyClosure,
+  mentionedWords,
   rankSuspects,
   type CandidateDeployment,
   type IncidentFacts,
@@ -137,6 +138,58 @@ describe('rankSuspects', () => {
     expect(
       rankSuspects(incident(), d, new Set(), { ...DEFAULT_CORRELATION, windowMinutes: 30 })[0]?.withinWindow,
     ).toBe(true);
+  });
+});
+
+describe('mentionedWords', () => {
+  /** The definition: the words between white space and ,;()[]{}"'`<>| of the title and the label values. */
+  const reference = (i: IncidentFacts) =>
+    new Set(
+      [i.title, ...Object.values(i.labels ?? {})]
+        .join(' ')
+        .split(/[\s,;()[\]{}"'`<>|]+/)
+        .filter((w) => w !== ''),
+    );
+  const text = fc.string({
+    unit: fc.constantFrom(
+      'a',
+      'Z',
+      '1',
+      '.',
+      '-',
+      ':',
+      ' ',
+      '\t',
+      ',',
+      ';',
+      '(',
+      ']',
+      '"',
+      "'",
+      '`',
+      '<',
+      '|',
+      '\u00a0',
+      '\u2028',
+      'é',
+      '\u3000',
+      '\ud83d\ude80',
+    ),
+    maxLength: 40,
+  });
+
+  it('finds the words the definition finds, for any title and labels', () => {
+    fc.assert(
+      fc.property(
+        text,
+        fc.option(fc.dictionary(fc.string({ maxLength: 5 }), text), { nil: null }),
+        (title, labels) => {
+          const i = incident({ title, labels });
+          expect(mentionedWords(i)).toEqual(reference(i));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
