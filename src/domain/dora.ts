@@ -22,6 +22,7 @@ import {
   type IncidentFacts,
   type SuspectReason,
 } from './correlation.js';
+import type { ChangeTable } from './dora-changes.js';
 import { severityRank, type IncidentSeverity } from './incident.js';
 
 /** A change: a deployment that succeeded (status `succeeded` or, later, `rolled_back`). */
@@ -67,7 +68,7 @@ export const DEFAULT_DORA: DoraSettings = Object.freeze({
 
 export interface DoraInput {
   /** Changes in (and around) the window, any order. */
-  readonly changes: readonly DoraChange[];
+  readonly changes: ChangeTable;
   /**
    * The first change finished after the read range, per service (key `service`), so a failure
    * near the window's end still finds its recovery.
@@ -106,46 +107,21 @@ export interface ChangeFacts {
  * Works out the facts of every change of `input.changes` and hands each to `each`, in the order
  * of `input.changes`. Changes are compared within their service and environment (and the
  * incident's region rules of §9). A caller sums the facts as they come (src/domain/dora-summary.ts)
- * instead of keeping one object per change of a window.
+ * instead of keeping one object per change of a window. A change is its row in the table.
  */
 export function analyseChanges(
   input: DoraInput,
   settings: DoraSettings,
   each: (facts: ChangeFacts) => void,
 ): void {
-  const byFinish = groupByService(
-    input.changes,
-    (a, b) => a.finishedMs - b.finishedMs || compareText(a.deployment, b.deployment),
-  );
+  // Each step is its own function: a request runs each once, over every change, and V8
+  // optimises a function whose loops have all run better than one large function.
+  const t = input.changes;
+  const byFinish = groupByService(t);
   const counted = input.incidents.filter(
     (i) => i.severity !== null && severityRank(i.severity) <= severityRank(settings.minSeverity),
   );
-  const mentions = counted.map((i) => [i, mentionedWords(i)] as const);
-  // Only versions some incident mentions, and keys something names, are looked up: index just those.
-  const mentioned = new Set<string>();
-  for (const [, words] of mentions) for (const w of words) mentioned.add(w);
-  const named = new Set(mentioned);
-  for (const r of input.remediations) if (r.remediates !== null) named.add(r.remediates);
-  for (const i of counted) if (i.causedBy !== null) named.add(i.causedBy);
-  const byKey = new Map<string, DoraChange>();
-  const byTicket = new Map<string, DoraChange[]>();
-  const byVersion = new Map<string, Map<string, DoraChange[]>>();
-  for (const c of input.changes) {
-    if (named.has(c.deployment)) byKey.set(c.deployment, c);
-    if (c.ticket !== null) push(byTicket, c.ticket, c);
-    if (c.version !== null && mentioned.has(c.version)) {
-      let versions = byVersion.get(c.service);
-      if (!versions) byVersion.set(c.service, (versions = new Map()));
-      push(versions, c.version, c);
-    }
-  }
-  const longestRun = new Map<string, number>();
-  for (const [service, list] of byFinish) {
-    let longest = 0;
-    for (const c of list)
-      longest = Math.max(longest, c.finishedMs - Math.min(c.firstMs, c.startedMs ?? c.firstMs));
-    longestRun.set(service, longest);
-  }
+  const mentions = counted.map((i) => mentionedWords(i));
   const closures = new Map<string, ReadonlySet<string>>();
   const related = (service: string): ReadonlySet<string> => {
     let found = closures.get(service);
@@ -159,76 +135,193 @@ export function analyseChanges(
     }
     return found;
   };
-  const indexes: Indexes = { byFinish, byKey, byTicket, byVersion, longestRun, related };
-  /**
-   * Per failed change: each cause, when it was signalled, and (incidents) when it was resolved.
-   * Keyed by the change itself: most changes never failed, and looking one up costs nothing then.
-   */
-  const failures = new Map<DoraChange, Signal[]>();
-  const fail = (change: DoraChange, signal: Signal) => push(failures, change, signal);
-
-  for (const change of input.changes) {
-    if (change.rolledBackMs !== null)
-      fail(change, {
-        cause: { cause: 'rolled_back', at: new Date(change.rolledBackMs).toISOString() },
-        atMs: change.rolledBackMs,
-        resolvedMs: null,
-      });
-  }
-  for (const r of input.remediations) {
-    let target: DoraChange | undefined;
-    if (r.remediates !== null) target = byKey.get(r.remediates);
-    // A rollback that names nothing rolls back what it replaced: the latest change of its
-    // service, environment and region that finished before it was requested.
-    else if (r.kind === 'rollback') target = latestBefore(byFinish.get(r.service), r);
-    if (!target || target.deployment === r.deployment || r.firstMs < target.firstMs) continue;
-    fail(target, {
-      cause: { cause: r.kind === 'rollback' ? 'rollback' : 'remediated', by: r.deployment },
-      atMs: r.firstMs,
-      resolvedMs: null,
-    });
-  }
-  for (const [incident, words] of mentions) {
-    for (const suspect of namedChanges(incident, words, indexes, settings.correlation)) {
-      fail(suspect.change, {
+  const indexes: Indexes = {
+    table: t,
+    byFinish,
+    ...keyIndexes(t, counted, mentions, input.remediations),
+    longestRun: longestRuns(t, byFinish),
+    related,
+  };
+  const failures = new Failures(t.length);
+  rolledBack(t, failures);
+  remediated(indexes, input.remediations, failures);
+  for (let k = 0; k < counted.length; k += 1) {
+    const incident = counted[k] as DoraIncident;
+    for (const suspect of namedChanges(incident, mentions[k] as Set<string>, indexes, settings.correlation)) {
+      failures.add(suspect.change, {
         cause: { cause: 'incident', by: incident.key, reason: suspect.reason },
         atMs: incident.startedMs,
         resolvedMs: incident.resolvedMs,
       });
     }
   }
+  emitFacts(t, byFinish, failures, input.nextChanges, each);
+}
 
-  for (const change of input.changes) {
-    const signals = failures.get(change) ?? NONE;
+/**
+ * Per failed change: each cause, when it was signalled, and (incidents) when it was resolved.
+ * Most changes never failed, and looking one up costs nothing then.
+ */
+class Failures {
+  private readonly signals: (Signal[] | undefined)[];
+
+  constructor(changes: number) {
+    this.signals = new Array<Signal[] | undefined>(changes);
+  }
+
+  add(change: number, signal: Signal): void {
+    const signals = this.signals[change];
+    if (signals) signals.push(signal);
+    else this.signals[change] = [signal];
+  }
+
+  of(change: number): readonly Signal[] {
+    return this.signals[change] ?? NONE;
+  }
+}
+
+/**
+ * The changes by key, ticket and (per service) version, of only the keys something names and
+ * the versions some incident mentions: those are the only ones looked up.
+ */
+function keyIndexes(
+  t: ChangeTable,
+  incidents: readonly DoraIncident[],
+  mentions: readonly ReadonlySet<string>[],
+  remediations: readonly DoraRemediation[],
+): Pick<Indexes, 'byKey' | 'byTicket' | 'byVersion'> {
+  const mentioned = new Set<string>();
+  for (const words of mentions) for (const w of words) mentioned.add(w);
+  const named = new Set(mentioned);
+  for (const r of remediations) if (r.remediates !== null) named.add(r.remediates);
+  for (const i of incidents) if (i.causedBy !== null) named.add(i.causedBy);
+  const byKey = new Map<string, number>();
+  const byTicket = new Map<string, number[]>();
+  const byVersion = new Map<number, Map<string, number[]>>();
+  for (let i = 0; i < t.length; i += 1) {
+    const key = t.deployment[i] as string;
+    if (named.has(key)) byKey.set(key, i);
+    const ticket = t.ticket[i] ?? null;
+    if (ticket !== null) push(byTicket, ticket, i);
+    const version = t.version[i] ?? null;
+    if (version !== null && mentioned.has(version)) {
+      const service = t.service[i] as number;
+      let versions = byVersion.get(service);
+      if (!versions) byVersion.set(service, (versions = new Map()));
+      push(versions, version, i);
+    }
+  }
+  return { byKey, byTicket, byVersion };
+}
+
+/** Per service, the longest time from a change's first event (or start) to its finish. */
+function longestRuns(t: ChangeTable, byFinish: ReadonlyMap<number, readonly number[]>): Map<number, number> {
+  const longestRun = new Map<number, number>();
+  for (const [service, list] of byFinish) {
+    let longest = 0;
+    for (let at = 0; at < list.length; at += 1) {
+      const i = list[at] as number;
+      const first = t.firstMs[i] as number;
+      const started = t.startedMs[i] as number;
+      const run = (t.finishedMs[i] as number) - (started < first ? started : first);
+      if (run > longest) longest = run;
+    }
+    longestRun.set(service, longest);
+  }
+  return longestRun;
+}
+
+function rolledBack(t: ChangeTable, failures: Failures): void {
+  for (let i = 0; i < t.length; i += 1) {
+    const rolledBackMs = t.rolledBackMs[i] as number;
+    if (!Number.isNaN(rolledBackMs))
+      failures.add(i, {
+        cause: { cause: 'rolled_back', at: new Date(rolledBackMs).toISOString() },
+        atMs: rolledBackMs,
+        resolvedMs: null,
+      });
+  }
+}
+
+/** The changes that a remediation names, or a rollback that names nothing rolls back. */
+function remediated(
+  { table: t, byKey, byFinish }: Indexes,
+  remediations: readonly DoraRemediation[],
+  failures: Failures,
+): void {
+  for (const r of remediations) {
+    let target: number | undefined;
+    if (r.remediates !== null) target = byKey.get(r.remediates);
+    // A rollback that names nothing rolls back what it replaced: the latest change of its
+    // service, environment and region that finished before it was requested.
+    else if (r.kind === 'rollback') {
+      const service = t.findName(r.service);
+      if (service !== undefined) target = latestBefore(t, byFinish.get(service), r);
+    }
+    if (
+      target === undefined ||
+      t.deployment[target] === r.deployment ||
+      r.firstMs < (t.firstMs[target] as number)
+    )
+      continue;
+    failures.add(target, {
+      cause: { cause: r.kind === 'rollback' ? 'rollback' : 'remediated', by: r.deployment },
+      atMs: r.firstMs,
+      resolvedMs: null,
+    });
+  }
+}
+
+/** Hands `each` the facts of every change, in table order. */
+function emitFacts(
+  t: ChangeTable,
+  byFinish: ReadonlyMap<number, readonly number[]>,
+  failures: Failures,
+  nextChanges: DoraInput['nextChanges'],
+  each: (facts: ChangeFacts) => void,
+): void {
+  // Undefined when no change holds the name: then no change is of that kind or intent.
+  const rollback = t.findName('rollback');
+  const hotfix = t.findName('hotfix');
+  const remediation = t.findName('remediation');
+  for (let i = 0; i < t.length; i += 1) {
+    const finished = t.finishedMs[i] as number;
+    const service = t.service[i] as number;
+    const signals = failures.of(i);
     let failedMs: number | null = null;
-    for (const s of signals) if (failedMs === null || s.atMs < failedMs) failedMs = s.atMs;
     let recoveredMs: number | null = null;
     let recoveredBy: string | null = null;
-    if (failedMs !== null) {
-      const next = nextChangeAfter(byFinish.get(change.service), change, failedMs, input.nextChanges);
+    if (signals.length > 0) {
+      let failed = Infinity;
+      for (const s of signals) if (s.atMs < failed) failed = s.atMs;
+      failedMs = failed;
+      const next = nextChangeAfter(t, byFinish.get(service), i, failed, nextChanges);
       if (next) [recoveredMs, recoveredBy] = [next.finishedMs, next.deployment];
       for (const s of signals) {
-        if (s.cause.cause !== 'incident' || s.resolvedMs === null || s.resolvedMs < failedMs) continue;
+        if (s.cause.cause !== 'incident' || s.resolvedMs === null || s.resolvedMs < failed) continue;
         if (recoveredMs === null || s.resolvedMs < recoveredMs)
           [recoveredMs, recoveredBy] = [s.resolvedMs, s.cause.by];
       }
     }
+    const kind = t.kind[i] as number;
+    const intent = t.intent[i] as number;
+    const remediates = t.remediates[i] ?? null;
     let rework: readonly string[] = NONE;
-    const hotfix = change.kind === 'hotfix' || change.kind === 'rollback';
-    if (change.intent === 'remediation' || hotfix || change.remediates !== null) {
+    const isHotfix = kind === hotfix || kind === rollback;
+    if (intent === remediation || isHotfix || remediates !== null) {
       const why: string[] = [];
-      if (change.intent === 'remediation') why.push('intent:remediation');
-      if (hotfix) why.push(`kind:${change.kind}`);
-      if (change.remediates !== null) why.push(`remediates:${change.remediates}`);
+      if (intent === remediation) why.push('intent:remediation');
+      if (isHotfix) why.push(`kind:${t.name(kind) ?? ''}`);
+      if (remediates !== null) why.push(`remediates:${remediates}`);
       rework = why;
     }
+    const firstCommitMs = t.firstCommitMs[i] as number;
     each({
-      deployment: change.deployment,
-      service: change.service,
-      finishedMs: change.finishedMs,
-      isRollback: change.kind === 'rollback',
-      leadTimeMs:
-        change.firstCommitMs === null ? null : Math.max(0, change.finishedMs - change.firstCommitMs),
+      deployment: t.deployment[i] as string,
+      service: t.name(service) ?? '',
+      finishedMs: finished,
+      isRollback: kind === rollback,
+      leadTimeMs: Number.isNaN(firstCommitMs) ? null : Math.max(0, finished - firstCommitMs),
       failures: signals.length === 0 ? NONE : signals.map((s) => s.cause),
       failedMs,
       recoveredMs,
@@ -239,15 +332,16 @@ export function analyseChanges(
 }
 
 interface Indexes {
-  /** Changes per service, by finish time. */
-  readonly byFinish: ReadonlyMap<string, readonly DoraChange[]>;
+  readonly table: ChangeTable;
+  /** Changes per service (name index), by finish time. */
+  readonly byFinish: ReadonlyMap<number, readonly number[]>;
   /** The changes a remediation, an incident's cause or an incident's words name, by key. */
-  readonly byKey: ReadonlyMap<string, DoraChange>;
-  readonly byTicket: ReadonlyMap<string, readonly DoraChange[]>;
-  /** Changes per service, then per version. */
-  readonly byVersion: ReadonlyMap<string, ReadonlyMap<string, readonly DoraChange[]>>;
-  /** Per service, the longest time from a change's first event (or start) to its finish. */
-  readonly longestRun: ReadonlyMap<string, number>;
+  readonly byKey: ReadonlyMap<string, number>;
+  readonly byTicket: ReadonlyMap<string, readonly number[]>;
+  /** Changes per service (name index), then per version. */
+  readonly byVersion: ReadonlyMap<number, ReadonlyMap<string, readonly number[]>>;
+  /** Per service (name index), the longest time from a change's first event (or start) to its finish. */
+  readonly longestRun: ReadonlyMap<number, number>;
   /** The services an incident of this service counts as related (§9 dependencies), cached. */
   readonly related: (service: string) => ReadonlySet<string>;
 }
@@ -267,27 +361,28 @@ interface Signal {
   readonly resolvedMs: number | null;
 }
 
-/** Changes per service, sorted by `order`. */
-function groupByService(
-  changes: readonly DoraChange[],
-  order: (a: DoraChange, b: DoraChange) => number,
-): Map<string, DoraChange[]> {
-  const map = new Map<string, DoraChange[]>();
-  for (const c of changes) push(map, c.service, c);
+/** The changes of each service (name index), by finish time, then key. */
+function groupByService(t: ChangeTable): Map<number, number[]> {
+  const map = new Map<number, number[]>();
+  for (let i = 0; i < t.length; i += 1) push(map, t.service[i] as number, i);
+  const { finishedMs, deployment } = t;
+  const order = (a: number, b: number) =>
+    (finishedMs[a] as number) - (finishedMs[b] as number) ||
+    compareText(deployment[a] as string, deployment[b] as string);
   for (const list of map.values()) list.sort(order);
   return map;
 }
 
 /**
- * Index of the first change of `list` (sorted by finish) that finished after `ms`, or at it
+ * Position of the first change of `list` (sorted by finish) that finished after `ms`, or at it
  * when `inclusive`.
  */
-function finishedFrom(list: readonly DoraChange[], ms: number, inclusive: boolean): number {
+function finishedFrom(t: ChangeTable, list: readonly number[], ms: number, inclusive: boolean): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const at = list[mid]?.finishedMs ?? 0;
+    const at = t.finishedMs[list[mid] as number] as number;
     if (at < ms || (at === ms && !inclusive)) lo = mid + 1;
     else hi = mid;
   }
@@ -295,33 +390,42 @@ function finishedFrom(list: readonly DoraChange[], ms: number, inclusive: boolea
 }
 
 /** The latest change of the rollback's environment and region that finished before its request. */
-function latestBefore(list: readonly DoraChange[] | undefined, r: DoraRemediation): DoraChange | undefined {
+function latestBefore(
+  t: ChangeTable,
+  list: readonly number[] | undefined,
+  r: DoraRemediation,
+): number | undefined {
   if (!list) return undefined;
-  for (let i = finishedFrom(list, r.firstMs, false) - 1; i >= 0; i -= 1) {
-    const c = list[i];
-    if (!c || c.environment !== r.environment || (c.region ?? '') !== (r.region ?? '')) continue;
-    if (c.kind !== 'rollback' && c.deployment !== r.deployment) return c;
+  const environment = t.findName(r.environment);
+  const rollback = t.findName('rollback');
+  for (let at = finishedFrom(t, list, r.firstMs, false) - 1; at >= 0; at -= 1) {
+    const i = list[at] as number;
+    if (t.environment[i] !== environment || (t.name(t.region[i] as number) ?? '') !== (r.region ?? ''))
+      continue;
+    if (t.kind[i] !== rollback && t.deployment[i] !== r.deployment) return i;
   }
   return undefined;
 }
 
 /**
- * The first change of the same service and environment that finished at or after `afterMs`
- * (a remediation reported in one go has one time for its request and its success).
+ * The first change of the same service and environment as change `i` that finished at or after
+ * `afterMs` (a remediation reported in one go has one time for its request and its success).
  */
 function nextChangeAfter(
-  list: readonly DoraChange[] | undefined,
-  change: DoraChange,
+  t: ChangeTable,
+  list: readonly number[] | undefined,
+  i: number,
   afterMs: number,
   later: DoraInput['nextChanges'],
 ): { deployment: string; finishedMs: number } | undefined {
   if (list) {
-    for (let i = finishedFrom(list, afterMs, true); i < list.length; i += 1) {
-      const c = list[i];
-      if (c && c.environment === change.environment && c.deployment !== change.deployment) return c;
+    for (let at = finishedFrom(t, list, afterMs, true); at < list.length; at += 1) {
+      const j = list[at] as number;
+      if (t.environment[j] === t.environment[i] && t.deployment[j] !== t.deployment[i])
+        return { deployment: t.deployment[j] as string, finishedMs: t.finishedMs[j] as number };
     }
   }
-  return later?.get(change.service);
+  return later?.get(t.name(t.service[i] as number) ?? '');
 }
 
 /**
@@ -334,12 +438,12 @@ function nextChangeAfter(
 function namedChanges(
   incident: DoraIncident,
   mentioned: ReadonlySet<string>,
-  { byFinish, byKey, byTicket, byVersion, longestRun, related: relatedTo }: Indexes,
+  { table: t, byFinish, byKey, byTicket, byVersion, longestRun, related: relatedTo }: Indexes,
   correlation: CorrelationSettings,
-): { change: DoraChange; reason: SuspectReason }[] {
-  const candidates = new Set<DoraChange>();
-  const add = (c: DoraChange | undefined) => {
-    if (c) candidates.add(c);
+): { change: number; reason: SuspectReason }[] {
+  const candidates = new Set<number>();
+  const add = (i: number | undefined) => {
+    if (i !== undefined) candidates.add(i);
   };
   if (incident.causedBy !== null) add(byKey.get(incident.causedBy));
   const related = incident.service === null ? new Set<string>() : relatedTo(incident.service);
@@ -347,31 +451,38 @@ function namedChanges(
   for (const w of mentioned) add(byKey.get(w));
   const services = incident.service === null ? [...related] : [incident.service, ...related];
   for (const service of services) {
-    const versions = byVersion.get(service);
-    if (versions) for (const w of mentioned) for (const c of versions.get(w) ?? NONE) add(c);
+    const id = t.findName(service);
+    const versions = id === undefined ? undefined : byVersion.get(id);
+    if (versions) for (const w of mentioned) for (const i of versions.get(w) ?? NONE) add(i);
   }
-  if (incident.service !== null) {
+  const service = incident.service === null ? undefined : t.findName(incident.service);
+  if (service !== undefined) {
     // Same service: finished at or after the window's start; a change that finished later
     // still counts when it began by the incident's start, at most its service's longest run
     // before its finish.
-    const list = byFinish.get(incident.service) ?? NONE;
-    const lastMs = span.toMs + (longestRun.get(incident.service) ?? 0);
+    const list = byFinish.get(service) ?? NONE;
+    const lastMs = span.toMs + (longestRun.get(service) ?? 0);
     const fromMs = incident.startedMs - correlation.windowMinutes * 60_000;
-    for (let i = finishedFrom(list, fromMs, true); i < list.length; i += 1) {
-      const c = list[i];
-      if (!c || c.finishedMs > lastMs) break;
-      add(c);
+    for (let at = finishedFrom(t, list, fromMs, true); at < list.length; at += 1) {
+      const i = list[at] as number;
+      if ((t.finishedMs[i] as number) > lastMs) break;
+      add(i);
     }
   }
   // The same ticket names a change of any service (§9 `ticket`).
-  if (incident.ticket !== null) for (const c of byTicket.get(incident.ticket) ?? NONE) add(c);
+  if (incident.ticket !== null) for (const i of byTicket.get(incident.ticket) ?? NONE) add(i);
   if (candidates.size === 0) return [];
-  const byName = new Map([...candidates].map((c) => [c.deployment, c]));
-  return rankSuspects(incident, [...candidates], related, correlation).flatMap((s) => {
+  const byName = new Map<string, number>();
+  const changes: DoraChange[] = [];
+  for (const i of candidates) {
+    byName.set(t.deployment[i] as string, i);
+    changes.push(t.change(i));
+  }
+  return rankSuspects(incident, changes, related, correlation, mentioned).flatMap((s) => {
     const change = byName.get(s.deployment);
     const names =
       s.reason === 'explicit' || s.reason === 'ticket' || (s.reason === 'same_service' && s.withinWindow);
-    return change && names ? [{ change, reason: s.reason }] : [];
+    return change !== undefined && names ? [{ change, reason: s.reason }] : [];
   });
 }
 

@@ -1,10 +1,9 @@
 /**
- * Reads that bring rows into JavaScript by the hundred thousand (DORA metrics, §10) take them
- * as arrays in select order: an object per row, with its property names, costs more than
- * finding the row. The query is still built and compiled by Kysely, so both dialects run the
- * same SQL; only the shape of the answer differs from `execute()`. Each query's rows arrive
- * in one go (one crossing from better-sqlite3 instead of one a row), so a caller that reads
- * a large range reads it in slices.
+ * Rows as arrays in select order, for the reads of DORA metrics (src/store/dora-repository.ts):
+ * their large reads come back as a few rows of aggregated text (src/store/dora-lines.ts), the
+ * small ones as plain rows, and an object per row with its property names costs more than
+ * either. The query is still built and compiled by Kysely, so both dialects run the same SQL;
+ * only the shape of the answer differs from `execute()`. Each query's rows arrive in one go.
  */
 import type SQLite from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';

@@ -171,7 +171,7 @@ function withRepositories(
     reports: createReportsRepository(db),
     silences: createSilencesRepository(db),
     verifications: createVerificationsRepository(db),
-    dora: createDoraRepository(db, eachRow),
+    dora: createDoraRepository(db, handle.dialect, eachRow),
     leases: createLeasesRepository(db),
     alerts: createAlertsRepository(db),
     ledgerFeed: createLedgerFeed(db, postgresUrl),

@@ -1,16 +1,29 @@
 /**
- * The reads behind DORA metrics (DESIGN.md §10), columns kept to what the arithmetic needs
- * (materialising a row's strings costs more than finding it): the changes of one environment
- * finished in a span, the first change after it per service, the deployments that declare a remediation or
- * roll back, and the incidents severe enough to make a change failed. Each walks an index
- * (migration 016: the changes and the remediations, covering every column read, so the table
- * is not touched; 010: kind+environment+sort_ms; 007: incidents by start and by caused_by). The
+ * The reads behind DORA metrics (DESIGN.md §10), columns kept to what the arithmetic needs: the
+ * changes of one environment finished in a span, the first change after it per service, the
+ * deployments that declare a remediation or roll back, and the incidents severe enough to make
+ * a change failed. The two large ones (the changes, a hundred thousand a month for a large
+ * organisation, and the incidents) come back as lines of text (src/store/dora-lines.ts); the
+ * changes fill a column table (src/domain/dora-changes.ts). Each walks an index (migration
+ * 016: the changes and the remediations, covering every column read, so the table is not
+ * touched; 010: kind+environment+sort_ms; 007: incidents by start and by caused_by). The
  * arithmetic is src/domain/dora.ts.
  */
 import type { Kysely } from 'kysely';
-import type { DoraChange, DoraIncident, DoraRemediation } from '../domain/dora.js';
+import { ChangeTable } from '../domain/dora-changes.js';
+import type { DoraIncident, DoraRemediation } from '../domain/dora.js';
 import type { IncidentSeverity } from '../domain/incident.js';
 import type { EachRow } from './array-rows.js';
+import type { Dialect } from './database.js';
+import {
+  CHANGE_LINE,
+  INCIDENT_LINE,
+  REMEDIATION_LINE,
+  linesOf,
+  readChanges,
+  readIncidents,
+  readRemediations,
+} from './dora-lines.js';
 import type { Database } from './schema.js';
 
 export interface DoraQuery {
@@ -30,7 +43,7 @@ export interface DoraQuery {
 }
 
 export interface DoraFacts {
-  readonly changes: DoraChange[];
+  readonly changes: ChangeTable;
   readonly nextChanges: Map<string, { deployment: string; finishedMs: number }>;
   readonly remediations: DoraRemediation[];
   readonly incidents: DoraIncident[];
@@ -42,114 +55,74 @@ export interface DoraRepository {
 
 const SUCCEEDED = 'deployment.succeeded';
 
-/** The changes of a window are read a day at a time: each read's rows arrive in one go. */
-const SLICE_MS = 86_400_000;
+/** The changes read groups a slice's changes by the names they repeat, a row per group. */
+const GROUP_COLUMNS = ['service', 'region', 'kind', 'intent'] as const;
 
-/** A change's row: the columns of the changes query, in its select order. */
-type ChangeRow = [
-  deployment: string,
+/** A row of the changes read: GROUP_COLUMNS, then the group's lines. */
+type ChangeGroupRow = [
   service: string,
   region: string | null,
-  version: string | null,
-  ticket: string | null,
   kind: string,
   intent: string | null,
-  remediates: string | null,
-  sortMs: number,
-  startedMs: number | null,
-  finishedMs: number | null,
-  rolledBackMs: number | null,
-  firstCommitMs: number | null,
+  lines: string,
 ];
 
-type RemediationRow = [
-  deployment: string,
-  service: string,
-  environment: string,
-  region: string | null,
-  kind: string,
-  remediates: string | null,
-  sortMs: number,
-];
-
-type IncidentRow = [
-  key: string,
-  title: string,
-  service: string | null,
-  environment: string | null,
-  region: string | null,
-  severity: string | null,
-  startedMs: number,
-  resolvedMs: number | null,
-  ticket: string | null,
-  causedBy: string | null,
-  labels: string | null,
-];
+/** The changes of a window are read a day at a time, so that one day's text is held at once. */
+const SLICE_MS = 86_400_000;
 
 /**
  * `eachRow` runs a compiled query and hands over its rows one by one as arrays
  * (src/store/array-rows.ts): the changes of a window are read by the hundred thousand.
  */
-export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): DoraRepository {
-  async function changes(q: DoraQuery): Promise<DoraChange[]> {
-    if (q.services !== null && q.services.length === 0) return [];
-    const slice = (fromMs: number, toMs: number) => {
+export function createDoraRepository(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  eachRow: EachRow,
+): DoraRepository {
+  async function changes(q: DoraQuery): Promise<ChangeTable> {
+    if (q.services !== null && q.services.length === 0) return new ChangeTable();
+    const changesIn = (fromMs: number, toMs: number) => {
       let query = db
         .selectFrom('deployments')
-        .select([
-          'deployment',
-          'service',
-          'region',
-          'version',
-          'ticket',
-          'kind',
-          'intent',
-          'remediates',
-          'sort_ms',
-          'started_ms',
-          'finished_ms',
-          'rolled_back_ms',
-          'first_commit_ms',
-        ])
         .where('environment', '=', q.environment)
         .where('finished_ms', '>=', fromMs)
         .where('finished_ms', '<', toMs)
         .where('terminal_type', '=', SUCCEEDED);
       if (q.services !== null) query = query.where('service', 'in', [...q.services]);
-      return query.compile();
+      return query;
     };
-    // A store hands over a fresh string per cell; the few names every change repeats are kept
-    // once, so what stays in memory for the analysis is the change, not 165k copies of them.
-    const names = new Map<string, string>();
-    const name = (value: string): string => {
-      const kept = names.get(value);
-      if (kept !== undefined) return kept;
-      names.set(value, value);
-      return value;
-    };
-    const found: DoraChange[] = [];
+    // Counted first (the index alone answers), so that the table's columns are made once.
+    let count = 0;
+    await eachRow(
+      changesIn(q.sinceMs, q.untilMs)
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .compile(),
+      ([n]) => {
+        count = Number(n);
+      },
+    );
+    const table = new ChangeTable(count);
+    const environment = table.nameId(q.environment);
+    const lines = linesOf(dialect, CHANGE_LINE).as('lines');
+    const slice = (fromMs: number, toMs: number) =>
+      changesIn(fromMs, toMs).select(GROUP_COLUMNS).select(lines).groupBy(GROUP_COLUMNS).compile();
     for (let fromMs = q.sinceMs; fromMs < q.untilMs; fromMs += SLICE_MS) {
       await eachRow(slice(fromMs, Math.min(q.untilMs, fromMs + SLICE_MS)), (row) => {
-        const r = row as ChangeRow;
-        found.push({
-          deployment: r[0],
-          service: name(r[1]),
-          environment: q.environment,
-          region: r[2] === null ? null : name(r[2]),
-          version: r[3],
-          ticket: r[4],
-          kind: name(r[5]),
-          intent: r[6] === null ? null : name(r[6]),
-          remediates: r[7],
-          firstMs: r[8],
-          startedMs: r[9],
-          finishedMs: r[10] ?? 0,
-          rolledBackMs: r[11],
-          firstCommitMs: r[12],
-        });
+        const [service, region, kind, intent, lines] = row as ChangeGroupRow;
+        readChanges(
+          lines,
+          {
+            service: table.nameId(service),
+            environment,
+            region: table.nameId(region),
+            kind: table.nameId(kind),
+            intent: table.nameId(intent),
+          },
+          table,
+        );
       });
     }
-    return found;
+    return table;
   }
 
   async function nextChanges(q: DoraQuery): Promise<DoraFacts['nextChanges']> {
@@ -185,32 +158,16 @@ export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): Do
   }
 
   async function remediations(q: DoraQuery): Promise<DoraRemediation[]> {
-    const columns = [
-      'deployment',
-      'service',
-      'environment',
-      'region',
-      'kind',
-      'remediates',
-      'sort_ms',
-    ] as const;
     const found: DoraRemediation[] = [];
-    const add = (row: unknown[]) => {
-      const r = row as RemediationRow;
-      found.push({
-        deployment: r[0],
-        service: r[1],
-        environment: r[2],
-        region: r[3],
-        kind: r[4],
-        remediates: r[5],
-        firstMs: r[6],
-      });
+    const add = ([lines]: unknown[]) => {
+      // The aggregate of no rows is null.
+      if (typeof lines === 'string') readRemediations(lines, (r) => found.push(r));
     };
+    const lines = linesOf(dialect, REMEDIATION_LINE).as('lines');
     await eachRow(
       db
         .selectFrom('deployments')
-        .select([...columns])
+        .select(lines)
         // The condition of the partial index deployments_dora_remediations, word for word.
         .where('remediates', 'is not', null)
         .where('sort_ms', '>=', q.remediationsFromMs)
@@ -220,7 +177,7 @@ export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): Do
     await eachRow(
       db
         .selectFrom('deployments')
-        .select([...columns])
+        .select(lines)
         .where('kind', '=', 'rollback')
         .where('environment', '=', q.environment)
         .where('sort_ms', '>=', q.remediationsFromMs)
@@ -236,39 +193,17 @@ export function createDoraRepository(db: Kysely<Database>, eachRow: EachRow): Do
     const base = () =>
       db
         .selectFrom('incidents')
-        .select([
-          'key',
-          'title',
-          'service',
-          'environment',
-          'region',
-          'severity',
-          'started_ms',
-          'resolved_ms',
-          'ticket',
-          'caused_by',
-          'labels',
-        ])
+        .select(linesOf(dialect, INCIDENT_LINE).as('lines'))
         .where('severity', 'in', [...q.severities])
         .where((eb) => eb.or([eb('environment', '=', q.environment), eb('environment', 'is', null)]));
     const seen = new Set<string>();
     const found: DoraIncident[] = [];
-    const add = (row: unknown[]) => {
-      const r = row as IncidentRow;
-      if (seen.has(r[0])) return;
-      seen.add(r[0]);
-      found.push({
-        key: r[0],
-        title: r[1],
-        service: r[2],
-        environment: r[3],
-        region: r[4],
-        severity: r[5] as IncidentSeverity | null,
-        startedMs: r[6],
-        resolvedMs: r[7],
-        ticket: r[8],
-        causedBy: r[9],
-        labels: r[10] === null ? null : (JSON.parse(r[10]) as Record<string, string>),
+    const add = ([lines]: unknown[]) => {
+      if (typeof lines !== 'string') return; // the aggregate of no rows is null
+      readIncidents(lines, (incident) => {
+        if (seen.has(incident.key)) return;
+        seen.add(incident.key);
+        found.push(incident);
       });
     };
     await eachRow(
