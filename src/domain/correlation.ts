@@ -129,7 +129,10 @@ function addWords(text: string, found: Set<string>): void {
 export function mentionedWords(incident: IncidentFacts): Set<string> {
   const found = new Set<string>();
   addWords(incident.title, found);
-  if (incident.labels !== null) for (const value of Object.values(incident.labels)) addWords(value, found);
+  // Labels are stored as strings (ingest checks them); a value that is not one names nothing.
+  if (incident.labels !== null)
+    for (const value of Object.values(incident.labels) as unknown[])
+      if (typeof value === 'string') addWords(value, found);
   return found;
 }
 

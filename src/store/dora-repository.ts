@@ -9,7 +9,7 @@
  * touched; 010: kind+environment+sort_ms; 007: incidents by start and by caused_by). The
  * arithmetic is src/domain/dora.ts.
  */
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { ChangeTable } from '../domain/dora-changes.js';
 import type { DoraIncident, DoraRemediation } from '../domain/dora.js';
 import type { IncidentSeverity } from '../domain/incident.js';
@@ -64,8 +64,12 @@ type ChangeGroupRow = [
   region: string | null,
   kind: string,
   intent: string | null,
+  count: number,
   lines: string,
 ];
+
+/** A row of a read of lines: how many rows, and their lines (null for none). */
+type LinesRow = [count: number, lines: string | null];
 
 /** The changes of a window are read a day at a time, so that one day's text is held at once. */
 const SLICE_MS = 86_400_000;
@@ -105,12 +109,17 @@ export function createDoraRepository(
     const environment = table.nameId(q.environment);
     const lines = linesOf(dialect, CHANGE_LINE).as('lines');
     const slice = (fromMs: number, toMs: number) =>
-      changesIn(fromMs, toMs).select(GROUP_COLUMNS).select(lines).groupBy(GROUP_COLUMNS).compile();
+      changesIn(fromMs, toMs)
+        .select(GROUP_COLUMNS)
+        .select((eb) => [eb.fn.countAll<number>().as('count'), lines])
+        .groupBy(GROUP_COLUMNS)
+        .compile();
     for (let fromMs = q.sinceMs; fromMs < q.untilMs; fromMs += SLICE_MS) {
       await eachRow(slice(fromMs, Math.min(q.untilMs, fromMs + SLICE_MS)), (row) => {
-        const [service, region, kind, intent, lines] = row as ChangeGroupRow;
+        const [service, region, kind, intent, count, lines] = row as ChangeGroupRow;
         readChanges(
           lines,
+          Number(count),
           {
             service: table.nameId(service),
             environment,
@@ -159,11 +168,14 @@ export function createDoraRepository(
 
   async function remediations(q: DoraQuery): Promise<DoraRemediation[]> {
     const found: DoraRemediation[] = [];
-    const add = ([lines]: unknown[]) => {
-      // The aggregate of no rows is null.
-      if (typeof lines === 'string') readRemediations(lines, (r) => found.push(r));
+    const add = (row: unknown[]) => {
+      const [count, lines] = row as LinesRow;
+      if (lines !== null) readRemediations(lines, Number(count), (r) => found.push(r));
     };
-    const lines = linesOf(dialect, REMEDIATION_LINE).as('lines');
+    const lines = (eb: ExpressionBuilder<Database, 'deployments'>) => [
+      eb.fn.countAll<number>().as('count'),
+      linesOf(dialect, REMEDIATION_LINE).as('lines'),
+    ];
     await eachRow(
       db
         .selectFrom('deployments')
@@ -193,14 +205,15 @@ export function createDoraRepository(
     const base = () =>
       db
         .selectFrom('incidents')
-        .select(linesOf(dialect, INCIDENT_LINE).as('lines'))
+        .select((eb) => [eb.fn.countAll<number>().as('count'), linesOf(dialect, INCIDENT_LINE).as('lines')])
         .where('severity', 'in', [...q.severities])
         .where((eb) => eb.or([eb('environment', '=', q.environment), eb('environment', 'is', null)]));
     const seen = new Set<string>();
     const found: DoraIncident[] = [];
-    const add = ([lines]: unknown[]) => {
-      if (typeof lines !== 'string') return; // the aggregate of no rows is null
-      readIncidents(lines, (incident) => {
+    const add = (row: unknown[]) => {
+      const [count, lines] = row as LinesRow;
+      if (lines === null) return;
+      readIncidents(lines, Number(count), (incident) => {
         if (seen.has(incident.key)) return;
         seen.add(incident.key);
         found.push(incident);
