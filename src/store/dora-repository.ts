@@ -58,7 +58,7 @@ const SUCCEEDED = 'deployment.succeeded';
 /** The changes read groups a slice's changes by the names they repeat, a row per group. */
 const GROUP_COLUMNS = ['service', 'region', 'kind', 'intent'] as const;
 
-/** A row of the changes read: GROUP_COLUMNS, then the group's lines. */
+/** A row of the changes read: GROUP_COLUMNS, then the group's row count and lines. */
 type ChangeGroupRow = [
   service: string,
   region: string | null,
@@ -71,12 +71,12 @@ type ChangeGroupRow = [
 /** A row of a read of lines: how many rows, and their lines (null for none). */
 type LinesRow = [count: number, lines: string | null];
 
-/** The changes of a window are read a day at a time, so that one day's text is held at once. */
+/** The changes of a window are read a day at a time, so that one day's text is held at a time. */
 const SLICE_MS = 86_400_000;
 
 /**
  * `eachRow` runs a compiled query and hands over its rows one by one as arrays
- * (src/store/array-rows.ts): the changes of a window are read by the hundred thousand.
+ * (src/store/array-rows.ts).
  */
 export function createDoraRepository(
   db: Kysely<Database>,
