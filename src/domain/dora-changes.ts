@@ -130,39 +130,35 @@ export class ChangeTable {
   }
 
   private grow(capacity: number): void {
-    const bigger = new ChangeTable(capacity);
-    const copy = <T>(from: T[], to: T[]) => {
+    const strings = <T>(from: T[]): T[] => {
+      const to = new Array<T>(capacity);
       for (let i = 0; i < this.length; i += 1) to[i] = from[i] as T;
       return to;
     };
-    this.deployment = copy(this.deployment, bigger.deployment);
-    this.version = copy(this.version, bigger.version);
-    this.ticket = copy(this.ticket, bigger.ticket);
-    this.remediates = copy(this.remediates, bigger.remediates);
-    for (const column of [
-      'service',
-      'environment',
-      'region',
-      'kind',
-      'intent',
-      'firstMs',
-      'startedMs',
-      'finishedMs',
-      'rolledBackMs',
-      'firstCommitMs',
-    ] as const) {
-      bigger[column].set(this[column]);
-    }
-    this.service = bigger.service;
-    this.environment = bigger.environment;
-    this.region = bigger.region;
-    this.kind = bigger.kind;
-    this.intent = bigger.intent;
-    this.firstMs = bigger.firstMs;
-    this.startedMs = bigger.startedMs;
-    this.finishedMs = bigger.finishedMs;
-    this.rolledBackMs = bigger.rolledBackMs;
-    this.firstCommitMs = bigger.firstCommitMs;
+    const names = (from: Int32Array) => {
+      const to = new Int32Array(capacity);
+      to.set(from);
+      return to;
+    };
+    const times = (from: Float64Array) => {
+      const to = new Float64Array(capacity);
+      to.set(from);
+      return to;
+    };
+    this.deployment = strings(this.deployment);
+    this.version = strings(this.version);
+    this.ticket = strings(this.ticket);
+    this.remediates = strings(this.remediates);
+    this.service = names(this.service);
+    this.environment = names(this.environment);
+    this.region = names(this.region);
+    this.kind = names(this.kind);
+    this.intent = names(this.intent);
+    this.firstMs = times(this.firstMs);
+    this.startedMs = times(this.startedMs);
+    this.finishedMs = times(this.finishedMs);
+    this.rolledBackMs = times(this.rolledBackMs);
+    this.firstCommitMs = times(this.firstCommitMs);
   }
 }
 
